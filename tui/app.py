@@ -1,0 +1,444 @@
+"""The App: bindings, the polling loop, wiring results to the monitor screen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from tui import __version__
+from tui import format as fmt
+from tui.analysis import OverfitFinding, detect_overfitting
+from tui.charting import chart_views, warning_pair
+from tui.config import Settings
+from tui.messages import DemoReady, TickDone, TickFailed
+from tui.screens.help import HelpScreen
+from tui.screens.monitor import MonitorScreen
+from tui.screens.start import StartScreen
+from tui.tracking import TrackingError, classify, open_source
+from tui.tracking.errors import AuthError
+from tui.tracking.models import Experiment, Run, SeriesKey
+from tui.tracking.poller import ExperimentSummary, Poller, TickResult
+from tui.tracking.source import TrackingSource
+from widgets import ExperimentTree, RunTable
+
+
+class MlflowTui(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mlflow-tui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, id="app.focus_next"),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False,
+                id="app.focus_previous"),
+    ]
+
+    def __init__(self, settings: Settings, source: TrackingSource | None = None, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.settings = settings
+        self.source = source
+        self.clock = clock
+        self.poller: Poller | None = None
+        self.demo = None
+        self.watched: tuple[str, ...] = ()
+        self.experiments: list[Experiment] = []
+        self.running: dict[str, int] = {}
+        self.highlighted: str | None = None
+        self.view_keys: tuple[str, ...] = ()  # the metric view the user chose (m)
+        self.findings: dict[str, OverfitFinding] = {}
+        self.paused = False
+        self.state = "connecting"
+        self.state_detail = ""
+        self.retry_at = 0.0
+        self.last_ok: float | None = None
+        self._wake: asyncio.Event | None = None
+        self._force_tick = True
+        self._force_experiments = True
+        self._chart_dirty = False
+        self._finding_keys: dict[str, tuple[int, int]] = {}
+        self._pairs: dict[str, tuple[str, str] | None] = {}
+
+    # ------------------------------------------------------------------ start-up
+    def on_mount(self) -> None:
+        self.sub_title = "" if self.source is None else self.source.display_uri
+        if self.settings.demo:
+            self.push_screen(MonitorScreen())
+            self.state, self.state_detail = "connecting", "preparing the demo store…"
+            self._start_demo()
+        elif self.source is None:
+            self.push_screen(StartScreen())
+        else:
+            self.push_screen(MonitorScreen())
+            self._start_polling()
+        self.set_interval(1.0, self._every_second)
+
+    def _start_polling(self) -> None:
+        assert self.source is not None
+        self.poller = Poller(self.source)
+        self._wake = asyncio.Event()
+        self._render_state()
+        self._poll_loop()
+
+    @work(thread=True, group="demo", exclusive=True)
+    def _start_demo(self) -> None:
+        from tui.demo import DemoSession
+
+        demo = DemoSession(speed=self.settings.demo_speed)
+        self.demo = demo
+        uri = demo.prepare()
+        demo.start()
+        self.post_message(DemoReady(uri))
+
+    def on_demo_ready(self, message: DemoReady) -> None:
+        from tui.tracking.local import LocalSource
+
+        self.source = LocalSource(message.uri)
+        self.sub_title = "demo · " + self.source.display_uri
+        self._start_polling()
+
+    def action_start_demo(self) -> None:
+        if self.settings.demo:
+            return
+        self.settings.demo = True
+        self.switch_screen(MonitorScreen())
+        self.state, self.state_detail = "connecting", "preparing the demo store…"
+        self._start_demo()
+
+    async def on_unmount(self) -> None:
+        if self.demo is not None:
+            await asyncio.to_thread(self.demo.stop)
+        if self.source is not None:
+            try:
+                await self.source.aclose()
+            except Exception:  # noqa: BLE001 - closing must not fail the exit
+                pass
+
+    # ------------------------------------------------------------------ polling loop
+    @work(group="poll", exclusive=True)
+    async def _poll_loop(self) -> None:
+        """One tick at a time, every interval; failures back off, capped. All I/O is here."""
+        assert self.poller is not None and self._wake is not None
+        poller, settings = self.poller, self.settings
+        failures = 0
+        next_tick = time.monotonic()
+        next_experiments = time.monotonic()
+        while True:
+            self._wake.clear()
+            now = time.monotonic()
+            tick_due = self._force_tick or now >= next_tick
+            try:
+                if self.paused and not self._force_tick:
+                    pass
+                elif tick_due:
+                    summary = None
+                    if self._force_experiments or now >= next_experiments or not self.watched:
+                        summary = await poller.refresh_experiments()
+                        self._force_experiments = False
+                        next_experiments = now + settings.experiments_interval
+                        if not self.watched:
+                            self.watched = self._choose_watched(summary)
+                    self._force_tick = False
+                    self._chart_dirty = False
+                    result = await poller.tick(self.watched, self._tracked)
+                    self.post_message(TickDone(result, summary))
+                    failures = 0
+                    next_tick = now + settings.interval
+                elif self._chart_dirty:
+                    self._chart_dirty = False
+                    runs = poller.ordered_runs()
+                    if await poller.fetch(self._tracked(runs)):
+                        self.post_message(TickDone(self._snapshot(runs), None))
+            except TrackingError as exc:
+                failures += 1
+                delay = min(settings.max_backoff, max(1.0, settings.interval) * 2 ** (failures - 1))
+                if isinstance(exc, AuthError):
+                    delay = settings.max_backoff
+                self._force_tick = False
+                next_tick = time.monotonic() + delay
+                self.retry_at = time.time() + delay
+                self.post_message(TickFailed(exc))
+            timeout = max(0.0, next_tick - time.monotonic())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def _snapshot(self, runs: list[Run]) -> TickResult:
+        return TickResult(runs, [], {}, [], set(), 0, time.time())
+
+    def _wake_loop(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _choose_watched(self, summary: ExperimentSummary) -> tuple[str, ...]:
+        exps = summary.experiments
+        if self.settings.experiments:
+            by_name = {e.name: e.experiment_id for e in exps}
+            by_id = {e.experiment_id for e in exps}
+            chosen, missing = [], []
+            for name in self.settings.experiments:
+                if name in by_name:
+                    chosen.append(by_name[name])
+                elif name in by_id:
+                    chosen.append(name)
+                else:
+                    missing.append(name)
+            if missing:
+                self.call_later(self.notify, "No experiment named " + ", ".join(
+                    repr(m) for m in missing), severity="warning", markup=False)
+            if chosen:
+                return tuple(chosen)
+        if not exps:
+            return ()
+        best = max(exps, key=lambda e: (summary.running.get(e.experiment_id, 0) > 0,
+                                        e.last_update_time or 0, e.experiment_id))
+        return (best.experiment_id,)
+
+    def _tracked(self, runs: list[Run]) -> Iterable[SeriesKey]:
+        """Series to keep fresh: the chart of the highlighted run, and the warning pair of every
+        active run and of the newest rows."""
+        out: list[SeriesKey] = []
+        by_id = {r.run_id: r for r in runs}
+        run = by_id.get(self.highlighted or "") or (runs[0] if runs else None)
+        if run is not None:
+            out += [(run.run_id, key) for key in self._view_for(run)]
+        for i, r in enumerate(runs):
+            if r.status.is_active or i < self.settings.warn_rows:
+                pair = self._pair(r)
+                if pair:
+                    out += [(r.run_id, pair[0]), (r.run_id, pair[1])]
+        return out
+
+    def _pair(self, run: Run) -> tuple[str, str] | None:
+        if run.run_id not in self._pairs or self._pairs[run.run_id] is None:
+            pair = warning_pair(run.metrics)
+            self._pairs[run.run_id] = (pair.train, pair.val) if pair else None
+        return self._pairs[run.run_id]
+
+    def _view_for(self, run: Run) -> tuple[str, ...]:
+        views = chart_views(run.metrics)
+        if not views:
+            return ()
+        if self.view_keys in views:
+            return self.view_keys
+        return views[0]
+
+    # ------------------------------------------------------------------ results
+    @property
+    def monitor(self) -> MonitorScreen | None:
+        """The monitor screen, also while a modal (help) is on top of it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, MonitorScreen):
+                return screen
+        return None
+
+    def on_tick_done(self, message: TickDone) -> None:
+        result, summary = message.result, message.summary
+        self.last_ok = result.at
+        self.state, self.state_detail = "live", ""
+        monitor = self.monitor
+        if monitor is None or self.poller is None:
+            return
+        if summary is not None:
+            self.experiments = summary.experiments
+            self.running = summary.running
+            known = {e.experiment_id for e in self.experiments}
+            if self.watched and not set(self.watched) & known:
+                self.notify("The watched experiment was deleted or renamed.", severity="warning")
+        self._update_findings(result.updated_series)
+        self._show_all(result)
+        for rid in result.removed_runs:
+            if rid == self.highlighted:
+                self.notify("The highlighted run was deleted.", severity="warning")
+        self._render_state()
+
+    def on_tick_failed(self, message: TickFailed) -> None:
+        exc = message.error
+        self.state = "error" if isinstance(exc, AuthError) else "reconnecting"
+        self.state_detail = str(exc)
+        self._render_state()
+
+    def _update_findings(self, updated: set[SeriesKey]) -> None:
+        assert self.poller is not None
+        runs_touched = {rid for rid, _ in updated}
+        for rid in runs_touched:
+            run = self.poller.runs.get(rid)
+            pair = self._pair(run) if run else None
+            if not pair:
+                continue
+            train = self.poller.points((rid, pair[0]))
+            val = self.poller.points((rid, pair[1]))
+            key = (len(train), len(val))
+            if self._finding_keys.get(rid) == key:
+                continue
+            self._finding_keys[rid] = key
+            finding = detect_overfitting([(p.step, p.value) for p in train],
+                                         [(p.step, p.value) for p in val])
+            was = rid in self.findings
+            if finding is not None:
+                self.findings[rid] = finding
+                if not was:
+                    self.notify(f"{run.name}: {finding.reason}", title="Overfitting",
+                                severity="warning", markup=False)
+            else:
+                self.findings.pop(rid, None)
+        for rid in [r for r in self.findings if r not in self.poller.runs]:
+            del self.findings[rid]
+
+    def _show_all(self, result: TickResult | None = None) -> None:
+        monitor = self.monitor
+        if monitor is None or self.poller is None:
+            return
+        counts = dict(self.poller.run_counts)
+        monitor.show_experiments(self.experiments, self.running, counts, self.watched)
+        runs = self.poller.ordered_runs()
+        pairs = {r.run_id: self._pair(r) for r in runs}
+        now_ms = int(self.clock() * 1000)
+        names = [e.name for e in self.experiments if e.experiment_id in self.watched]
+        title = f"Runs · {', '.join(names) or '—'} · {len(runs)}"
+        monitor.show_runs(runs, pairs, self.findings, now_ms, title)
+        table = monitor.query_one(RunTable)
+        if self.highlighted not in self.poller.runs:
+            self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
+        self._show_chart()
+
+    def _show_chart(self) -> None:
+        monitor = self.monitor
+        if monitor is None or self.poller is None:
+            return
+        run = self.poller.runs.get(self.highlighted or "")
+        if run is None:
+            monitor.show_chart(None, {}, None, 0, 0)
+            return
+        views = chart_views(run.metrics)
+        keys = self._view_for(run)
+        series = {k: self.poller.points((run.run_id, k)) for k in keys}
+        view = views.index(keys) if keys in views else 0
+        monitor.show_chart(run, series, self.findings.get(run.run_id), view, len(views))
+
+    def _every_second(self) -> None:
+        self._render_state()
+        if self.poller is not None and any(r.status.is_active for r in self.poller.runs.values()):
+            self._show_all()
+
+    def _render_state(self) -> None:
+        monitor = self.monitor
+        if monitor is None:
+            return
+        text = Text()
+        text.append(" mlflow-tui ", style="bold reverse")
+        text.append(f" {self.source.display_uri if self.source else '—'} ")
+        if self.paused:
+            text.append(" ⏸ paused ", style="bold yellow")
+        elif self.state == "live":
+            text.append(" ● live ", style="bold green")
+        elif self.state == "connecting":
+            text.append(" ◌ connecting ", style="bold cyan")
+        elif self.state == "reconnecting":
+            wait = max(0, int(round(self.retry_at - time.time())))
+            text.append(f" ⟳ reconnecting in {wait} s ", style="bold yellow")
+        else:
+            wait = max(0, int(round(self.retry_at - time.time())))
+            text.append(f" ✘ error, retry in {wait} s ", style="bold red")
+        if self.last_ok:
+            text.append(f" refreshed {fmt.clock(self.last_ok)} ", style="dim")
+        if self.state_detail and self.state != "live":
+            text.append(" " + self.state_detail, style="italic")
+        monitor.show_state(text)
+
+    # ------------------------------------------------------------------ UI events
+    @on(ExperimentTree.ExperimentSelected)
+    def _experiment_selected(self, event: ExperimentTree.ExperimentSelected) -> None:
+        if (event.experiment_id,) == self.watched:
+            return
+        self.watched = (event.experiment_id,)
+        self.highlighted = None
+        self.findings.clear()
+        self._finding_keys.clear()
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.clear_runs("Runs · loading…")
+            monitor.query_one(RunTable).focus()
+        self._force_tick = True
+        self._wake_loop()
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        run_id = event.row_key.value if event.row_key is not None else None
+        if run_id == self.highlighted:
+            return
+        self.highlighted = run_id
+        self._show_chart()
+        self._chart_dirty = True
+        self._wake_loop()
+
+    @on(DataTable.RowSelected, "#runs")
+    def _run_selected(self, event: DataTable.RowSelected) -> None:
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.query_one("#chart").focus()
+
+    # ------------------------------------------------------------------ actions
+    def action_help(self) -> None:
+        sections: list[tuple[str, list[Binding]]] = [("Everywhere", list(self.BINDINGS))]
+        screen = self.screen
+        if isinstance(screen, MonitorScreen):
+            sections.append(("Monitor", list(MonitorScreen.BINDINGS)))
+            sections.append(("Experiment tree", list(ExperimentTree.BINDINGS)))
+            sections.append(("Run table", [
+                Binding("enter", "", "Chart the run and focus the chart"),
+                *RunTable.BINDINGS,
+            ]))
+        elif isinstance(screen, StartScreen):
+            sections.append(("Start", list(StartScreen.BINDINGS)))
+        if isinstance(screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(sections))
+
+    def action_cycle_metric(self) -> None:
+        if self.poller is None:
+            return
+        run = self.poller.runs.get(self.highlighted or "")
+        if run is None:
+            return
+        views = chart_views(run.metrics)
+        if not views:
+            return
+        current = self._view_for(run)
+        index = views.index(current) if current in views else -1
+        self.view_keys = views[(index + 1) % len(views)]
+        self._show_chart()
+        self._chart_dirty = True
+        self._wake_loop()
+
+    def action_refresh(self) -> None:
+        self._force_tick = True
+        self._force_experiments = True
+        self._wake_loop()
+        self.notify("Refreshing…", timeout=1.5)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._render_state()
+        if not self.paused:
+            self._force_tick = True
+            self._wake_loop()
+
+
+def make_app(settings: Settings, source: TrackingSource | None = None, *,
+             clock: Callable[[], float] = time.time) -> MlflowTui:
+    """The one way to build the app, for the CLI and for every test."""
+    if source is None and settings.uri and not settings.demo:
+        source = open_source(classify(settings.uri))
+    return MlflowTui(settings, source, clock=clock)
+
+
+__all__ = ["MlflowTui", "make_app", "__version__"]

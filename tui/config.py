@@ -1,0 +1,18 @@
+"""Settings: defaults < environment < command-line flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Settings:
+    uri: str | None = None  # None: show the start screen (or run the demo)
+    experiments: list[str] = field(default_factory=list)
+    interval: float = 2.0  # seconds between ticks
+    experiments_interval: float = 30.0  # seconds between experiment-list refreshes
+    demo: bool = False
+    demo_speed: float = 1.0
+    max_backoff: float = 30.0
+    # Series of the top rows loaded for the warnings column, besides every running run's.
+    warn_rows: int = 20

@@ -1,0 +1,65 @@
+"""How values look on screen. Returns rich Text built without markup parsing."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from rich.text import Text
+
+from tui.tracking.models import RunStatus
+
+STATUS_STYLE: dict[RunStatus, tuple[str, str]] = {
+    RunStatus.RUNNING: ("●", "bold cyan"),
+    RunStatus.SCHEDULED: ("◌", "dim"),
+    RunStatus.FINISHED: ("✔", "green"),
+    RunStatus.FAILED: ("✘", "bold red"),
+    RunStatus.KILLED: ("■", "yellow"),
+}
+
+
+def status_text(status: RunStatus) -> Text:
+    icon, style = STATUS_STYLE[status]
+    return Text(f"{icon} {status.value}", style=style)
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    seconds = int(ms // 1000)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def start_time(ms: int | None, now_ms: int) -> str:
+    if not ms:
+        return "—"
+    local = time.localtime(ms / 1000)
+    if now_ms - ms < 20 * 3600 * 1000:
+        return time.strftime("%H:%M:%S", local)
+    return time.strftime("%Y-%m-%d %H:%M", local)
+
+
+def clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude >= 1e5 or magnitude < 1e-3):
+        return f"{value:.3e}"
+    return f"{value:.4f}"

@@ -1,0 +1,27 @@
+"""Typed messages that cross from workers to the app."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from tui.tracking.errors import TrackingError
+from tui.tracking.poller import ExperimentSummary, TickResult
+
+
+class TickDone(Message):
+    def __init__(self, result: TickResult, summary: ExperimentSummary | None) -> None:
+        super().__init__()
+        self.result = result
+        self.summary = summary
+
+
+class TickFailed(Message):
+    def __init__(self, error: TrackingError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class DemoReady(Message):
+    def __init__(self, uri: str) -> None:
+        super().__init__()
+        self.uri = uri

@@ -1,0 +1,127 @@
+"""The main view: experiment tree | run table over the live chart of the highlighted run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui import format as fmt
+from tui.analysis import OverfitFinding
+from tui.tracking.models import Experiment, Point, Run
+from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
+
+RUN_COLUMNS = [
+    ("status", "Status"),
+    ("name", "Run"),
+    ("start", "Started"),
+    ("duration", "Duration"),
+    ("step", "Step"),
+    ("train", "Train loss"),
+    ("val", "Val loss"),
+    ("warn", "Warnings"),
+]
+
+
+class MonitorScreen(Screen[None]):
+    BINDINGS = [
+        Binding("m", "app.cycle_metric", "Metrics", id="monitor.cycle_metric"),
+        Binding("r", "app.refresh", "Refresh", id="monitor.refresh"),
+        Binding("p", "app.toggle_pause", "Pause", id="monitor.pause"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="state")
+        with Horizontal(id="body"):
+            tree = ExperimentTree("Experiments", id="experiments")
+            tree.border_title = "Experiments"
+            yield tree
+            with Vertical(id="main"):
+                table = RunTable(id="runs")
+                table.border_title = "Runs"
+                yield table
+                yield Static(id="banner")
+                chart = MetricChart(id="chart")
+                chart.border_title = "Chart"
+                yield chart
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#banner").display = False
+        self.query_one(RunTable).focus()
+
+    # ------------------------------------------------------------------ updates
+    def show_state(self, text: Text) -> None:
+        self.query_one("#state", Static).update(text)
+
+    def show_experiments(self, experiments: Sequence[Experiment], running: Mapping[str, int],
+                         counts: Mapping[str, int], watched: Sequence[str]) -> None:
+        tree = self.query_one(ExperimentTree)
+        tree.set_experiments([
+            ExperimentEntry(e.experiment_id, e.name, counts.get(e.experiment_id),
+                            running.get(e.experiment_id, 0))
+            for e in experiments
+        ])
+
+    def show_runs(self, runs: Sequence[Run], pairs: Mapping[str, tuple[str, str] | None],
+                  findings: Mapping[str, OverfitFinding], now_ms: int, title: str) -> None:
+        table = self.query_one(RunTable)
+        table.border_title = title
+        rows = []
+        for run in runs:
+            pair = pairs.get(run.run_id)
+            train = run.metrics.get(pair[0]) if pair else None
+            val = run.metrics.get(pair[1]) if pair else None
+            step = run.latest_step
+            finding = findings.get(run.run_id)
+            warn = Text("⚠ overfitting", style="bold yellow") if finding else Text("")
+            rows.append((run.run_id, [
+                fmt.status_text(run.status),
+                plain(run.name, 48),
+                fmt.start_time(run.start_time, now_ms),
+                fmt.duration(run.duration_ms(now_ms)),
+                "—" if step is None else str(step),
+                _value(train),
+                _value(val),
+                warn,
+            ]))
+        table.set_rows(RUN_COLUMNS, rows)
+
+    def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
+                   finding: OverfitFinding | None, view: int, views: int) -> None:
+        chart = self.query_one(MetricChart)
+        banner = self.query_one("#banner", Static)
+        if run is None:
+            chart.border_title = "Chart"
+            chart.set_data({}, title="no run selected")
+            banner.display = False
+            return
+        chart.border_title = f"{run.name[:60]}  ·  view {view + 1}/{max(views, 1)} (m)"
+        data = {key: [(p.step, p.value) for p in pts] for key, pts in series.items()}
+        title = " vs ".join(series) if series else "no metrics logged yet"
+        chart.set_data(data, title=title, x_label="step",
+                       marker_x=finding.best_step if finding else None,
+                       marker_label="best val" if finding else "")
+        if finding:
+            banner.update(Text("⚠ Overfitting: ", style="bold") + plain(finding.reason, 300))
+            banner.display = True
+        else:
+            banner.display = False
+
+    def clear_runs(self, title: str) -> None:
+        table = self.query_one(RunTable)
+        table.border_title = title
+        table.set_rows(RUN_COLUMNS, [])
+
+
+def _value(point: Point | None) -> Text:
+    if point is None:
+        return Text("—", style="dim")
+    text = fmt.number(point.value)
+    return Text(text, style="bold red" if not math.isfinite(point.value) else "")

@@ -1,0 +1,50 @@
+"""Errors the data layer raises. Every message is fit to show to a user as is:
+it names the problem in plain words and never contains credentials."""
+
+from __future__ import annotations
+
+
+class TrackingError(Exception):
+    """Base class. `retryable` tells the poller whether trying again later can help."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConnectionFailed(TrackingError):
+    """The server could not be reached: refused, timed out, DNS, reset."""
+
+
+class ServerError(TrackingError):
+    """The server answered, but with a 5xx or with something that is not MLflow JSON."""
+
+
+class AuthError(TrackingError):
+    """401/403: credentials are missing or wrong. Retrying the same request will not help."""
+
+    retryable = False
+
+
+class NotFound(TrackingError):
+    """The run, experiment or metric does not exist (any more)."""
+
+    retryable = False
+
+
+class BadRequest(TrackingError):
+    """The server refused the request as invalid (400), e.g. a bad search filter."""
+
+    retryable = False
+
+
+class StoreError(TrackingError):
+    """A local store could not be opened or read."""
+
+    retryable = True

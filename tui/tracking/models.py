@@ -1,0 +1,81 @@
+"""Plain, frozen data the rest of the app works with. No I/O, no UI."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class RunStatus(str, Enum):
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @classmethod
+    def parse(cls, value: object) -> RunStatus:
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            return cls.FINISHED
+
+    @property
+    def is_active(self) -> bool:
+        return self in (RunStatus.RUNNING, RunStatus.SCHEDULED)
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    lifecycle_stage: str = "active"
+    last_update_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One logged metric value. `timestamp` is in milliseconds since the epoch."""
+
+    step: int
+    value: float
+    timestamp: int = 0
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: int | None  # ms since epoch
+    end_time: int | None = None  # ms since epoch
+    # Latest point of every metric key, as runs/search reports it.
+    metrics: Mapping[str, Point] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def latest_step(self) -> int | None:
+        steps = [p.step for p in self.metrics.values()]
+        return max(steps) if steps else None
+
+    def duration_ms(self, now_ms: int) -> int | None:
+        if self.start_time is None:
+            return None
+        end = self.end_time if self.end_time else (now_ms if self.status.is_active else None)
+        if end is None:
+            return None
+        return max(0, end - self.start_time)
+
+
+SeriesKey = tuple[str, str]  # (run_id, metric key)

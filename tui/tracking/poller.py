@@ -1,0 +1,234 @@
+"""One tick of polling: what to fetch, what changed. Plain data in, plain data out.
+
+A tick costs one runs/search for the watched experiments (it carries the latest value, step and
+time of every metric of every run) and then history requests only for tracked series whose
+latest step advanced, fetched incrementally with get-history-bulk-interval
+(start_step = last cached step + 1). A series seen for the first time gets one downsampled
+load sized to the chart. Invariant (tests/integration/test_poller_server.py): for every cached
+series, the points at steps >= `exact_from` equal the server's history at those steps, up to the
+last cached step: nothing lost, nothing duplicated, whatever the sequence of ticks and failures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tui.tracking.errors import NotFound
+from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
+from tui.tracking.source import MAX_RESULTS_PER_RUN, MAX_RUNS_PER_BULK, TrackingSource
+
+
+@dataclass
+class SeriesCache:
+    """Cached history of one (run, metric). Steps >= exact_from hold every logged point."""
+
+    points: list[Point] = field(default_factory=list)
+    exact_from: int = 0
+    sampled: bool = False
+
+    @property
+    def last_step(self) -> int:
+        return self.points[-1].step if self.points else -1
+
+    @property
+    def last_timestamp(self) -> int:
+        return self.points[-1].timestamp if self.points else -1
+
+
+@dataclass(frozen=True)
+class TickResult:
+    runs: list[Run]
+    new_runs: list[str]
+    status_changes: dict[str, tuple[RunStatus, RunStatus]]
+    removed_runs: list[str]
+    updated_series: set[SeriesKey]
+    requests: int
+    at: float
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    experiments: list[Experiment]
+    running: dict[str, int]  # experiment_id -> number of RUNNING runs
+    at: float
+
+
+class Poller:
+    """Owns the cache of runs and series for the watched experiments. Not thread-safe: call
+    tick() from one task at a time (the app guarantees ticks never overlap)."""
+
+    def __init__(self, source: TrackingSource, *, first_load_points: int = 500) -> None:
+        self.source = source
+        self.first_load_points = first_load_points
+        self.runs: dict[str, Run] = {}
+        self.series: dict[SeriesKey, SeriesCache] = {}
+        self.run_counts: dict[str, int] = {}
+        self._watched: tuple[str, ...] = ()
+        self._filter = ""
+        self._calls = 0
+
+    # ------------------------------------------------------------------ reading
+    def points(self, key: SeriesKey) -> list[Point]:
+        cache = self.series.get(key)
+        return cache.points if cache else []
+
+    def ordered_runs(self) -> list[Run]:
+        return sorted(self.runs.values(), key=lambda r: (r.start_time or 0, r.run_id),
+                      reverse=True)
+
+    # ------------------------------------------------------------------ experiments
+    async def refresh_experiments(self) -> ExperimentSummary:
+        experiments = await self.source.search_experiments()
+        running: dict[str, int] = defaultdict(int)
+        ids = [e.experiment_id for e in experiments]
+        for i in range(0, len(ids), 100):
+            active = await self.source.search_runs(
+                ids[i:i + 100], filter_string="attributes.status = 'RUNNING'", max_runs=2000
+            )
+            for run in active:
+                running[run.experiment_id] += 1
+        known = set(ids)
+        for stale in [k for k in self.run_counts if k not in known]:
+            del self.run_counts[stale]
+        return ExperimentSummary(experiments, dict(running), time.time())
+
+    # ------------------------------------------------------------------ tick
+    async def tick(
+        self,
+        experiment_ids: Sequence[str],
+        tracked: Iterable[SeriesKey] | Callable[[list[Run]], Iterable[SeriesKey]] = (),
+        *,
+        filter_string: str = "",
+    ) -> TickResult:
+        """Refresh the runs of `experiment_ids`, then the tracked series that advanced.
+        `tracked` may be a function of the fresh runs (newest first)."""
+        calls_before = self._source_calls()
+        watched = tuple(experiment_ids)
+        same_view = watched == self._watched and filter_string == self._filter
+        runs = (await self.source.search_runs(watched, filter_string=filter_string)
+                if watched else [])
+        previous = self.runs if same_view else {}
+        current = {r.run_id: r for r in runs}
+        new_runs = [r.run_id for r in runs if same_view and r.run_id not in previous]
+        changes = {
+            rid: (previous[rid].status, run.status)
+            for rid, run in current.items()
+            if rid in previous and previous[rid].status != run.status
+        }
+        removed = [rid for rid in previous if rid not in current] if same_view else []
+        self.runs = current
+        self._watched, self._filter = watched, filter_string
+        if not filter_string:
+            for eid in watched:
+                self.run_counts[eid] = sum(1 for r in runs if r.experiment_id == eid)
+        # Drop caches of runs that left the view (deleted, or another experiment selected).
+        for key in [k for k in self.series if k[0] not in current]:
+            del self.series[key]
+
+        keys = tracked(runs) if callable(tracked) else tracked
+        updated = await self._fetch_series(current, keys)
+        return TickResult(
+            runs=runs, new_runs=new_runs, status_changes=changes, removed_runs=removed,
+            updated_series=updated, requests=self._source_calls() - calls_before, at=time.time(),
+        )
+
+    async def fetch(self, tracked: Iterable[SeriesKey]) -> set[SeriesKey]:
+        """Load or advance series of the runs already known, without a runs/search."""
+        return await self._fetch_series(self.runs, tracked)
+
+    def _source_calls(self) -> int:
+        return int(getattr(self.source, "requests", 0))
+
+    async def _fetch_series(self, runs: dict[str, Run], tracked: Iterable[SeriesKey]
+                            ) -> set[SeriesKey]:
+        first: dict[str, list[str]] = defaultdict(list)
+        # (key, start_step) -> [(run_id, end_step)]
+        advance: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
+        same_step: list[SeriesKey] = []
+        for run_id, key in dict.fromkeys(tracked):
+            run = runs.get(run_id)
+            latest = run.metrics.get(key) if run else None
+            if latest is None:
+                continue
+            cache = self.series.get((run_id, key))
+            if cache is None:
+                first[key].append(run_id)
+            elif latest.step > cache.last_step:
+                advance[(key, cache.last_step + 1)].append((run_id, latest.step))
+            elif latest.step == cache.last_step and latest.timestamp > cache.last_timestamp:
+                same_step.append((run_id, key))
+
+        updated: set[SeriesKey] = set()
+        for key, run_ids in first.items():
+            for i in range(0, len(run_ids), MAX_RUNS_PER_BULK):
+                batch = run_ids[i:i + MAX_RUNS_PER_BULK]
+                got = await self._window(batch, key, None, None, self.first_load_points)
+                # The server samples the union of the batch's steps: if that union is full,
+                # any run of the batch may have been thinned.
+                union = {p.step for pts in got.values() for p in pts}
+                sampled = len(union) >= self.first_load_points
+                for rid in batch:
+                    pts = got.get(rid, [])
+                    cache = SeriesCache(pts, 0, sampled)
+                    if sampled:
+                        cache.exact_from = cache.last_step + 1
+                    self.series[(rid, key)] = cache
+                    updated.add((rid, key))
+        for (key, start), members in advance.items():
+            for i in range(0, len(members), MAX_RUNS_PER_BULK):
+                batch = members[i:i + MAX_RUNS_PER_BULK]
+                end = max(e for _, e in batch)
+                got = await self._exact_window([r for r, _ in batch], key, start, end)
+                for rid, _ in batch:
+                    pts = got.get(rid)
+                    cache = self.series.get((rid, key))
+                    if pts and cache is not None:
+                        cache.points.extend(p for p in pts if p.step > cache.last_step)
+                        updated.add((rid, key))
+        for rid, key in same_step:
+            cache = self.series[(rid, key)]
+            step = cache.last_step
+            got = await self._exact_window([rid], key, step, step)
+            pts = got.get(rid)
+            if pts:
+                while cache.points and cache.points[-1].step == step:
+                    cache.points.pop()
+                cache.points.extend(pts)
+                updated.add((rid, key))
+        return updated
+
+    async def _window(self, run_ids: list[str], key: str, start: int | None, end: int | None,
+                      max_results: int) -> dict[str, list[Point]]:
+        self._calls += 1
+        try:
+            return await self.source.get_history_window(
+                run_ids, key, start_step=start, end_step=end, max_results=max_results
+            )
+        except NotFound:
+            # A run deleted between runs/search and this call: the next tick drops it.
+            if len(run_ids) == 1:
+                return {}
+            out: dict[str, list[Point]] = {}
+            for rid in run_ids:
+                out.update(await self._window([rid], key, start, end, max_results))
+            return out
+
+    async def _exact_window(self, run_ids: list[str], key: str, start: int, end: int
+                            ) -> dict[str, list[Point]]:
+        """Every point with start <= step <= end. The server samples a window that has more
+        than max_results steps, so a full answer is split in halves until none is full."""
+        got = await self._window(run_ids, key, start, end, MAX_RESULTS_PER_RUN)
+        steps = {p.step for pts in got.values() for p in pts}
+        full = len(steps) >= MAX_RESULTS_PER_RUN or any(
+            len(pts) >= MAX_RESULTS_PER_RUN for pts in got.values())
+        if not full or start >= end:
+            return got
+        mid = (start + end) // 2
+        left = await self._exact_window(run_ids, key, start, mid)
+        right = await self._exact_window(run_ids, key, mid + 1, end)
+        for rid, pts in right.items():
+            left.setdefault(rid, []).extend(pts)
+        return left

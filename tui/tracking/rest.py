@@ -1,0 +1,333 @@
+"""Read an MLflow tracking server over its REST API with httpx. Never imports mlflow.
+
+Honours MLflow's client variables: MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (Basic,
+wins when both kinds are set), MLFLOW_TRACKING_TOKEN (Bearer), MLFLOW_TRACKING_INSECURE_TLS,
+MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_CLIENT_CERT_PATH. Each call has explicit
+timeouts and at most two quick retries: a dead server is reported in seconds, not minutes (the
+poller owns the longer back-off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from tui.tracking.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionFailed,
+    NotFound,
+    ServerError,
+    TrackingError,
+)
+from tui.tracking.models import Experiment, Point, Run
+from tui.tracking.source import (
+    MAX_RESULTS_PER_RUN,
+    MAX_RUNS_PER_BULK,
+    latest_points,
+    make_run,
+    to_float,
+    to_int,
+)
+from tui.tracking.uri import redact
+
+API = "/api/2.0/mlflow"
+CREDENTIALS_HINT = (
+    "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
+)
+RETRY_STATUS = {502, 503, 504}
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in _TRUE
+
+
+class RestSource:
+    """TrackingSource for http(s) servers."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        environ: Mapping[str, str] | None = None,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 15.0,
+        retries: int = 2,
+        retry_budget: float = 4.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        parts = urlsplit(uri.rstrip("/"))
+        user, password = parts.username, parts.password
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        if ":" in (parts.hostname or "") and not host.startswith("["):
+            host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+        self.base_url = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        self.display_uri = redact(uri)
+        self.retries = retries
+        self.retry_budget = retry_budget
+        self.requests = 0  # counters, for benchmarks and the status line
+        self.bytes_in = 0
+
+        auth: httpx.Auth | None = None
+        headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
+        env_user = env.get("MLFLOW_TRACKING_USERNAME")
+        env_pass = env.get("MLFLOW_TRACKING_PASSWORD")
+        token = env.get("MLFLOW_TRACKING_TOKEN")
+        if env_user and env_pass:
+            auth = httpx.BasicAuth(env_user, env_pass)
+        elif user:
+            auth = httpx.BasicAuth(user, password or "")
+        elif token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._secrets = [s for s in (env_pass, token, password) if s]
+
+        verify: bool | str = True
+        if _truthy(env.get("MLFLOW_TRACKING_INSECURE_TLS")):
+            verify = False
+        elif env.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
+            verify = env["MLFLOW_TRACKING_SERVER_CERT_PATH"]
+        cert = env.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None
+
+        kwargs: dict[str, Any] = {}
+        if transport is not None:
+            kwargs["transport"] = transport
+        else:
+            kwargs["verify"] = verify
+            kwargs["cert"] = cert
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=auth,
+            headers=headers,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+            trust_env=False,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ plumbing
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _call(self, method: str, path: str, *, params: Any = None,
+                    body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        deadline = time.monotonic() + self.retry_budget
+        attempt = 0
+        while True:
+            try:
+                return await self._call_once(method, path, params=params, body=body)
+            except (ConnectionFailed, ServerError) as exc:
+                status = getattr(exc, "status", None)
+                retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS
+                delay = 0.25 * (2**attempt)
+                if not retry or attempt >= self.retries or time.monotonic() + delay > deadline:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _call_once(self, method: str, path: str, *, params: Any = None,
+                         body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        where = self.display_uri
+        try:
+            response = await self._client.request(method, path, params=params, json=body)
+            content = response.content
+        except httpx.TimeoutException as exc:
+            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
+            raise ConnectionFailed(f"{where} did not {kind} in time") from None
+        except httpx.ConnectError as exc:
+            raise ConnectionFailed(self._connect_reason(exc)) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise ConnectionFailed(
+                f"connection to {where} broke: {self._scrub(str(exc)) or type(exc).__name__}"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ConnectionFailed(f"cannot talk to {where}: {self._scrub(str(exc))}") from None
+        self.requests += 1
+        self.bytes_in += len(content)
+        status = response.status_code
+        payload: Any = None
+        try:
+            payload = json.loads(content) if content else {}
+        except ValueError:
+            payload = None
+        if status == 200:
+            if not isinstance(payload, dict):
+                err = ServerError(
+                    f"{where} answered with something that is not MLflow JSON "
+                    f"({response.headers.get('content-type', 'no content type')})",
+                    hint="is a proxy in the way, or is this not an MLflow server?",
+                )
+                raise err
+            return payload
+        message = ""
+        code = ""
+        if isinstance(payload, dict):
+            message = str(payload.get("message") or "")
+            code = str(payload.get("error_code") or "")
+        text = message or _first_line(content)
+        text = self._scrub(text)[:300]
+        if status == 401:
+            raise AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
+        if status == 403:
+            if "host header" in text.lower():
+                raise AuthError(
+                    f"{where} refused the Host header (403 Invalid Host header)",
+                    hint="start the server with --allowed-hosts including this host name",
+                )
+            raise AuthError(f"{where} refused access (403): {text}", hint=CREDENTIALS_HINT)
+        if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(text or "not found")
+        if status == 404:
+            raise ServerError(
+                f"{where} has no MLflow API at {path} (404)",
+                hint="check the URI: it should be the tracking server's root URL",
+            )
+        if status == 400 or code == "INVALID_PARAMETER_VALUE":
+            raise BadRequest(text or f"bad request ({status})")
+        err = ServerError(f"{where} answered {status}: {text or response.reason_phrase}")
+        err.status = status  # type: ignore[attr-defined]
+        raise err
+
+    def _connect_reason(self, exc: Exception) -> str:
+        text = self._scrub(str(exc))
+        host = urlsplit(self.base_url).hostname or "?"
+        low = text.lower()
+        if "name or service not known" in low or "nodename nor servname" in low or (
+            "name resolution" in low) or "getaddrinfo" in low or "no address" in low:
+            return f"cannot resolve host name {host!r}"
+        if "refused" in low:
+            return f"connection refused by {self.display_uri} (is the server running?)"
+        return f"cannot connect to {self.display_uri}: {text or type(exc).__name__}"
+
+    # ------------------------------------------------------------------ API
+    async def server_version(self) -> str | None:
+        try:
+            response = await self._client.get("/version")
+        except httpx.HTTPError:
+            return None
+        return response.text.strip()[:40] if response.status_code == 200 else None
+
+    async def search_experiments(self) -> list[Experiment]:
+        out: list[Experiment] = []
+        token: str | None = None
+        for _ in range(100):
+            body: dict[str, Any] = {"max_results": 1000, "view_type": "ACTIVE_ONLY"}
+            if token:
+                body["page_token"] = token
+            data = await self._call("POST", f"{API}/experiments/search", body=body)
+            for e in data.get("experiments", []) or []:
+                out.append(Experiment(
+                    experiment_id=str(e.get("experiment_id", "")),
+                    name=str(e.get("name", "")),
+                    lifecycle_stage=str(e.get("lifecycle_stage", "active")),
+                    last_update_time=to_int(e.get("last_update_time")),
+                ))
+            token = data.get("next_page_token")
+            if not token:
+                break
+        return out
+
+    async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
+                          max_runs: int = 5000) -> list[Run]:
+        out: list[Run] = []
+        token: str | None = None
+        while len(out) < max_runs:
+            body: dict[str, Any] = {
+                "experiment_ids": list(experiment_ids),
+                "max_results": min(1000, max_runs - len(out)),
+                "run_view_type": "ACTIVE_ONLY",
+                "order_by": ["attributes.start_time DESC"],
+            }
+            if filter_string:
+                body["filter"] = filter_string
+            if token:
+                body["page_token"] = token
+            data = await self._call("POST", f"{API}/runs/search", body=body)
+            for r in data.get("runs", []) or []:
+                out.append(parse_run(r))
+            token = data.get("next_page_token")
+            if not token:
+                break
+        return out
+
+    async def get_run(self, run_id: str) -> Run:
+        data = await self._call("GET", f"{API}/runs/get", params={"run_id": run_id})
+        return parse_run(data.get("run", {}))
+
+    async def get_history_window(self, run_ids: Sequence[str], key: str, *,
+                                 start_step: int | None, end_step: int | None,
+                                 max_results: int) -> dict[str, list[Point]]:
+        out: dict[str, list[Point]] = {}
+        ids = list(dict.fromkeys(run_ids))
+        for i in range(0, len(ids), MAX_RUNS_PER_BULK):
+            params: list[tuple[str, str | int]] = [("run_ids", rid) for rid in ids[i:i + 100]]
+            params.append(("metric_key", key))
+            params.append(("max_results", max(1, min(MAX_RESULTS_PER_RUN, max_results))))
+            if start_step is not None and end_step is not None:
+                params += [("start_step", start_step), ("end_step", end_step)]
+            data = await self._call(
+                "GET", f"{API}/metrics/get-history-bulk-interval", params=params
+            )
+            for m in data.get("metrics", []) or []:
+                rid = str(m.get("run_id", ""))
+                out.setdefault(rid, []).append(Point(
+                    to_int(m.get("step"), 0) or 0, to_float(m.get("value")),
+                    to_int(m.get("timestamp"), 0) or 0,
+                ))
+        for points in out.values():
+            points.sort(key=lambda p: (p.step, p.timestamp))
+        return out
+
+    async def get_full_history(self, run_id: str, key: str) -> list[Point]:
+        """Every point of one series (get-history, paged). Used by tests and exports."""
+        out: list[Point] = []
+        token: str | None = None
+        for _ in range(10_000):
+            params: dict[str, Any] = {"run_id": run_id, "metric_key": key, "max_results": 25000}
+            if token:
+                params["page_token"] = token
+            data = await self._call("GET", f"{API}/metrics/get-history", params=params)
+            for m in data.get("metrics", []) or []:
+                out.append(Point(to_int(m.get("step"), 0) or 0, to_float(m.get("value")),
+                                 to_int(m.get("timestamp"), 0) or 0))
+            token = data.get("next_page_token")
+            if not token:
+                break
+        out.sort(key=lambda p: (p.step, p.timestamp))
+        return out
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def parse_run(r: Mapping[str, Any]) -> Run:
+    info = r.get("info", {}) or {}
+    data = r.get("data", {}) or {}
+    params = {str(p.get("key")): str(p.get("value", "")) for p in data.get("params", []) or []}
+    tags = {str(t.get("key")): str(t.get("value", "")) for t in data.get("tags", []) or []}
+    return make_run(info, latest_points(data.get("metrics", []) or []), params, tags)
+
+
+def _first_line(content: bytes) -> str:
+    text = content.decode("utf-8", "replace")
+    if "<" in text[:200]:  # an HTML error page from a proxy: keep its title, if any
+        match = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+        text = match.group(1) if match else "an HTML page"
+    return " ".join(text.split())[:200]
+
+
+__all__ = ["RestSource", "parse_run", "TrackingError"]
