@@ -165,11 +165,12 @@ class Poller:
         for key, run_ids in first.items():
             for i in range(0, len(run_ids), MAX_RUNS_PER_BULK):
                 batch = run_ids[i:i + MAX_RUNS_PER_BULK]
-                got = await self._window(batch, key, None, None, self.first_load_points)
+                limit = min(self.first_load_points, MAX_RESULTS_PER_RUN)
+                got = await self._window(batch, key, None, None, limit)
                 # The server samples the union of the batch's steps: if that union is full,
                 # any run of the batch may have been thinned.
                 union = {p.step for pts in got.values() for p in pts}
-                sampled = len(union) >= self.first_load_points
+                sampled = len(union) >= limit or any(len(p) >= limit for p in got.values())
                 for rid in batch:
                     pts = got.get(rid, [])
                     cache = SeriesCache(pts, 0, sampled)
@@ -186,7 +187,8 @@ class Poller:
                     pts = got.get(rid)
                     cache = self.series.get((rid, key))
                     if pts and cache is not None:
-                        cache.points.extend(p for p in pts if p.step > cache.last_step)
+                        last = cache.last_step
+                        cache.points.extend([p for p in pts if p.step > last])
                         updated.add((rid, key))
         for rid, key in same_step:
             cache = self.series[(rid, key)]
