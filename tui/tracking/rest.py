@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -203,7 +204,17 @@ class RestSource:
         raise err
 
     def _connect_reason(self, exc: Exception) -> str:
-        text = self._scrub(str(exc))
+        causes: list[BaseException] = []
+        cur: BaseException | None = exc
+        while cur is not None and len(causes) < 8:
+            causes.append(cur)
+            cur = cur.__cause__ or cur.__context__
+        if any(isinstance(c, socket.gaierror) for c in causes):
+            host = urlsplit(self.base_url).hostname or "?"
+            return f"cannot resolve host name {host!r}"
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            return f"connection refused by {self.display_uri} (is the server running?)"
+        text = self._scrub(" / ".join(str(c) for c in causes if str(c)))
         host = urlsplit(self.base_url).hostname or "?"
         low = text.lower()
         if "name or service not known" in low or "nodename nor servname" in low or (
