@@ -1,0 +1,152 @@
+"""The built-in demo: a simulated training session written to a local store by MLflow's client."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_until_sync
+from tui.demo import BERT, EXPERIMENTS, VIT, DemoSession
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _runs(client, ids: list[str]):
+    return client.search_runs(ids, max_results=1000)
+
+
+def _history(client, run_id: str, key: str) -> list[float]:
+    points = sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
+    return [m.value for m in points]
+
+
+def test_import_is_instant_and_does_not_import_mlflow() -> None:
+    code = "import sys, tui.demo; assert 'mlflow' not in sys.modules, 'mlflow imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    root = tmp_path / "store"
+    demo = DemoSession(root, speed=20.0)
+    assert demo.tracking_uri == f"sqlite:///{root.resolve() / 'demo.db'}"
+    assert demo.tracking_uri.startswith("sqlite:////")
+
+    from mlflow import MlflowClient
+
+    demo.start()
+    try:
+        client = MlflowClient(demo.tracking_uri)
+        ids: dict[str, str] = {}
+
+        def experiments_exist() -> bool:
+            if not (root / "demo.db").is_file():
+                return False
+            try:
+                found = {e.name: e.experiment_id for e in client.search_experiments()}
+            except Exception:  # the store may still be migrating
+                return False
+            ids.update(found)
+            return all(name in found for name in EXPERIMENTS)
+
+        wait_until_sync(experiments_exist, timeout=30, interval=0.1, message="3 experiments")
+        exp_ids = [ids[name] for name in EXPERIMENTS]
+
+        def statuses() -> set[str]:
+            return {r.info.status for r in _runs(client, exp_ids)}
+
+        wait_until_sync(lambda: "RUNNING" in statuses(), timeout=30, interval=0.1,
+                        message="a RUNNING run")
+        wait_until_sync(lambda: {"RUNNING", "FINISHED", "FAILED", "KILLED"} <= statuses(),
+                        timeout=30, interval=0.1, message="all four statuses")
+
+        def by_name(name: str):
+            runs = [r for r in _runs(client, exp_ids) if r.info.run_name == name]
+            return runs[0] if runs else None
+
+        # The overfitting run: val bottoms out early and ends well above its minimum.
+        wait_until_sync(lambda: (r := by_name("vit-s16-no-aug")) is not None
+                        and r.info.status == "FINISHED", timeout=30, interval=0.1,
+                        message="the overfitting run finished")
+        overfit = by_name("vit-s16-no-aug")
+        assert overfit.info.experiment_id == ids[VIT]
+        assert {"lr", "batch_size", "optimizer", "epochs"} <= set(overfit.data.params)
+        assert overfit.data.tags["mlflow.runName"] == "vit-s16-no-aug"
+        assert overfit.data.tags["mlflow.source.name"]
+        assert overfit.data.tags["mlflow.user"]
+        val = _history(client, overfit.info.run_id, "val_loss")
+        train = _history(client, overfit.info.run_id, "train_loss")
+        assert len(val) == len(train) >= 35
+        best = min(range(len(val)), key=val.__getitem__)
+        assert 8 <= best <= len(val) - 15, best
+        assert val[-1] >= 1.15 * val[best], (val[-1], val[best])
+        assert train[-1] < train[best] < train[0]
+        assert all(name in overfit.data.metrics for name in ("train_acc", "val_acc", "lr"))
+
+        # The failing run logged a NaN before ending FAILED.
+        wait_until_sync(lambda: (r := by_name("resnet18-lr0.8")) is not None
+                        and r.info.status == "FAILED", timeout=30, interval=0.1,
+                        message="the diverging run failed")
+        failed = by_name("resnet18-lr0.8")
+        assert math.isnan(_history(client, failed.info.run_id, "train_loss")[-1])
+
+        # History: two finished runs with full curves and one killed run.
+        history = {r.info.run_name: r for r in _runs(client, exp_ids)}
+        assert history["resnet18-baseline"].info.status == "FINISHED"
+        assert len(_history(client, history["resnet18-baseline"].info.run_id, "val_loss")) == 40
+        assert history["resnet18-adam-lr3e-3"].info.status == "KILLED"
+
+        # Different cadences: batch-level train_loss every 10 steps, val_loss every 100.
+        endless = by_name("bert-base-finetune")
+        assert endless.info.experiment_id == ids[BERT]
+        assert endless.info.status == "RUNNING"
+        steps = [m.step for m in client.get_metric_history(endless.info.run_id, "train_loss")]
+        val_steps = [m.step for m in client.get_metric_history(endless.info.run_id, "val_loss")]
+        assert sorted(steps)[:3] == [10, 20, 30]
+        assert sorted(val_steps)[:2] == [100, 200]
+        assert demo.error is None
+    finally:
+        started = time.monotonic()
+        demo.stop()
+        elapsed = time.monotonic() - started
+    assert elapsed < 5.0
+    assert demo.error is None
+    assert not demo.running
+    assert "RUNNING" not in {r.info.status for r in _runs(client, exp_ids)}
+    assert client.get_run(endless.info.run_id).info.status == "KILLED"
+    assert root.is_dir()  # a root we were given is kept
+    assert list(cwd.iterdir()) == []
+    out, err = capfd.readouterr()
+    assert "Creating initial MLflow database tables" not in out + err
+    assert "Traceback" not in out + err
+
+
+def test_temporary_root_is_removed_and_stop_is_prompt(tmp_path: Path, monkeypatch) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    with DemoSession(speed=1.0) as demo:
+        root = demo.root
+        assert root.is_dir() and root.name.startswith("mlflow-tui-demo-")
+        from mlflow import MlflowClient
+
+        wait_until_sync(lambda: (root / "demo.db").is_file() and any(
+            r.info.status == "RUNNING" and r.data.metrics
+            for r in MlflowClient(demo.tracking_uri).search_runs(
+                [e.experiment_id for e in MlflowClient(demo.tracking_uri).search_experiments()]
+            )), timeout=30, interval=0.1, message="a live run with a metric")
+        started = time.monotonic()
+    assert time.monotonic() - started < 5.0
+    assert demo.error is None
+    assert not root.exists()
+    assert list(cwd.iterdir()) == []
+    demo.stop()  # idempotent
+    demo.start()  # no-op after stop
+    assert not demo.running

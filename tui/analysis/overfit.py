@@ -1,0 +1,171 @@
+"""Online overfitting detection on a (train, validation) metric pair.
+
+The rule (all quantities from the points seen so far; non-finite points are dropped):
+
+1. Smooth validation with a centred running median of 3 (trailing at the last point) and take
+   the best (lowest) smoothed value as the reference point ``best``.
+2. Estimate the curve's own noise ``sigma`` robustly: 1.4826 * MAD of the first differences of
+   raw validation values, divided by sqrt(2) (the noise of one point, trend-free).
+3. "Now" is the median of the last ``WINDOW`` validation points. The rise ``now - best`` must be
+   (a) at least ``MIN_RISE`` of ``|best|`` (a relative effect size), (b) at least ``Z`` noise
+   levels (statistical significance), and (c) sustained: every one of the last ``WINDOW``
+   validation points lies above ``best`` and at least ``MIN_AFTER`` points follow the best one.
+4. Train must have improved over the same span: the mean train value over the latest span
+   (since the ``WINDOW``-th last validation step) is below the mean train value around the best
+   step by at least ``TRAIN_DROP`` relative. Val rising while train also rises is a blow-up
+   (divergence), not overfitting, and is not reported.
+
+``higher_is_better`` metrics (accuracy, F1, ...) are mirrored by negation; the reported rise and
+change are then "val fell / train rose" in the metric's own direction.
+
+Cost is linear in the number of points (plus an O(m log m) sort of the m validation
+differences, m being the number of validation points, which is small), with no dependencies
+beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["OverfitFinding", "detect_overfitting"]
+
+Point = tuple[float, float]
+
+# Rule constants; generic statistical choices, not fitted to individual curves.
+WINDOW = 3  # validation points making up "now" (median) and the "sustained" test
+MIN_AFTER = 3  # validation points that must follow the best one
+MIN_VAL = 5  # fewer validation points than this: no verdict
+MIN_RISE = 0.05  # relative rise of val above its best
+Z = 3.0  # rise in units of the validation noise
+TRAIN_DROP = 0.0  # train must be at least this much (relative) lower than at the best step
+
+
+@dataclass(frozen=True)
+class OverfitFinding:
+    """Evidence that validation got worse since ``best_step`` while train kept improving."""
+
+    best_step: int
+    step: int
+    val_rise: float
+    train_change: float
+    reason: str
+
+
+def _finite(points: Sequence[Point], sign: float) -> tuple[list[float], list[float]]:
+    steps: list[float] = []
+    values: list[float] = []
+    for p in points:
+        try:
+            s, v = float(p[0]), float(p[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if math.isfinite(s) and math.isfinite(v):
+            steps.append(s)
+            values.append(sign * v)
+    return steps, values
+
+
+def _median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    mid = n // 2
+    return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
+def _noise(values: Sequence[float]) -> float:
+    """Robust per-point noise level: scaled MAD of first differences over sqrt(2)."""
+    diffs = [b - a for a, b in zip(values, values[1:], strict=False)]
+    if len(diffs) < 2:
+        return 0.0
+    med = _median(diffs)
+    mad = _median([abs(d - med) for d in diffs])
+    return 1.4826 * mad / math.sqrt(2.0)
+
+
+def _mean_between(steps: Sequence[float], values: Sequence[float], lo: float, hi: float,
+                  start: int = 0) -> tuple[float | None, int]:
+    """Mean of values with lo <= step <= hi, scanning from index ``start`` (steps sorted)."""
+    i = start
+    n = len(steps)
+    while i < n and steps[i] < lo:
+        i += 1
+    first = i
+    total = 0.0
+    count = 0
+    while i < n and steps[i] <= hi:
+        total += values[i]
+        count += 1
+        i += 1
+    return (total / count if count else None), first
+
+
+def _rel(delta: float, base: float) -> float:
+    return delta / abs(base) if base != 0 else math.copysign(math.inf, delta) if delta else 0.0
+
+
+def detect_overfitting(train: Sequence[Point], val: Sequence[Point], *,
+                       higher_is_better: bool = False) -> OverfitFinding | None:
+    """Return an :class:`OverfitFinding` if validation worsened while train improved, else None.
+
+    ``train`` and ``val`` are ``(step, value)`` sequences sorted by step, possibly at different
+    cadences. Only the given points are used (online); the result is deterministic.
+    """
+    sign = -1.0 if higher_is_better else 1.0
+    vs, vv = _finite(val, sign)
+    ts, tv = _finite(train, sign)
+    m = len(vv)
+    if m < MIN_VAL or len(tv) < 2:
+        return None
+
+    # 1. smoothed validation (centred median of 3; ends use what is available) and its best.
+    sm = [0.0] * m
+    for i in range(m):
+        lo, hi = max(0, i - 1), min(m, i + 2)
+        if i == m - 1:
+            lo = max(0, m - 3)
+        sm[i] = _median(vv[lo:hi])
+    best = min(range(m), key=sm.__getitem__)
+    best_val = sm[best]
+    if m - 1 - best < MIN_AFTER:
+        return None
+
+    # 3. size and persistence of the rise.
+    recent = vv[-WINDOW:]
+    if min(recent) <= best_val:
+        return None
+    now = _median(recent)
+    rise = now - best_val
+    val_rise = _rel(rise, best_val)
+    if val_rise < MIN_RISE:
+        return None
+    # 2. significance against the curve's own noise.
+    sigma = _noise(vv)
+    if rise < Z * sigma:
+        return None
+
+    # 4. train over the same span: around the best step vs. the latest span.
+    b_lo = vs[max(0, best - 1)]
+    b_hi = vs[min(m - 1, best + 1)]
+    t_best, first = _mean_between(ts, tv, b_lo, b_hi)
+    if t_best is None:  # sparse train: nearest train point at or before the best step
+        j = max(0, min(first, len(ts)) - 1)
+        t_best = tv[j]
+    t_now, _ = _mean_between(ts, tv, vs[-WINDOW], math.inf, first)
+    if t_now is None:
+        t_now = tv[-1]
+    train_change = _rel(t_now - t_best, t_best)
+    if train_change > -TRAIN_DROP or t_now >= t_best:
+        return None
+
+    best_step = int(vs[best])
+    step = int(vs[-1])
+    if higher_is_better:
+        reason = (f"val down {val_rise:.0%} since step {best_step} "
+                  f"while train rose {-train_change:.0%}")
+    else:
+        reason = (f"val up {val_rise:.0%} since step {best_step} "
+                  f"while train fell {-train_change:.0%}")
+    return OverfitFinding(best_step=best_step, step=step, val_rise=val_rise,
+                          train_change=train_change, reason=reason)
