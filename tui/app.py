@@ -242,7 +242,7 @@ class MlflowTui(App[int]):
 
     def on_tick_done(self, message: TickDone) -> None:
         result, summary = message.result, message.summary
-        self.last_ok = result.at
+        self.last_ok = self.clock()
         self.state, self.state_detail = "live", ""
         monitor = self.monitor
         if monitor is None or self.poller is None:

@@ -274,6 +274,11 @@ class DemoSession:
         return self._error
 
     @property
+    def ready(self) -> bool:
+        """True once prepare() has finished: the store can be opened by a reader."""
+        return self._client is not None
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

@@ -46,17 +46,12 @@ def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) ->
         client = MlflowClient(demo.tracking_uri)
         ids: dict[str, str] = {}
 
-        def experiments_exist() -> bool:
-            if not (root / "demo.db").is_file():
-                return False
-            try:
-                found = {e.name: e.experiment_id for e in client.search_experiments()}
-            except Exception:  # the store may still be migrating
-                return False
-            ids.update(found)
-            return all(name in found for name in EXPERIMENTS)
-
-        wait_until_sync(experiments_exist, timeout=30, interval=0.1, message="3 experiments")
+        # A reader must not open the store while the demo's migrations are still running.
+        wait_until_sync(lambda: demo.ready, timeout=30, interval=0.1, message="store ready")
+        found = {e.name: e.experiment_id for e in client.search_experiments()}
+        assert set(EXPERIMENTS) <= set(found)
+        assert "Default" not in found  # only the demo's experiments are active
+        ids.update(found)
         exp_ids = [ids[name] for name in EXPERIMENTS]
 
         def statuses() -> set[str]:
@@ -137,11 +132,12 @@ def test_temporary_root_is_removed_and_stop_is_prompt(tmp_path: Path, monkeypatc
         assert root.is_dir() and root.name.startswith("mlflow-tui-demo-")
         from mlflow import MlflowClient
 
-        wait_until_sync(lambda: (root / "demo.db").is_file() and any(
-            r.info.status == "RUNNING" and r.data.metrics
-            for r in MlflowClient(demo.tracking_uri).search_runs(
-                [e.experiment_id for e in MlflowClient(demo.tracking_uri).search_experiments()]
-            )), timeout=30, interval=0.1, message="a live run with a metric")
+        wait_until_sync(lambda: demo.ready, timeout=30, interval=0.1, message="store ready")
+        client = MlflowClient(demo.tracking_uri)
+        exp_ids = [e.experiment_id for e in client.search_experiments()]
+        wait_until_sync(lambda: any(r.info.status == "RUNNING" and r.data.metrics
+                                    for r in _runs(client, exp_ids)),
+                        timeout=30, interval=0.1, message="a live run with a metric")
         started = time.monotonic()
     assert time.monotonic() - started < 5.0
     assert demo.error is None

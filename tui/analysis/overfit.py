@@ -75,13 +75,17 @@ def _median(xs: Sequence[float]) -> float:
 
 
 def _noise(values: Sequence[float]) -> float:
-    """Robust per-point noise level: scaled MAD of first differences over sqrt(2)."""
-    diffs = [b - a for a, b in zip(values, values[1:], strict=False)]
-    if len(diffs) < 2:
+    """Robust per-point noise level from second differences.
+
+    For x_i = trend_i + e_i with a locally linear trend, x_{i-1} - 2 x_i + x_{i+1} has standard
+    deviation sqrt(6) * sd(e); the scaled median absolute value is robust to the few points
+    where the trend bends sharply (the start of training) and to isolated spikes.
+    """
+    n = len(values)
+    if n < 3:
         return 0.0
-    med = _median(diffs)
-    mad = _median([abs(d - med) for d in diffs])
-    return 1.4826 * mad / math.sqrt(2.0)
+    d2 = [abs(values[i - 1] - 2.0 * values[i] + values[i + 1]) for i in range(1, n - 1)]
+    return 1.4826 * _median(d2) / math.sqrt(6.0)
 
 
 def _mean_between(steps: Sequence[float], values: Sequence[float], lo: float, hi: float,

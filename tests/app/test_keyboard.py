@@ -1,0 +1,115 @@
+"""The keyboard flow, driven with Pilot on deterministic data."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from tests.conftest import wait_until
+from tests.sample_data import NOW, sample_source
+from tui.app import make_app
+from tui.config import Settings
+from tui.screens.help import HelpScreen
+from widgets import ExperimentTree, MetricChart, RunTable
+
+
+def _app(**kw):
+    source = sample_source()
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3, **kw), source,
+                   clock=lambda: NOW)
+    return app, source
+
+
+async def _loaded(app, pilot, rows: int) -> None:
+    await wait_until(lambda: app.monitor is not None
+                     and app.monitor.query_one(RunTable).row_count == rows, timeout=10,
+                     message=f"{rows} rows")
+
+
+async def test_tab_moves_between_tree_table_and_chart():
+    app, _ = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        assert isinstance(app.focused, RunTable)
+        await pilot.press("tab")
+        assert isinstance(app.focused, MetricChart)
+        await pilot.press("tab")
+        assert isinstance(app.focused, ExperimentTree)
+        await pilot.press("tab")
+        assert isinstance(app.focused, RunTable)
+        await pilot.press("shift+tab")
+        assert isinstance(app.focused, ExperimentTree)
+
+
+async def test_jk_and_arrows_move_the_run_cursor_and_the_chart_follows():
+    app, _ = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        table = app.monitor.query_one(RunTable)
+        assert table.cursor_row == 0 and app.highlighted == "a6"
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await wait_until(lambda: app.highlighted == "a1")
+        await pilot.press("down", "down")
+        assert table.cursor_row == 3
+        await pilot.press("k", "up")
+        assert table.cursor_row == 1
+        # The chart shows the highlighted run's train/val pair once loaded.
+        chart = app.monitor.query_one(MetricChart)
+        await wait_until(lambda: "resnet18-lr0.1" in str(chart.border_title))
+        await wait_until(lambda: app.poller.points(("a1", "val_loss")) != [])
+
+
+async def test_enter_on_an_experiment_switches_the_run_table():
+    app, _ = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        tree = app.monitor.query_one(ExperimentTree)
+        tree.focus()
+        tree.select_experiment("1")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(lambda: app.watched == ("1",))
+        await _loaded(app, pilot, 1)
+        table = app.monitor.query_one(DataTable)
+        assert "xgb-churn" in str(table.get_row_at(0))
+
+
+async def test_help_opens_and_closes_and_q_quits():
+    app, _ = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        await pilot.press("question_mark")
+        await wait_until(lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("#help-keys").render())
+        assert "Quit" in text and "Metrics" in text
+        await pilot.press("escape")
+        await wait_until(lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("q")
+        await wait_until(lambda: not app.is_running)
+
+
+async def test_m_cycles_the_metrics_on_the_chart():
+    app, _ = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        await pilot.press("j")
+        await wait_until(lambda: app.highlighted == "a1")
+        run = app.poller.runs["a1"]
+        first = app._view_for(run)
+        assert first == ("train_loss", "val_loss")
+        await pilot.press("m")
+        assert app._view_for(run) != first
+        await wait_until(lambda: app.poller.points(("a1", app._view_for(run)[0])) != [])
+
+
+async def test_overfitting_run_gets_the_warning_and_banner():
+    app, _ = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        await wait_until(lambda: "a1" in app.findings, timeout=10, message="finding for a1")
+        assert "a2" not in app.findings and "a3" not in app.findings
+        table = app.monitor.query_one(RunTable)
+        row = table.get_row("a1")
+        assert "overfitting" in str(row[-1])
+        await pilot.press("j")
+        await wait_until(lambda: app.monitor.query_one("#banner").display)

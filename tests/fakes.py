@@ -1,0 +1,76 @@
+"""An in-memory TrackingSource with MLflow's read semantics, for widget, snapshot and
+error-path tests. The data path itself is tested against a real server and real stores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tui.tracking.errors import TrackingError
+from tui.tracking.models import Experiment, Point, Run, RunStatus
+
+
+class FakeSource:
+    display_uri = "http://tracking.example:5000"
+
+    def __init__(self) -> None:
+        self.experiments: list[Experiment] = []
+        self.runs: list[Run] = []
+        self.history: dict[tuple[str, str], list[Point]] = {}
+        self.requests = 0
+        self.fail: TrackingError | None = None
+
+    def add_run(self, run: Run, series: dict[str, list[tuple[int, float]]],
+                t0: int = 1_700_000_000_000) -> None:
+        latest = {}
+        for key, pts in series.items():
+            points = [Point(s, v, t0 + i * 1000) for i, (s, v) in enumerate(pts)]
+            self.history[(run.run_id, key)] = points
+            if points:
+                latest[key] = points[-1]
+        self.runs.append(Run(run.run_id, run.experiment_id, run.name, run.status,
+                             run.start_time, run.end_time, latest, run.params, run.tags))
+
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        self.runs = [Run(r.run_id, r.experiment_id, r.name, status, r.start_time, r.end_time,
+                         r.metrics, r.params, r.tags) if r.run_id == run_id else r
+                     for r in self.runs]
+
+    def _check(self) -> None:
+        self.requests += 1
+        if self.fail is not None:
+            raise self.fail
+
+    async def search_experiments(self) -> list[Experiment]:
+        self._check()
+        return list(self.experiments)
+
+    async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
+                          max_runs: int = 5000) -> list[Run]:
+        self._check()
+        runs = [r for r in self.runs if r.experiment_id in experiment_ids]
+        if "RUNNING" in filter_string:
+            runs = [r for r in runs if r.status is RunStatus.RUNNING]
+        return sorted(runs, key=lambda r: (r.start_time or 0, r.run_id), reverse=True)[:max_runs]
+
+    async def get_history_window(self, run_ids: Sequence[str], key: str, *,
+                                 start_step: int | None, end_step: int | None,
+                                 max_results: int) -> dict[str, list[Point]]:
+        self._check()
+        out: dict[str, list[Point]] = {}
+        for rid in run_ids:
+            rows = self.history.get((rid, key), [])
+            if start_step is not None and end_step is not None:
+                rows = [p for p in rows if start_step <= p.step <= end_step]
+            if len(rows) > max_results:
+                n = len(rows)
+                idx = sorted({round(i * (n - 1) / (max_results - 1)) for i in range(max_results)})
+                rows = [rows[i] for i in idx]
+            if rows:
+                out[rid] = list(rows)
+        return out
+
+    async def get_full_history(self, run_id: str, key: str) -> list[Point]:
+        return list(self.history.get((run_id, key), []))
+
+    async def aclose(self) -> None:
+        pass

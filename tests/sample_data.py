@@ -1,0 +1,56 @@
+"""Deterministic sample data for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from tests.fakes import FakeSource
+from tui.tracking.models import Experiment, Run, RunStatus
+
+T0 = 1_700_000_000_000  # ms
+NOW = (T0 + 45 * 60 * 1000) / 1000  # frozen clock, seconds
+
+
+def curves(epochs: int, *, overfit_at: int | None = None, seed: int = 1,
+           nan_at: int | None = None) -> dict[str, list[tuple[int, float]]]:
+    rng = random.Random(seed)
+    train, val = [], []
+    for e in range(epochs):
+        t = 2.0 * math.exp(-e / 12) + 0.05 + rng.uniform(-0.02, 0.02)
+        v = 2.1 * math.exp(-e / 12) + 0.15 + rng.uniform(-0.03, 0.03)
+        if overfit_at is not None and e > overfit_at:
+            v += 0.025 * (e - overfit_at)
+        if nan_at is not None and e >= nan_at:
+            t = v = float("nan")
+        train.append((e, t))
+        val.append((e, v))
+    return {"train_loss": train, "val_loss": val,
+            "train_acc": [(e, 1 - t / 3) for e, t in train]}
+
+
+def sample_source() -> FakeSource:
+    src = FakeSource()
+    src.experiments = [
+        Experiment("1", "HM_Dataset/binary_classification/Churn", last_update_time=T0),
+        Experiment("2", "vision/resnet/cifar10", last_update_time=T0 + 1000),
+        Experiment("3", "iteration / plugin_name / batch_7", last_update_time=T0 - 1000),
+        Experiment("4", "Default", last_update_time=T0 - 5000),
+    ]
+
+    def run(rid, name, status, start_min, end_min=None, exp="2"):
+        end = T0 + end_min * 60_000 if end_min is not None else None
+        return Run(rid, exp, name, status, T0 + start_min * 60_000, end,
+                   params={"lr": "0.01"}, tags={})
+
+    src.add_run(run("a1", "resnet18-lr0.1", RunStatus.RUNNING, 20), curves(40, overfit_at=14,
+                seed=3))
+    src.add_run(run("a2", "resnet18-lr0.01", RunStatus.RUNNING, 15), curves(30, seed=4))
+    src.add_run(run("a3", "resnet34-[bold]baseline[/bold]", RunStatus.FINISHED, 5, 14),
+                curves(60, seed=5))
+    src.add_run(run("a4", "resnet50-diverged", RunStatus.FAILED, 3, 6), curves(12, nan_at=9,
+                seed=6))
+    src.add_run(run("a5", "resnet18-early", RunStatus.KILLED, 1, 2), curves(5, seed=7))
+    src.add_run(run("a6", "resnet18-queued", RunStatus.SCHEDULED, 44), {})
+    src.add_run(run("b1", "xgb-churn", RunStatus.FINISHED, 0, 4, exp="1"), curves(20, seed=8))
+    return src
