@@ -93,9 +93,18 @@ class MlflowTui(App[int]):
 
         demo = DemoSession(speed=self.settings.demo_speed)
         self.demo = demo
-        uri = demo.prepare()
-        demo.start()
+        try:
+            uri = demo.prepare()
+            demo.start()
+        except Exception as exc:  # noqa: BLE001 - shown on the state line, app stays up
+            if self.is_running:
+                self.call_from_thread(self._demo_failed, exc)
+            return
         self.post_message(DemoReady(uri))
+
+    def _demo_failed(self, exc: Exception) -> None:
+        self.state, self.state_detail = "error", f"the demo could not start: {exc}"
+        self._render_state()
 
     def on_demo_ready(self, message: DemoReady) -> None:
         from tui.tracking.local import LocalSource

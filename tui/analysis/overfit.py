@@ -3,23 +3,24 @@
 The rule (all quantities from the points seen so far; non-finite points are dropped):
 
 1. Smooth validation with a centred running median of 3 (trailing at the last point) and take
-   the best (lowest) smoothed value as the reference point ``best``.
-2. Estimate the curve's own noise ``sigma`` robustly: 1.4826 * MAD of the first differences of
-   raw validation values, divided by sqrt(2) (the noise of one point, trend-free).
-3. "Now" is the median of the last ``WINDOW`` validation points. The rise ``now - best`` must be
-   (a) at least ``MIN_RISE`` of ``|best|`` (a relative effect size), (b) at least ``Z`` noise
-   levels (statistical significance), and (c) sustained: every one of the last ``WINDOW``
-   validation points lies above ``best`` and at least ``MIN_AFTER`` points follow the best one.
-4. Train must have improved over the same span: the mean train value over the latest span
-   (since the ``WINDOW``-th last validation step) is below the mean train value around the best
-   step by at least ``TRAIN_DROP`` relative. Val rising while train also rises is a blow-up
+   the lowest smoothed value as ``best``; at least ``MIN_AFTER`` points must follow it.
+2. Estimate the curve's own per-point noise ``sigma`` robustly from second differences
+   (1.4826 * median |x[i-1] - 2 x[i] + x[i+1]| / sqrt(6)), which ignores a locally linear trend.
+3. "Now" is the mean of the last ``WINDOW`` validation points, all of which must lie above
+   ``best`` (sustained). The rise ``now - best`` must be at least ``MIN_RISE`` of ``|best|``
+   (effect size) and at least ``sigma * (Z * sqrt(1/WINDOW + 1/3) + sqrt(2 ln(m/3) / 3))``:
+   ``Z`` standard errors of the difference plus the expected downward bias of a minimum taken
+   over m noisy points (so a long flat noisy plateau does not alarm).
+4. Train must have improved over the same span: the mean train value since the
+   ``WINDOW``-th last validation step is below the mean train value around the best step
+   (the two neighbouring validation steps). Val rising while train rises too is a blow-up
    (divergence), not overfitting, and is not reported.
 
 ``higher_is_better`` metrics (accuracy, F1, ...) are mirrored by negation; the reported rise and
 change are then "val fell / train rose" in the metric's own direction.
 
-Cost is linear in the number of points (plus an O(m log m) sort of the m validation
-differences, m being the number of validation points, which is small), with no dependencies
+Cost is linear in the number of train points (one pass) plus O(m log m) for the m validation
+points (a median of second differences), with no dependencies
 beyond the standard library.
 """
 
@@ -34,17 +35,22 @@ __all__ = ["OverfitFinding", "detect_overfitting"]
 Point = tuple[float, float]
 
 # Rule constants; generic statistical choices, not fitted to individual curves.
-WINDOW = 3  # validation points making up "now" (median) and the "sustained" test
+WINDOW = 4  # validation points making up "now" (mean) and the "sustained" test
 MIN_AFTER = 3  # validation points that must follow the best one
 MIN_VAL = 5  # fewer validation points than this: no verdict
 MIN_RISE = 0.05  # relative rise of val above its best
-Z = 3.0  # rise in units of the validation noise
+Z = 2.0  # rise in standard errors of the validation noise
 TRAIN_DROP = 0.0  # train must be at least this much (relative) lower than at the best step
 
 
 @dataclass(frozen=True)
 class OverfitFinding:
-    """Evidence that validation got worse since ``best_step`` while train kept improving."""
+    """Evidence that validation got worse since ``best_step`` while train kept improving.
+
+    ``val_rise`` > 0 is how much worse validation got (relative); ``train_change`` < 0 means
+    train improved. For ``higher_is_better`` metrics both are in the mirrored (loss-like)
+    direction: val_rise = relative fall of val, train_change = minus the relative rise of train.
+    """
 
     best_step: int
     step: int
@@ -137,16 +143,19 @@ def detect_overfitting(train: Sequence[Point], val: Sequence[Point], *,
 
     # 3. size and persistence of the rise.
     recent = vv[-WINDOW:]
-    if min(recent) <= best_val:
+    if min(recent) <= best_val:  # sustained: every recent point is worse than the best
         return None
-    now = _median(recent)
+    now = sum(recent) / len(recent)
     rise = now - best_val
     val_rise = _rel(rise, best_val)
     if val_rise < MIN_RISE:
         return None
-    # 2. significance against the curve's own noise.
+    # 2. significance against the curve's own noise: the mean of WINDOW points minus the
+    # best (a median of 3) has a standard error of about sigma * sqrt(1/WINDOW + 1/3); and the
+    # best is the minimum of m noisy values, biased low by about sigma/sqrt(3) * sqrt(2 ln m).
     sigma = _noise(vv)
-    if rise < Z * sigma:
+    selection = math.sqrt(2.0 * math.log(max(1.0, m / 3.0)) / 3.0)
+    if rise < sigma * (Z * math.sqrt(1.0 / WINDOW + 1.0 / 3.0) + selection):
         return None
 
     # 4. train over the same span: around the best step vs. the latest span.

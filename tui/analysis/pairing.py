@@ -122,9 +122,6 @@ def find_pairs(keys: Iterable[str]) -> list[MetricPair]:
             train_key = sorted(bare)[0]
         pairs.append(MetricPair(train=train_key, val=val_key,
                                 higher_is_better=_higher_is_better(nb)))
-    # Hugging Face also logs "train_loss"/"loss" against "eval_loss": covered above. Remaining
-    # case: a train loss with no same-base val, but a generic val loss ("train_loss"+"eval_loss"
-    # share base "loss" already).
     pairs.sort(key=lambda p: (not _is_loss_name(_norm(p.val)), p.train.lower(), p.val.lower()))
     return pairs
 

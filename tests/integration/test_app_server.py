@@ -1,0 +1,134 @@
+"""The app end to end against a real `mlflow server` and a real training script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from tests.conftest import wait_until
+from tui.app import make_app
+from tui.config import Settings
+from tui.tracking.models import RunStatus
+from widgets import MetricChart, RunTable
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERVAL = 1.0
+
+
+def _status_cell(app, run_id: str) -> str:
+    table = app.monitor.query_one(RunTable)
+    return str(table.get_row(run_id)[0])
+
+
+def _train(server, experiment: str, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, MLFLOW_TRACKING_URI=server.url)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "train_digits.py"), "-e", experiment, *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+
+
+async def test_live_run_status_and_points_within_interval(live_server):
+    client = live_server.client()
+    name = f"live/{uuid.uuid4().hex[:6]}/digits"
+    exp = client.create_experiment(name)
+    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=INTERVAL))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(lambda: app.watched == (exp,) and app.state == "live", timeout=15)
+        table = app.monitor.query_one(RunTable)
+        assert table.row_count == 0
+        proc = _train(live_server, name, "--epochs", "400", "--sleep", "0.3")
+        try:
+            run_id = proc.stdout.readline().strip()
+            assert len(run_id) == 32
+            t0 = time.monotonic()
+            await wait_until(lambda: table.row_count == 1, timeout=INTERVAL + 10)
+            appeared = time.monotonic() - t0
+            # A new point reaches the chart series within interval + 1 s of being logged.
+            await wait_until(lambda: len(app.poller.points((run_id, "val_loss"))) >= 2,
+                             timeout=15)
+            seen = len(app.poller.points((run_id, "val_loss")))
+            history = client.get_metric_history(run_id, "val_loss")
+            logged_at = time.monotonic()
+            n_server = len(history)
+            await wait_until(lambda: len(app.poller.points((run_id, "val_loss"))) > n_server,
+                             timeout=INTERVAL + 1 + 0.3 + 1, message="next point")
+            point_delay = time.monotonic() - logged_at
+            assert seen >= 2
+            chart = app.monitor.query_one(MetricChart)
+            assert "val_loss" in chart.series_labels
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        # The run stays RUNNING (the process was killed); end it like MLflow would.
+        t1 = time.monotonic()
+        client.set_terminated(run_id, "KILLED")
+        await wait_until(lambda: "KILLED" in _status_cell(app, run_id), timeout=INTERVAL + 1)
+        status_delay = time.monotonic() - t1
+        assert app.poller.runs[run_id].status is RunStatus.KILLED
+        print(f"\nrun appeared after {appeared:.2f} s (the script imports mlflow first), "
+              f"next point within {point_delay:.2f} s, status change {status_delay:.2f} s")
+        await pilot.press("q")
+
+
+async def test_server_stop_and_restart_loses_nothing(live_server):
+    client = live_server.client()
+    name = f"restart/{uuid.uuid4().hex[:6]}/exp"
+    exp = client.create_experiment(name)
+    rid = client.create_run(exp, run_name="survivor").info.run_id
+    for step in range(20):
+        client.log_metrics({"train_loss": 1 / (step + 1), "val_loss": 1.5 / (step + 1)},
+                           step=step)
+    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 20, timeout=15)
+        live_server.stop()
+        await wait_until(lambda: app.state == "reconnecting", timeout=10)
+        assert "refused" in app.state_detail
+        table = app.monitor.query_one(RunTable)
+        assert table.row_count == 1, "what the user sees is kept while the server is away"
+        assert len(app.poller.points((rid, "val_loss"))) == 20
+        live_server.start()
+        for step in range(20, 30):  # logged while the app is still backing off
+            client.log_metrics({"train_loss": 1 / (step + 1), "val_loss": 1.5 / (step + 1)},
+                               step=step)
+        await wait_until(lambda: app.state == "live", timeout=45)
+        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 30, timeout=10)
+        for key in ("train_loss", "val_loss"):
+            history = client.get_metric_history(rid, key)
+            cached = app.poller.points((rid, key))
+            assert [(p.step, p.value) for p in cached] == [(m.step, m.value) for m in history]
+
+
+async def test_nothing_listening_shows_error_quickly_and_stays_usable():
+    app = make_app(Settings(uri="http://127.0.0.1:1", interval=1.0))
+    async with app.run_test(size=(120, 30)) as pilot:
+        took = await wait_until(lambda: app.state in ("reconnecting", "error"), timeout=5)
+        assert took < 5
+        assert "refused" in app.state_detail
+        state = str(app.monitor.query_one("#state").render())
+        assert "reconnecting" in state and "refused" in state
+        await pilot.press("question_mark")
+        await pilot.press("escape")
+        await pilot.press("q")
+        await wait_until(lambda: not app.is_running)
+
+
+async def test_empty_folder_no_uri_shows_start_screen_and_creates_nothing(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    from tui.cli import parse_settings
+    from tui.screens.start import StartScreen
+
+    settings = parse_settings([])
+    assert settings.uri is None
+    app = make_app(settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, StartScreen))
+        await pilot.press("q")
+    assert list(tmp_path.iterdir()) == []

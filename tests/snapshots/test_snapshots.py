@@ -1,0 +1,55 @@
+"""SVG snapshots of the main screens, on deterministic data with a frozen clock.
+Update after an intended change: pytest tests/snapshots --snapshot-update, then look at the
+SVGs in tests/snapshots/__snapshots__/."""
+
+from __future__ import annotations
+
+from tests.conftest import wait_until
+from tests.sample_data import NOW, sample_source
+from tui.app import make_app
+from tui.config import Settings
+from widgets import RunTable
+
+
+def _app(**kw):
+    return make_app(Settings(uri="http://tracking.example:5000", interval=3600, **kw),
+                    sample_source(), clock=lambda: NOW)
+
+
+async def _ready(pilot, run_id: str = "a1") -> None:
+    app = pilot.app
+    await wait_until(lambda: app.monitor is not None
+                     and app.monitor.query_one(RunTable).row_count == 6, message="rows")
+    table = app.monitor.query_one(RunTable)
+    table.move_cursor(row=table.get_row_index(run_id))
+    await wait_until(lambda: app.highlighted == run_id, message="highlight")
+    await wait_until(lambda: bool(app.poller.points((run_id, "val_loss"))), message="series")
+    await wait_until(lambda: run_id in app.findings or run_id != "a1", message="finding")
+    app.clear_notifications()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def test_main_screen_overfitting_run(snap_compare):
+    assert snap_compare(_app(), terminal_size=(140, 40), run_before=_ready)
+
+
+def test_main_screen_healthy_run_small_terminal(snap_compare):
+    async def before(pilot):
+        await _ready(pilot, "a2")
+
+    assert snap_compare(_app(), terminal_size=(100, 30), run_before=before)
+
+
+def test_help_screen(snap_compare):
+    async def before(pilot):
+        await _ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=(120, 40), run_before=before)
+
+
+def test_start_screen(snap_compare):
+    app = make_app(Settings(uri=None), None, clock=lambda: NOW)
+    assert snap_compare(app, terminal_size=(110, 30))

@@ -1,0 +1,90 @@
+"""Unit tests of train/validation metric pairing by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
+
+
+@pytest.mark.parametrize(
+    ("keys", "train", "val"),
+    [
+        (["train_loss", "val_loss"], "train_loss", "val_loss"),
+        (["train/loss", "val/loss"], "train/loss", "val/loss"),
+        (["loss", "val_loss"], "loss", "val_loss"),  # Keras
+        (["training_loss", "validation_loss"], "training_loss", "validation_loss"),
+        (["train_loss", "eval_loss"], "train_loss", "eval_loss"),  # Hugging Face
+        (["loss", "eval_loss"], "loss", "eval_loss"),  # Hugging Face
+        (["train_loss", "valid_loss"], "train_loss", "valid_loss"),
+        (["train_loss", "test_loss"], "train_loss", "test_loss"),
+        (["loss_train", "loss_val"], "loss_train", "loss_val"),
+        (["loss/train", "loss/valid"], "loss/train", "loss/valid"),
+        (["train.loss", "val.loss"], "train.loss", "val.loss"),
+        (["train-loss", "val-loss"], "train-loss", "val-loss"),
+        (["train/loss", "eval/loss"], "train/loss", "eval/loss"),
+    ],
+)
+def test_loss_conventions(keys, train, val):
+    assert find_pairs(keys) == [MetricPair(train=train, val=val, higher_is_better=False)]
+    assert primary_pair(keys) == MetricPair(train=train, val=val, higher_is_better=False)
+
+
+@pytest.mark.parametrize("metric", ["acc", "accuracy", "f1", "auc", "precision", "recall", "r2",
+                                    "iou", "dice", "map", "bleu", "rouge"])
+def test_accuracy_like_is_higher_is_better(metric):
+    pairs = find_pairs([f"train_{metric}", f"val_{metric}"])
+    assert pairs == [MetricPair(f"train_{metric}", f"val_{metric}", True)]
+
+
+def test_keras_accuracy_bare():
+    assert find_pairs(["accuracy", "val_accuracy"]) == [
+        MetricPair("accuracy", "val_accuracy", True)]
+
+
+def test_prefers_val_over_test():
+    pairs = find_pairs(["train_loss", "test_loss", "val_loss"])
+    assert pairs == [MetricPair("train_loss", "val_loss", False)]
+
+
+def test_loss_pairs_first_then_by_name():
+    keys = ["val_acc", "train_acc", "train_loss", "val_loss", "train_f1", "val_f1",
+            "train_mse", "val_mse"]
+    pairs = find_pairs(keys)
+    assert [p.train for p in pairs] == ["train_loss", "train_mse", "train_acc", "train_f1"]
+    assert primary_pair(keys) == MetricPair("train_loss", "val_loss", False)
+
+
+def test_primary_pair_without_loss():
+    assert primary_pair(["train_acc", "val_acc"]) == MetricPair("train_acc", "val_acc", True)
+
+
+def test_no_pairs():
+    assert find_pairs(["lr", "epoch", "system/cpu_utilization_percentage"]) == []
+    assert find_pairs([]) == []
+    assert primary_pair(["val_loss"]) is None
+    assert primary_pair(["train_loss"]) is None
+
+
+def test_system_metrics_ignored():
+    keys = ["system/train_loss", "system/val_loss", "system/gpu_0_memory_usage_megabytes"]
+    assert find_pairs(keys) == []
+    assert loss_like(keys) == []
+
+
+def test_loss_like():
+    keys = ["train_loss", "val_loss", "lr", "val_acc", "mse", "val_rmse", "nll", "perplexity",
+            "eval_ppl", "cross_entropy", "error_rate", "system/loss", "epoch"]
+    assert loss_like(keys) == ["train_loss", "val_loss", "mse", "val_rmse", "nll", "perplexity",
+                               "eval_ppl", "cross_entropy", "error_rate"]
+
+
+def test_metric_pair_frozen():
+    p = MetricPair("train_loss", "val_loss", False)
+    with pytest.raises(AttributeError):
+        p.train = "x"  # type: ignore[misc]
+
+
+def test_accepts_iterables_and_duplicates():
+    keys = iter(["train_loss", "val_loss", "val_loss"])
+    assert find_pairs(keys) == [MetricPair("train_loss", "val_loss", False)]
