@@ -56,7 +56,7 @@ def downsample(points: Sequence[tuple[float, float]], buckets: int) -> list[tupl
         ys = [ys[i] for i in keep]
         n = len(xs)
         if n <= 2 * buckets:
-            return list(zip(xs, ys))
+            return list(zip(xs, ys, strict=True))
     if not all(map(le, xs, islice(xs, 1, None))):
         order = sorted(range(n), key=xs.__getitem__)
         xs = [xs[i] for i in order]
@@ -75,7 +75,7 @@ def downsample(points: Sequence[tuple[float, float]], buckets: int) -> list[tupl
     out: list[tuple[float, float]] = []
     append = out.append
     last_was_gap = False
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
         if hi <= lo:
             continue
         seg = ys[lo:hi]
@@ -169,10 +169,10 @@ class MetricChart(PlotextPlot, can_focus=True):
         self._y_label = ""
         self._marker_x: float | None = None
         self._marker_label = ""
-        self._colors: dict[str, str] = {}
+        self._series_colors: dict[str, str] = {}
         self._version = 0
         self._cache_key: tuple[int, int] | None = None
-        self._cache: dict[str, list[tuple[float, float]]] = {}
+        self._plot_cache: dict[str, list[tuple[float, float]]] = {}
         self.render_count = 0
         """How many times the plot was built (for tests and benchmarks)."""
 
@@ -195,7 +195,7 @@ class MetricChart(PlotextPlot, can_focus=True):
         self._y_label = safe_text(y_label, 60)
         self._marker_x = marker_x if marker_x is not None and _is_finite(marker_x) else None
         self._marker_label = safe_text(marker_label, 60)
-        self._colors = {safe_text(k, 60): v for k, v in (colors or {}).items()}
+        self._series_colors = {safe_text(k, 60): v for k, v in (colors or {}).items()}
         self._version += 1
         self.refresh()
 
@@ -211,7 +211,7 @@ class MetricChart(PlotextPlot, can_focus=True):
 
     def color_for(self, label: str, index: int) -> str:
         """The plotext colour used for series `label` at position `index`."""
-        return self._colors.get(label) or PALETTE[index % len(PALETTE)]
+        return self._series_colors.get(label) or PALETTE[index % len(PALETTE)]
 
     # ------------------------------------------------------------------ rendering
     def _plot_title(self) -> str:
@@ -225,9 +225,9 @@ class MetricChart(PlotextPlot, can_focus=True):
         key = (self._version, width)
         if self._cache_key != key:
             buckets = max(width, 10)
-            self._cache = {label: downsample(pts, buckets) for label, pts in self._series.items()}
+            self._plot_cache = {label: downsample(pts, buckets) for label, pts in self._series.items()}
             self._cache_key = key
-        return self._cache
+        return self._plot_cache
 
     def _has_points(self) -> bool:
         return any(

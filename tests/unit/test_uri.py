@@ -48,10 +48,15 @@ def test_classify_malformed_message_hides_credentials():
 
 def test_classify_databricks_is_explained():
     with pytest.raises(InvalidURI) as info:
+        classify("databricks://profile")
+    assert "databricks" in str(info.value)
+
+
+def test_classify_bare_databricks_is_not_a_folder():
+    # MLflow reads MLFLOW_TRACKING_URI=databricks as the Databricks workspace, not ./databricks.
+    with pytest.raises(InvalidURI) as info:
         classify("databricks")
     assert "databricks" in str(info.value)
-    with pytest.raises(InvalidURI):
-        classify("databricks://profile")
 
 
 def test_classify_bare_folder_is_a_file_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

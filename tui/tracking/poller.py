@@ -145,9 +145,9 @@ class Poller:
     async def _fetch_series(self, runs: dict[str, Run], tracked: Iterable[SeriesKey]
                             ) -> set[SeriesKey]:
         first: dict[str, list[str]] = defaultdict(list)
-        # (key, start_step) -> [(run_id, end_step)]
+        # (key, from_step) -> [(run_id, to_step)]. The window starts AT the last cached step
+        # (not after it): a point re-logged at that step with a newer time is then not lost.
         advance: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
-        same_step: list[SeriesKey] = []
         for run_id, key in dict.fromkeys(tracked):
             run = runs.get(run_id)
             latest = run.metrics.get(key) if run else None
@@ -156,10 +156,10 @@ class Poller:
             cache = self.series.get((run_id, key))
             if cache is None:
                 first[key].append(run_id)
-            elif latest.step > cache.last_step:
-                advance[(key, cache.last_step + 1)].append((run_id, latest.step))
-            elif latest.step == cache.last_step and latest.timestamp > cache.last_timestamp:
-                same_step.append((run_id, key))
+            elif latest.step > cache.last_step or (
+                latest.step == cache.last_step and latest.timestamp > cache.last_timestamp
+            ):
+                advance[(key, max(cache.last_step, 0))].append((run_id, latest.step))
 
         updated: set[SeriesKey] = set()
         for key, run_ids in first.items():
@@ -186,20 +186,13 @@ class Poller:
                 for rid, _ in batch:
                     pts = got.get(rid)
                     cache = self.series.get((rid, key))
-                    if pts and cache is not None:
-                        last = cache.last_step
-                        cache.points.extend([p for p in pts if p.step > last])
-                        updated.add((rid, key))
-        for rid, key in same_step:
-            cache = self.series[(rid, key)]
-            step = cache.last_step
-            got = await self._exact_window([rid], key, step, step)
-            pts = got.get(rid)
-            if pts:
-                while cache.points and cache.points[-1].step == step:
-                    cache.points.pop()
-                cache.points.extend(pts)
-                updated.add((rid, key))
+                    if not pts or cache is None:
+                        continue
+                    last = cache.last_step
+                    while cache.points and cache.points[-1].step >= last:
+                        cache.points.pop()
+                    cache.points.extend([p for p in pts if p.step >= last])
+                    updated.add((rid, key))
         return updated
 
     async def _window(self, run_ids: list[str], key: str, start: int | None, end: int | None,

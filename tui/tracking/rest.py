@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -68,7 +68,8 @@ class RestSource:
     ) -> None:
         env = os.environ if environ is None else environ
         parts = urlsplit(uri.rstrip("/"))
-        user, password = parts.username, parts.password
+        user = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password else None
         host = parts.hostname or ""
         if parts.port:
             host = f"{host}:{parts.port}"
@@ -92,7 +93,7 @@ class RestSource:
             auth = httpx.BasicAuth(user, password or "")
         elif token:
             headers["Authorization"] = f"Bearer {token}"
-        self._secrets = [s for s in (env_pass, token, password) if s]
+        self._secrets = [s for s in (env_pass, token, password, parts.password) if s]
 
         verify: bool | str = True
         if _truthy(env.get("MLFLOW_TRACKING_INSECURE_TLS")):

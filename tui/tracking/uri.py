@@ -43,6 +43,8 @@ def redact(uri: str) -> str:
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     query = _SECRET_QUERY.sub(r"\1***", parts.query)
+    if netloc == parts.netloc and query == parts.query:
+        return uri  # nothing to hide; urlunsplit would also drop the // of sqlite:///
     return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -51,6 +53,8 @@ def classify(uri: str) -> Target:
     uri = uri.strip()
     if not uri:
         raise InvalidURI("the tracking URI is empty")
+    if uri.lower() == "databricks" or uri.lower().startswith("databricks:"):
+        raise InvalidURI("databricks URIs are not supported yet; use the workspace's REST URL")
     match = _SCHEME_RE.match(uri)
     if not match or (len(match.group(1)) == 1 and os.name == "nt"):
         # A bare path, like MLflow accepts: ./mlruns or /data/mlflow.db

@@ -1,0 +1,426 @@
+"""The poller against an in-memory source with MLflow's get-history-bulk-interval semantics."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import random
+from collections import Counter
+from collections.abc import Sequence
+
+import pytest
+
+from tui.tracking.errors import NotFound
+from tui.tracking.models import Experiment, Point, Run, RunStatus
+from tui.tracking.poller import Poller
+from tui.tracking.source import MAX_RESULTS_PER_RUN
+
+T0 = 1_700_000_000_000
+
+
+class FakeSource:
+    """TrackingSource with MLflow's server semantics, per run:
+
+    get_history_window returns the rows with start <= step <= end (or all rows without a
+    window) sorted by (step, timestamp); when there are more than max_results of them, an
+    evenly spaced sample of max_results rows that keeps the first and the last. Runs without
+    rows are absent. `requests` counts every call; `calls` counts them per method."""
+
+    display_uri = "fake://"
+
+    def __init__(self) -> None:
+        self.runs: dict[str, Run] = {}
+        self.history: dict[tuple[str, str], list[Point]] = {}
+        self.requests = 0
+        self.calls: Counter[str] = Counter()
+        self.windows: list[tuple[tuple[str, ...], str, int | None, int | None, int]] = []
+        self.missing: set[str] = set()  # get_history_window raises NotFound for these
+        self.clock = T0
+
+    # ------------------------------------------------------------ writing
+    def add_run(self, run_id: str, experiment_id: str = "1", *,
+                status: RunStatus = RunStatus.RUNNING, start_time: int | None = None) -> None:
+        start = T0 + len(self.runs) if start_time is None else start_time
+        self.runs[run_id] = Run(run_id, experiment_id, run_id, status, start, None, {}, {}, {})
+
+    def log(self, run_id: str, key: str, step: int, value: float | None = None,
+            timestamp: int | None = None) -> Point:
+        self.clock += 1
+        ts = self.clock if timestamp is None else timestamp
+        point = Point(step, float(step) if value is None else value, ts)
+        rows = self.history.setdefault((run_id, key), [])
+        bisect.insort(rows, point, key=lambda p: (p.step, p.timestamp))
+        run = self.runs[run_id]
+        latest = rows[-1]
+        self.runs[run_id] = dataclasses.replace(run, metrics={**run.metrics, key: latest})
+        return point
+
+    def log_steps(self, run_id: str, key: str, steps: Sequence[int]) -> None:
+        for step in steps:
+            self.log(run_id, key, step)
+
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        self.runs[run_id] = dataclasses.replace(self.runs[run_id], status=status)
+
+    def delete_run(self, run_id: str) -> None:
+        del self.runs[run_id]
+        for k in [k for k in self.history if k[0] == run_id]:
+            del self.history[k]
+
+    # ------------------------------------------------------------ TrackingSource
+    def _count(self, method: str) -> None:
+        self.requests += 1
+        self.calls[method] += 1
+
+    async def search_experiments(self) -> list[Experiment]:
+        self._count("search_experiments")
+        ids = sorted({r.experiment_id for r in self.runs.values()})
+        return [Experiment(i, f"exp-{i}") for i in ids]
+
+    async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
+                          max_runs: int = 5000) -> list[Run]:
+        self._count("search_runs")
+        runs = [r for r in self.runs.values() if r.experiment_id in experiment_ids]
+        if "RUNNING" in filter_string:
+            runs = [r for r in runs if r.status is RunStatus.RUNNING]
+        runs.sort(key=lambda r: (r.start_time or 0, r.run_id), reverse=True)
+        return runs[:max_runs]
+
+    async def get_history_window(self, run_ids: Sequence[str], key: str, *,
+                                 start_step: int | None, end_step: int | None,
+                                 max_results: int) -> dict[str, list[Point]]:
+        self._count("get_history_window")
+        assert (start_step is None) == (end_step is None), "both bounds or neither"
+        assert 1 <= max_results <= MAX_RESULTS_PER_RUN
+        assert len(run_ids) <= 100
+        self.windows.append((tuple(run_ids), key, start_step, end_step, max_results))
+        if self.missing.intersection(run_ids):
+            raise NotFound("Run not found")
+        out: dict[str, list[Point]] = {}
+        for rid in run_ids:
+            rows = self.history.get((rid, key), [])
+            if start_step is not None and end_step is not None:
+                rows = [p for p in rows if start_step <= p.step <= end_step]
+            n = len(rows)
+            if n > max_results:
+                if max_results == 1:
+                    rows = [rows[-1]]
+                else:
+                    idx = sorted({round(i * (n - 1) / (max_results - 1))
+                                  for i in range(max_results)})
+                    rows = [rows[i] for i in idx]
+            if rows:
+                out[rid] = list(rows)
+        return out
+
+    async def aclose(self) -> None:
+        pass
+
+
+def assert_exact(poller: Poller, source: FakeSource, run_id: str, key: str) -> None:
+    """Cached points at steps >= exact_from == the source's full history at those steps."""
+    cache = poller.series[(run_id, key)]
+    full = source.history.get((run_id, key), [])
+    want = [(p.step, p.timestamp, p.value) for p in full if p.step >= cache.exact_from]
+    got = [(p.step, p.timestamp, p.value) for p in cache.points if p.step >= cache.exact_from]
+    assert got == want, (run_id, key, cache.exact_from, len(got), len(want))
+
+
+# ---------------------------------------------------------------------- the window logic
+async def test_fake_samples_like_mlflow():
+    """Sanity check of the fake itself: the sample is exact-size and keeps both ends."""
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(1000))
+    got = (await source.get_history_window(["r"], "loss", start_step=100, end_step=899,
+                                           max_results=50))["r"]
+    assert len(got) == 50
+    assert got[0].step == 100 and got[-1].step == 899
+    assert [p.step for p in got] == sorted({p.step for p in got})
+
+
+async def test_jump_of_10000_steps_is_recovered_exactly():
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(100))
+    poller = Poller(source, first_load_points=500)
+    await poller.tick(["1"], [("r", "loss")])
+    cache = poller.series[("r", "loss")]
+    assert cache.sampled is False and cache.exact_from == 0
+    assert_exact(poller, source, "r", "loss")
+
+    source.log_steps("r", "loss", range(100, 10_100))
+    before = source.calls["get_history_window"]
+    result = await poller.tick(["1"], [("r", "loss")])
+    assert ("r", "loss") in result.updated_series
+    cache = poller.series[("r", "loss")]
+    assert len(cache.points) == 10_100
+    assert cache.last_step == 10_099
+    assert_exact(poller, source, "r", "loss")
+    windows = source.calls["get_history_window"] - before
+    assert 4 <= windows <= 32  # split, but not one call per point
+    # The advance never re-reads the cached part before its last step.
+    assert all(w[2] is not None and w[2] >= 99 for w in source.windows[-windows:])
+
+
+async def test_jump_for_several_runs_in_one_batch():
+    source = FakeSource()
+    for rid in ("a", "b", "c"):
+        source.add_run(rid)
+        source.log_steps(rid, "loss", range(10))
+    poller = Poller(source)
+    keys = [(rid, "loss") for rid in ("a", "b", "c")]
+    await poller.tick(["1"], keys)
+    source.log_steps("a", "loss", range(10, 6000))
+    source.log_steps("b", "loss", range(10, 20))
+    source.log_steps("c", "loss", range(10, 9000, 3))
+    await poller.tick(["1"], keys)
+    for rid, key in keys:
+        assert_exact(poller, source, rid, key)
+
+
+async def test_first_load_of_3000_points_is_sampled_and_keeps_ends():
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(3000))
+    poller = Poller(source, first_load_points=300)
+    await poller.tick(["1"], [("r", "loss")])
+    cache = poller.series[("r", "loss")]
+    assert cache.sampled is True
+    assert len(cache.points) == 300
+    assert cache.points[0] == source.history[("r", "loss")][0]
+    assert cache.points[-1] == source.history[("r", "loss")][-1]
+    assert cache.exact_from == 3000
+    assert source.windows[-1][2:] == (None, None, 300)
+
+    source.log_steps("r", "loss", range(3000, 3050))
+    await poller.tick(["1"], [("r", "loss")])
+    cache = poller.series[("r", "loss")]
+    assert cache.last_step == 3049
+    assert_exact(poller, source, "r", "loss")
+    assert len(cache.points) == 350
+
+
+async def test_small_first_load_is_exact():
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(0, 200, 2))
+    poller = Poller(source, first_load_points=300)
+    await poller.tick(["1"], [("r", "loss")])
+    cache = poller.series[("r", "loss")]
+    assert cache.sampled is False
+    assert cache.exact_from == 0
+    assert_exact(poller, source, "r", "loss")
+
+
+async def test_tick_with_nothing_new_costs_one_search():
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(50))
+    source.log_steps("r", "acc", range(50))
+    poller = Poller(source)
+    first = await poller.tick(["1"], [("r", "loss"), ("r", "acc")])
+    assert first.requests == 3  # runs/search + one load per key
+    calls_before = source.requests
+    second = await poller.tick(["1"], [("r", "loss"), ("r", "acc")])
+    assert second.requests == 1
+    assert source.requests - calls_before == 1
+    assert source.calls["search_runs"] == 2
+    assert second.updated_series == set()
+    assert second.new_runs == [] and second.status_changes == {} and second.removed_runs == []
+
+
+async def test_same_step_relog_with_newer_timestamp_replaces_the_step():
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(10))
+    poller = Poller(source)
+    await poller.tick(["1"], [("r", "loss")])
+    source.log("r", "loss", 9, value=-1.0)
+    result = await poller.tick(["1"], [("r", "loss")])
+    assert ("r", "loss") in result.updated_series
+    assert [p.value for p in poller.points(("r", "loss")) if p.step == 9] == [9.0, -1.0]
+    assert_exact(poller, source, "r", "loss")
+
+
+async def test_relog_of_last_step_followed_by_new_steps_is_not_lost():
+    """Step 9 is logged again, then steps 10..12, all between two ticks: the server's history
+    has two rows at step 9 and the cache must too."""
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(10))
+    poller = Poller(source)
+    await poller.tick(["1"], [("r", "loss")])
+    source.log("r", "loss", 9, value=-1.0)
+    source.log_steps("r", "loss", range(10, 13))
+    await poller.tick(["1"], [("r", "loss")])
+    assert_exact(poller, source, "r", "loss")
+
+
+async def test_untracked_and_unlogged_series_cost_nothing():
+    source = FakeSource()
+    source.add_run("r")
+    source.log_steps("r", "loss", range(5))
+    poller = Poller(source)
+    result = await poller.tick(["1"], [("r", "never_logged"), ("ghost", "loss")])
+    assert result.requests == 1
+    assert poller.series == {}
+
+
+# ---------------------------------------------------------------------- runs and views
+async def test_new_runs_and_status_changes_in_the_same_view():
+    source = FakeSource()
+    source.add_run("a")
+    poller = Poller(source)
+    first = await poller.tick(["1"])
+    assert first.new_runs == []  # the first view is not news
+    source.add_run("b")
+    source.set_status("a", RunStatus.FINISHED)
+    second = await poller.tick(["1"])
+    assert second.new_runs == ["b"]
+    assert second.status_changes == {"a": (RunStatus.RUNNING, RunStatus.FINISHED)}
+    assert [r.run_id for r in second.runs] == ["b", "a"]
+
+
+async def test_removed_run_is_reported_and_its_caches_dropped():
+    source = FakeSource()
+    for rid in ("a", "b"):
+        source.add_run(rid)
+        source.log_steps(rid, "loss", range(20))
+        source.log_steps(rid, "acc", range(20))
+    keys = [(rid, k) for rid in ("a", "b") for k in ("loss", "acc")]
+    poller = Poller(source)
+    await poller.tick(["1"], keys)
+    assert set(poller.series) == set(keys)
+    source.delete_run("b")
+    result = await poller.tick(["1"], keys)
+    assert result.removed_runs == ["b"]
+    assert "b" not in poller.runs
+    assert set(poller.series) == {("a", "loss"), ("a", "acc")}
+    assert poller.points(("b", "loss")) == []
+
+
+async def test_changing_the_watched_experiments_is_a_new_view_not_news():
+    source = FakeSource()
+    source.add_run("a", "1")
+    source.add_run("b", "2")
+    poller = Poller(source)
+    await poller.tick(["1"])
+    source.set_status("a", RunStatus.FAILED)
+    result = await poller.tick(["1", "2"])
+    assert {r.run_id for r in result.runs} == {"a", "b"}
+    assert result.new_runs == []
+    assert result.status_changes == {}
+    assert result.removed_runs == []
+    # Narrowing the view again is not news either: "b" was not removed.
+    narrowed = await poller.tick(["2"])
+    assert narrowed.removed_runs == []
+    assert narrowed.new_runs == []
+    # A different filter is a different view too.
+    source.add_run("c", "2")
+    filtered = await poller.tick(["2"], filter_string="attributes.status = 'RUNNING'")
+    assert filtered.new_runs == []
+
+
+async def test_switching_experiments_drops_caches_of_runs_out_of_view():
+    source = FakeSource()
+    source.add_run("a", "1")
+    source.add_run("b", "2")
+    source.log_steps("a", "loss", range(5))
+    source.log_steps("b", "loss", range(5))
+    poller = Poller(source)
+    await poller.tick(["1"], [("a", "loss")])
+    assert ("a", "loss") in poller.series
+    await poller.tick(["2"], [("b", "loss")])
+    assert set(poller.series) == {("b", "loss")}
+
+
+async def test_not_found_for_one_run_keeps_the_others():
+    source = FakeSource()
+    for rid in ("a", "b", "c"):
+        source.add_run(rid)
+        source.log_steps(rid, "loss", range(30))
+    keys = [(rid, "loss") for rid in ("a", "b", "c")]
+    poller = Poller(source)
+    source.missing = {"b"}
+    result = await poller.tick(["1"], keys)
+    assert {("a", "loss"), ("c", "loss")} <= result.updated_series
+    assert_exact(poller, source, "a", "loss")
+    assert_exact(poller, source, "c", "loss")
+    assert poller.points(("b", "loss")) == []
+
+    # The same on an incremental advance.
+    for rid in ("a", "b", "c"):
+        source.log_steps(rid, "loss", range(30, 40))
+    result = await poller.tick(["1"], keys)
+    assert {("a", "loss"), ("c", "loss")} <= result.updated_series
+    assert_exact(poller, source, "a", "loss")
+    assert_exact(poller, source, "c", "loss")
+
+    # Once the run is readable again its series catches up exactly.
+    source.missing = set()
+    source.log_steps("b", "loss", [40])
+    await poller.tick(["1"], keys)
+    assert_exact(poller, source, "b", "loss")
+
+
+async def test_tracked_callable_receives_the_fresh_runs():
+    source = FakeSource()
+    source.add_run("a")
+    source.log_steps("a", "loss", range(3))
+    poller = Poller(source)
+    seen: list[list[Run]] = []
+
+    def tracked(runs: list[Run]) -> list[tuple[str, str]]:
+        seen.append(runs)
+        return [(r.run_id, "loss") for r in runs if r.status is RunStatus.RUNNING]
+
+    await poller.tick(["1"], tracked)
+    source.add_run("b")
+    source.log_steps("b", "loss", range(7))
+    source.set_status("a", RunStatus.FINISHED)
+    result = await poller.tick(["1"], tracked)
+    assert len(seen) == 2
+    fresh = seen[-1]
+    assert [r.run_id for r in fresh] == ["b", "a"]
+    assert {r.run_id: r.status for r in fresh} == {"b": RunStatus.RUNNING,
+                                                   "a": RunStatus.FINISHED}
+    assert fresh[0].metrics["loss"].step == 6
+    assert result.updated_series == {("b", "loss")}
+    assert_exact(poller, source, "b", "loss")
+
+
+# ---------------------------------------------------------------------- property
+@pytest.mark.parametrize("seed", range(30))
+async def test_cache_matches_history_for_random_logging(seed: int):
+    rng = random.Random(seed)
+    source = FakeSource()
+    run_ids = ["a", "b"]
+    keys = [(rid, "loss") for rid in run_ids]
+    next_step = {rid: 0 for rid in run_ids}
+    last_step: dict[str, int | None] = {rid: None for rid in run_ids}
+    for rid in run_ids:
+        source.add_run(rid)
+    poller = Poller(source, first_load_points=rng.choice([20, 300, 500]))
+
+    def append(rid: str) -> None:
+        for _ in range(rng.choice([0, 0, 1, 2, 5, 30, 400, 2600])):
+            if last_step[rid] is not None and rng.random() < 0.05:
+                # Re-log the latest step with a newer timestamp.
+                source.log(rid, "loss", last_step[rid], value=rng.random())
+                continue
+            step = next_step[rid]
+            source.log(rid, "loss", step, value=rng.random())
+            last_step[rid] = step
+            next_step[rid] = step + rng.choice([1, 1, 1, 2, 3, 10, 250, 5000])
+
+    for _ in range(12):
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            append(rng.choice(run_ids))
+        await poller.tick(["1"], keys)
+        for rid, key in keys:
+            if (rid, key) in source.history:
+                assert_exact(poller, source, rid, key)
+                assert poller.series[(rid, key)].last_step == last_step[rid]
+            else:
+                assert (rid, key) not in poller.series

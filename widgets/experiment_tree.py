@@ -1,0 +1,349 @@
+"""Tree of experiments, foldered by the "/" in their names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from .text import plain
+
+__all__ = ["EXPAND_ALL_BELOW", "ExperimentEntry", "ExperimentTree"]
+
+EXPAND_ALL_BELOW = 40
+"""On the first `set_experiments`, expand every folder if there are fewer experiments."""
+
+RUNNING_STYLE = "bold green"
+
+
+@dataclass(frozen=True)
+class ExperimentEntry:
+    experiment_id: str
+    name: str
+    run_count: int | None = None
+    running: int = 0
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What an `ExperimentTree` node stands for (its `data`)."""
+
+    path: tuple[str, ...]
+    experiment_id: str | None = None
+
+
+def split_name(name: str) -> tuple[str, ...]:
+    """Folder path of an experiment name: split on "/", parts stripped, empty parts dropped.
+
+    A name with no non-empty part (e.g. "/" or "  ") stays one part: the name itself.
+    """
+    parts = tuple(p.strip() for p in name.split("/"))
+    parts = tuple(p for p in parts if p)
+    return parts or (name,)
+
+
+@dataclass
+class _Spec:
+    part: str
+    path: tuple[str, ...]
+    experiment: ExperimentEntry | None = None
+    children: dict[str, _Spec] = field(default_factory=dict)
+    runs: int | None = None
+    running: int = 0
+
+    def sort_key(self) -> tuple[bool, str, str]:
+        # Folders first, then experiments; alphabetical ignoring case.
+        return (not self.children, self.part.casefold(), self.part)
+
+    def ordered(self) -> list[_Spec]:
+        return sorted(self.children.values(), key=_Spec.sort_key)
+
+    def aggregate(self) -> None:
+        runs = self.experiment.run_count if self.experiment else None
+        running = self.experiment.running if self.experiment else 0
+        for child in self.children.values():
+            child.aggregate()
+            if child.runs is not None:
+                runs = (runs or 0) + child.runs
+            running += child.running
+        self.runs = runs
+        self.running = running
+
+    def label(self) -> Text:
+        text = plain(self.part, 80)
+        if self.runs is not None:
+            text.append(f"  ({self.runs})", style="dim")
+        if self.running > 0:
+            text.append(f"  ● {self.running}", style=RUNNING_STYLE)
+        return text
+
+
+def _build_specs(entries: Sequence[ExperimentEntry]) -> _Spec:
+    root = _Spec("", ())
+    for entry in entries:
+        parts = split_name(entry.name)
+        node = root
+        for depth, part in enumerate(parts):
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Spec(part, parts[: depth + 1])
+            node = child
+        if node.experiment is not None and node.experiment.experiment_id != entry.experiment_id:
+            # Two names that differ only in spaces around "/": keep both, distinguishable.
+            part = f"{parts[-1]} [{entry.experiment_id}]"
+            path = (*parts[:-1], part)
+            parent = root
+            for part_ in parts[:-1]:
+                parent = parent.children[part_]
+            node = parent.children.setdefault(part, _Spec(part, path))
+        node.experiment = entry
+    root.aggregate()
+    return root
+
+
+def _same_label(a: Text, b: Text) -> bool:
+    return a.plain == b.plain and a.spans == b.spans and a.style == b.style
+
+
+class ExperimentTree(Tree[NodeInfo]):
+    """Experiments as a folder tree; leaves carry the experiment id.
+
+    Messages: `ExperimentSelected` (enter or click on an experiment node) and
+    `ExperimentHighlighted` (cursor moved onto an experiment node).
+    """
+
+    DEFAULT_CSS = """
+    ExperimentTree {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    BINDINGS: list[BindingType] = [
+        Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
+        Binding("g", "scroll_home", "Top", show=False, id="tree.top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="tree.bottom"),
+        Binding("h", "collapse_or_parent", "Collapse", show=False, id="tree.collapse"),
+        Binding("l", "expand_or_child", "Expand", show=False, id="tree.expand"),
+    ]
+
+    class ExperimentSelected(Message):
+        """The user chose an experiment (enter or click)."""
+
+        def __init__(self, tree: ExperimentTree, experiment_id: str) -> None:
+            self.tree = tree
+            self.experiment_id = experiment_id
+            super().__init__()
+
+        @property
+        def control(self) -> ExperimentTree:
+            return self.tree
+
+    class ExperimentHighlighted(Message):
+        """The cursor moved onto an experiment node."""
+
+        def __init__(self, tree: ExperimentTree, experiment_id: str) -> None:
+            self.tree = tree
+            self.experiment_id = experiment_id
+            super().__init__()
+
+        @property
+        def control(self) -> ExperimentTree:
+            return self.tree
+
+    def __init__(
+        self,
+        label: str | Text = "Experiments",
+        *,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's API
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(
+            plain(label) if isinstance(label, str) else label,
+            NodeInfo(()),
+            name=name, id=id, classes=classes, disabled=disabled,
+        )
+        self.show_root = False
+        self.auto_expand = False  # enter selects; space / l / h (un)fold
+        self.root.expand()
+        self._path_nodes: dict[tuple[str, ...], TreeNode[NodeInfo]] = {}
+        self._by_experiment: dict[str, tuple[str, ...]] = {}
+        self._loaded = False
+        self._expand_new = True
+        self._last_highlighted: str | None = None
+        self._prev_folders: set[tuple[str, ...]] = set()
+        self._prev_expanded: set[tuple[str, ...]] = set()
+
+    # ------------------------------------------------------------------ public API
+    def set_experiments(self, entries: Sequence[ExperimentEntry]) -> None:
+        """Show `entries`; keeps expansion and the cursor; a no-op when nothing changed."""
+        first = not self._loaded
+        self._loaded = True
+        if first:
+            self._expand_new = len(entries) < EXPAND_ALL_BELOW
+        cursor = self.cursor_node
+        cursor_path = cursor.data.path if cursor is not None and cursor.data else None
+        cursor_line = self.cursor_line
+        spec = _build_specs(entries)
+        self._by_experiment = {}
+        self._prev_folders = {p for p, n in self._path_nodes.items() if n.allow_expand}
+        self._prev_expanded = {p for p in self._prev_folders if self._path_nodes[p].is_expanded}
+        changed = self._sync(self.root, spec)
+        if not changed:
+            return
+        self._invalidate()
+        # Rebuild the lines now so nodes know their line numbers, then put the cursor back.
+        lines = self._tree_lines
+        target = None
+        if cursor_path:
+            path = cursor_path
+            while path and path not in self._path_nodes:
+                path = path[:-1]
+            target = self._path_nodes.get(path)
+        if target is not None:
+            if target._line >= 0 and target._line != self.cursor_line:
+                self.move_cursor(target)
+        elif lines and cursor_line >= 0:
+            self.cursor_line = min(cursor_line, len(lines) - 1)
+
+    def select_experiment(self, experiment_id: str) -> bool:
+        """Move the cursor to the experiment (expanding its folders); False if unknown."""
+        path = self._by_experiment.get(experiment_id)
+        node = self._path_nodes.get(path) if path else None
+        if node is None:
+            return False
+        parent = node.parent
+        while parent is not None:
+            if not parent.is_expanded:
+                parent.expand()
+            parent = parent.parent
+        self._tree_lines  # noqa: B018 - rebuild so node._line is current
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)
+        return True
+
+    @property
+    def current_experiment_id(self) -> str | None:
+        node = self.cursor_node
+        return node.data.experiment_id if node is not None and node.data else None
+
+    def node_for_path(self, path: tuple[str, ...]) -> TreeNode[NodeInfo] | None:
+        return self._path_nodes.get(tuple(path))
+
+    def expanded_paths(self) -> set[tuple[str, ...]]:
+        return {path for path, node in self._path_nodes.items() if node.is_expanded}
+
+    # ------------------------------------------------------------------ sync
+    def _sync(self, parent: TreeNode[NodeInfo], spec: _Spec) -> bool:
+        """Make `parent`'s children match `spec`'s; True if the tree's shape changed."""
+        changed = False
+        desired = spec.ordered()
+        wanted = {child.path for child in desired}
+        for node in list(parent.children):
+            if node.data is None or node.data.path not in wanted:
+                self._forget(node)
+                node.remove()
+                changed = True
+        for index, child in enumerate(desired):
+            node = self._path_nodes.get(child.path)
+            experiment_id = child.experiment.experiment_id if child.experiment else None
+            info = NodeInfo(child.path, experiment_id)
+            has_children = bool(child.children)
+            if node is not None and node.parent is parent:
+                siblings = parent.children
+                if index >= len(siblings) or siblings[index] is not node:
+                    expanded = node.is_expanded
+                    self._forget(node)
+                    node.remove()
+                    node = None
+                    changed = True
+                    expand_again = expanded
+                else:
+                    expand_again = False
+            else:
+                expand_again = False
+            if node is None:
+                if child.path in self._prev_folders:
+                    expand = expand_again or child.path in self._prev_expanded
+                else:
+                    expand = has_children and self._expand_new
+                before = index if index < len(parent.children) else None
+                node = parent.add(
+                    child.label(), info, before=before, expand=expand, allow_expand=has_children
+                )
+                self._path_nodes[child.path] = node
+                changed = True
+            else:
+                label = child.label()
+                if not _same_label(node.label if isinstance(node.label, Text) else Text(),
+                                   label):
+                    node.set_label(label)
+                if node.data != info:
+                    node.data = info
+                if node.allow_expand != has_children:
+                    node.allow_expand = has_children
+                    if not has_children and node.is_expanded:
+                        node.collapse()
+                    elif has_children and self._expand_new:
+                        node.expand()
+                    changed = True
+            if info.experiment_id is not None:
+                self._by_experiment[info.experiment_id] = child.path
+            if self._sync(node, child):
+                changed = True
+        return changed
+
+    def _forget(self, node: TreeNode[NodeInfo]) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.data is not None and self._path_nodes.get(current.data.path) is current:
+                del self._path_nodes[current.data.path]
+            stack.extend(current.children)
+
+    # ------------------------------------------------------------------ events / actions
+    @on(Tree.NodeSelected)
+    def _experiment_selected(self, event: Tree.NodeSelected[NodeInfo]) -> None:
+        data = event.node.data
+        if data is not None and data.experiment_id is not None:
+            self.post_message(self.ExperimentSelected(self, data.experiment_id))
+
+    @on(Tree.NodeHighlighted)
+    def _experiment_highlighted(self, event: Tree.NodeHighlighted[NodeInfo]) -> None:
+        data = event.node.data
+        experiment_id = data.experiment_id if data is not None else None
+        if experiment_id == self._last_highlighted:
+            return
+        self._last_highlighted = experiment_id
+        if experiment_id is not None:
+            self.post_message(self.ExperimentHighlighted(self, experiment_id))
+
+    def action_collapse_or_parent(self) -> None:
+        """Collapse the node under the cursor, or go to its parent folder."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    def action_expand_or_child(self) -> None:
+        """Expand the folder under the cursor, or go to its first child if expanded."""
+        node = self.cursor_node
+        if node is None or not node.allow_expand:
+            return
+        if not node.is_expanded:
+            node.expand()
+        elif node.children:
+            self._tree_lines  # noqa: B018 - rebuild so node._line is current
+            self.move_cursor(node.children[0])

@@ -1,0 +1,145 @@
+"""Table of runs (or anything keyed) with live, in-place updates that never move the cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+from .text import plain
+
+__all__ = ["RunTable"]
+
+
+def _cell(value: object) -> Text:
+    if isinstance(value, Text):
+        return value
+    return Text("") if value is None else plain(value)
+
+
+def _same(a: object, b: Text) -> bool:
+    if not isinstance(a, Text):
+        return False
+    return (a.plain == b.plain and a.spans == b.spans and a.style == b.style
+            and a.justify == b.justify)
+
+
+class RunTable(DataTable[Text]):
+    """A row-cursor `DataTable` fed with `set_rows(columns, rows)`.
+
+    Cells are `rich.text.Text`; anything else is shown literally via `plain()` (never markup);
+    `None` shows as an empty cell.
+    Messages are DataTable's own: `DataTable.RowHighlighted` / `DataTable.RowSelected`, where
+    `event.row_key.value` is the row key given to `set_rows`.
+    """
+
+    DEFAULT_CSS = """
+    RunTable {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    BINDINGS: list[BindingType] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's API
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(
+            cursor_type="row", zebra_stripes=False,
+            name=name, id=id, classes=classes, disabled=disabled,
+        )
+        self._column_spec: tuple[tuple[str, str], ...] | None = None
+        self._row_keys: list[str] = []
+        self.rebuild_count = 0
+        """How many times `set_rows` had to rebuild the table (for tests)."""
+
+    @property
+    def current_row_key(self) -> str | None:
+        """The key (as given to `set_rows`) of the row under the cursor, if any."""
+        if not self._row_keys or self.row_count == 0:
+            return None
+        row = self.cursor_row
+        if 0 <= row < len(self._row_keys):
+            return self._row_keys[row]
+        return None
+
+    def set_rows(
+        self,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[tuple[str, Sequence[object]]],
+    ) -> None:
+        """Show `rows` ((row_key, cells)) under `columns` ((column_key, label)).
+
+        Same columns and same row keys in the same order: only changed cells are updated,
+        in place. Otherwise the table is rebuilt and the cursor goes back to the same row key
+        (or the same index, clamped, if that row is gone).
+        """
+        column_spec = tuple((str(key), str(label)) for key, label in columns)
+        keys = [str(key) for key, _ in rows]
+        n_columns = len(column_spec)
+        cells = [
+            [_cell(c) for c in list(values)[:n_columns]] + [Text("")] * (n_columns - len(values))
+            for _, values in rows
+        ]
+        if column_spec == self._column_spec and keys == self._row_keys:
+            self._update_in_place(keys, cells)
+        else:
+            self._rebuild(column_spec, keys, cells)
+
+    # ------------------------------------------------------------------ internals
+    def _update_in_place(self, keys: list[str], cells: list[list[Text]]) -> None:
+        assert self._column_spec is not None
+        column_keys = [key for key, _ in self._column_spec]
+        for row_key, row_cells in zip(keys, cells, strict=True):
+            current = self._data.get(RowKey(row_key), {})
+            for column_key, value in zip(column_keys, row_cells, strict=True):
+                old = current.get(column_key)  # type: ignore[call-overload]
+                if not _same(old, value):
+                    width_before = old.cell_len if isinstance(old, Text) else 0
+                    self.update_cell(row_key, column_key, value,
+                                     update_width=value.cell_len != width_before)
+
+    def _rebuild(self, column_spec: tuple[tuple[str, str], ...], keys: list[str],
+                 cells: list[list[Text]]) -> None:
+        self.rebuild_count += 1
+        previous_key = self.current_row_key
+        previous_row = self.cursor_row
+        scroll_y = self.scroll_y
+        with self.prevent(DataTable.RowHighlighted, DataTable.CellHighlighted):
+            self.clear(columns=column_spec != self._column_spec)
+            if column_spec != self._column_spec:
+                for key, label in column_spec:
+                    self.add_column(plain(label, 60), key=key)
+            self._column_spec = column_spec
+            self._row_keys = keys
+            for key, row_cells in zip(keys, cells, strict=True):
+                self.add_row(*row_cells, key=key)
+            if keys:
+                if previous_key in keys:
+                    target = keys.index(previous_key)
+                else:
+                    target = min(max(previous_row, 0), len(keys) - 1)
+                self.move_cursor(row=target, animate=False, scroll=False)
+        if keys:
+            target = self.cursor_row
+            if self.current_row_key != previous_key:
+                self.post_message(DataTable.RowHighlighted(self, target, RowKey(keys[target])))
+            self.call_after_refresh(self._restore_scroll, scroll_y)
+
+    def _restore_scroll(self, scroll_y: float) -> None:
+        self.scroll_to(y=scroll_y, animate=False, immediate=True)
+        self._scroll_cursor_into_view(animate=False)
