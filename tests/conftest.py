@@ -139,3 +139,16 @@ def live_server(mlflow_server: MlflowServer) -> MlflowServer:
         mlflow_server.proc = None
         mlflow_server.start()
     return mlflow_server
+
+
+def screen_text(app) -> str:
+    """The current screen as plain text, the way a user reads it."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, record=True, file=io.StringIO(),
+                      color_system=None, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text()

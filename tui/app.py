@@ -245,7 +245,7 @@ class MlflowTui(App[int]):
     def monitor(self) -> MonitorScreen | None:
         """The monitor screen, also while a modal (help) is on top of it."""
         for screen in self.screen_stack:
-            if isinstance(screen, MonitorScreen):
+            if isinstance(screen, MonitorScreen) and screen.ready:
                 return screen
         return None
 

@@ -225,7 +225,9 @@ class MetricChart(PlotextPlot, can_focus=True):
         key = (self._version, width)
         if self._cache_key != key:
             buckets = max(width, 10)
-            self._plot_cache = {label: downsample(pts, buckets) for label, pts in self._series.items()}
+            self._plot_cache = {
+                label: downsample(pts, buckets) for label, pts in self._series.items()
+            }
             self._cache_key = key
         return self._plot_cache
 

@@ -89,12 +89,18 @@ class RunTable(DataTable[Text]):
         (or the same index, clamped, if that row is gone).
         """
         column_spec = tuple((str(key), str(label)) for key, label in columns)
-        keys = [str(key) for key, _ in rows]
         n_columns = len(column_spec)
-        cells = [
-            [_cell(c) for c in list(values)[:n_columns]] + [Text("")] * (n_columns - len(values))
-            for _, values in rows
-        ]
+        keys: list[str] = []
+        cells: list[list[Text]] = []
+        seen: set[str] = set()
+        for key, values in rows:
+            key = str(key)
+            if key in seen:  # a duplicate key would make DataTable raise; keep the first
+                continue
+            seen.add(key)
+            keys.append(key)
+            row = [_cell(c) for c in list(values)[:n_columns]]
+            cells.append(row + [Text("") for _ in range(n_columns - len(row))])
         if column_spec == self._column_spec and keys == self._row_keys:
             self._update_in_place(keys, cells)
         else:

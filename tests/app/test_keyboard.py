@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.conftest import wait_until
+from tests.conftest import screen_text, wait_until
 from tests.sample_data import NOW, sample_source
 from tui.app import make_app
 from tui.config import Settings
@@ -80,8 +80,9 @@ async def test_help_opens_and_closes_and_q_quits():
         await _loaded(app, pilot, 6)
         await pilot.press("question_mark")
         await wait_until(lambda: isinstance(app.screen, HelpScreen))
-        text = str(app.screen.query_one("#help-keys").render())
-        assert "Quit" in text and "Metrics" in text
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Quit" in text and "Metrics" in text and "Refresh" in text
         await pilot.press("escape")
         await wait_until(lambda: not isinstance(app.screen, HelpScreen))
         await pilot.press("q")

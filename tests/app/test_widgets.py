@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import math
 
-from rich.console import Console
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tests.conftest import wait_until
+from tests.conftest import screen_text, wait_until
 from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable
 
 MARKUP = "[bold]x[/bold]"
@@ -54,13 +52,6 @@ def _labels(tree: ExperimentTree) -> list[str]:
     return lines
 
 
-def _screen_text(app: App) -> str:
-    """What the terminal shows, as plain text (the SVG screenshot escapes spaces etc.)."""
-    width, height = app.size
-    console = Console(width=width, height=height, record=True, file=io.StringIO(),
-                      color_system=None, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
 
 
 ENTRIES = [
@@ -100,7 +91,8 @@ async def test_tree_builds_folders_from_slash_names():
         # "a" is both an experiment and a folder.
         a = tree.node_for_path(("a",))
         assert a is not None and a.data.experiment_id == "4" and a.allow_expand
-        assert tree.node_for_path(("iteration", "plugin_name", "batch_id")).data.experiment_id == "3"
+        leaf = tree.node_for_path(("iteration", "plugin_name", "batch_id"))
+        assert leaf.data.experiment_id == "3"
         folder = tree.node_for_path(("HM_Dataset",))
         assert folder.data.experiment_id is None
         # Labels are Text built literally; the running marker is styled, not markup.
@@ -121,7 +113,7 @@ async def test_tree_labels_are_literal_and_click_markup_does_not_quit():
         await pilot.click(ExperimentTree, offset=(6, 1))
         await pilot.pause()
         assert app.is_running
-        assert "[@click=app.quit]" in _screen_text(app)
+        assert "[@click=app.quit]" in screen_text(app)
 
 
 async def test_tree_preserves_expansion_and_cursor_across_updates():
@@ -263,6 +255,10 @@ async def test_table_keeps_cursor_on_same_row_key_when_reordered():
         assert table.current_row_key == "c"
         await wait_until(lambda: any(isinstance(m, DataTable.RowHighlighted)
                                      and m.row_key.value == "c" for m in app.messages))
+        # Duplicate keys and short rows are tolerated.
+        table.set_rows(COLUMNS, [("x", ["1"]), ("x", ["2"]), ("y", [])])
+        await pilot.pause()
+        assert table.row_count == 2 and table.get_cell("x", "status").plain == "1"
         # Empty.
         table.set_rows(COLUMNS, [])
         await pilot.pause()
@@ -301,7 +297,7 @@ async def test_table_markup_in_cells_is_literal_and_never_quits():
         assert table.get_cell("r1", "name").plain == CLICK
         assert table.get_cell("r2", "status").plain == "ok␛"
         assert table.get_cell("r2", "name").plain == ""
-        screen = _screen_text(app)
+        screen = screen_text(app)
         assert "[bold]x[/bold]" in screen
         assert "[@click=app.quit]" in screen
         assert "[i]kept[/i]" in screen
@@ -325,7 +321,7 @@ async def test_chart_with_nan_and_large_series_renders():
                        marker_x=300, marker_label="best val")
         await pilot.pause()
         await wait_until(lambda: chart.render_count > 0)
-        screen = _screen_text(app)
+        screen = screen_text(app)
         assert "loss vs val" in screen
         assert "train_loss" in screen and "val_loss" in screen
         assert "best val" in screen
@@ -343,7 +339,7 @@ async def test_chart_set_data_many_times_builds_once_per_refresh():
         for i in range(200):
             chart.set_data({"m": [(float(s), float(s * i)) for s in range(50)]}, title=f"t{i}")
         await pilot.pause()
-        await wait_until(lambda: "t199" in _screen_text(app))
+        await wait_until(lambda: "t199" in screen_text(app))
         assert chart.render_count - before < 10
 
 
@@ -353,14 +349,14 @@ async def test_chart_empty_and_hostile_text():
     async with app.run_test(size=(80, 24)) as pilot:
         chart.set_data({}, title="no run selected")
         await pilot.pause()
-        assert "no run selected" in _screen_text(app)
+        assert "no run selected" in screen_text(app)
         chart.set_data({"all_nan": [(0.0, math.nan), (1.0, math.inf)]}, title="nothing yet")
         await pilot.pause()
-        assert "nothing yet" in _screen_text(app)
+        assert "nothing yet" in screen_text(app)
         chart.set_data({CLICK + "\x1b[2J": [(0.0, 1.0), (1.0, 2.0)]}, title=MARKUP + "\nline2",
                        x_label="step\t", y_label=CLICK, colors={CLICK + "\x1b[2J": "red"})
         await pilot.pause()
-        screen = _screen_text(app)
+        screen = screen_text(app)
         assert "[bold]x[/bold]⏎line2" in screen
         assert "[@click=app.quit]" in screen
         assert "\x1b[2J" not in chart.series_labels[0]
@@ -370,4 +366,4 @@ async def test_chart_empty_and_hostile_text():
         # Single-point series and a marker outside the data don't break it.
         chart.set_data({"one": [(3.0, 1.0)]}, marker_x=10.0, marker_label="best")
         await pilot.pause()
-        assert "best" in _screen_text(app)
+        assert "best" in screen_text(app)

@@ -17,15 +17,16 @@ from tui.analysis import OverfitFinding
 from tui.tracking.models import Experiment, Point, Run
 from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
 
+# Most useful first: on a narrow terminal the right-hand columns scroll out of view.
 RUN_COLUMNS = [
     ("status", "Status"),
     ("name", "Run"),
-    ("start", "Started"),
-    ("duration", "Duration"),
     ("step", "Step"),
     ("train", "Train loss"),
     ("val", "Val loss"),
     ("warn", "Warnings"),
+    ("duration", "Duration"),
+    ("start", "Started"),
 ]
 
 
@@ -52,9 +53,13 @@ class MonitorScreen(Screen[None]):
                 yield chart
         yield Footer()
 
+    ready = False  # True once composed: the app only updates a composed screen
+
     def on_mount(self) -> None:
         self.query_one("#banner").display = False
         self.query_one(RunTable).focus()
+        self.ready = True
+        self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ updates
     def show_state(self, text: Text) -> None:
@@ -83,13 +88,13 @@ class MonitorScreen(Screen[None]):
             warn = Text("⚠ overfitting", style="bold yellow") if finding else Text("")
             rows.append((run.run_id, [
                 fmt.status_text(run.status),
-                plain(run.name, 48),
-                fmt.start_time(run.start_time, now_ms),
-                fmt.duration(run.duration_ms(now_ms)),
+                plain(run.name, 32),
                 "—" if step is None else str(step),
                 _value(train),
                 _value(val),
                 warn,
+                fmt.duration(run.duration_ms(now_ms)),
+                fmt.start_time(run.start_time, now_ms),
             ]))
         table.set_rows(RUN_COLUMNS, rows)
 
