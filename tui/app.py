@@ -262,6 +262,10 @@ class MlflowTui(App[int]):
             known = {e.experiment_id for e in self.experiments}
             if self.watched and not set(self.watched) & known:
                 self.notify("The watched experiment was deleted or renamed.", severity="warning")
+        if result.runs or self.watched:
+            for eid in self.watched:  # the tick's own runs are fresher than the 30 s summary
+                self.running[eid] = sum(1 for r in result.runs if r.experiment_id == eid
+                                        and r.status.value == "RUNNING")
         self._update_findings(result.updated_series)
         self._show_all(result)
         for rid in result.removed_runs:
@@ -401,7 +405,10 @@ class MlflowTui(App[int]):
         screen = self.screen
         if isinstance(screen, MonitorScreen):
             sections.append(("Monitor", list(MonitorScreen.BINDINGS)))
-            sections.append(("Experiment tree", list(ExperimentTree.BINDINGS)))
+            sections.append(("Experiment tree", [
+                Binding("enter", "", "Watch the experiment"),
+                *ExperimentTree.BINDINGS,
+            ]))
             sections.append(("Run table", [
                 Binding("enter", "", "Chart the run and focus the chart"),
                 *RunTable.BINDINGS,

@@ -54,6 +54,7 @@ class MonitorScreen(Screen[None]):
         yield Footer()
 
     ready = False  # True once composed: the app only updates a composed screen
+    _cursor_for: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
         self.query_one("#banner").display = False
@@ -73,6 +74,10 @@ class MonitorScreen(Screen[None]):
                             running.get(e.experiment_id, 0))
             for e in experiments
         ])
+        # Put the tree cursor on the watched experiment once per change of view, so that
+        # the tree shows what the table shows and j/k start from there.
+        if watched and watched != self._cursor_for and tree.select_experiment(watched[0]):
+            self._cursor_for = tuple(watched)
 
     def show_runs(self, runs: Sequence[Run], pairs: Mapping[str, tuple[str, str] | None],
                   findings: Mapping[str, OverfitFinding], now_ms: int, title: str) -> None:
