@@ -114,3 +114,20 @@ async def test_overfitting_run_gets_the_warning_and_banner():
         assert "overfitting" in str(row[-1])
         await pilot.press("j")
         await wait_until(lambda: app.monitor.query_one("#banner").display)
+
+
+async def test_unknown_experiment_name_is_reported_not_a_crash():
+    app, _ = _app(experiments=["no/such/experiment", "vision/resnet/cifar10"])
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        assert app.watched == ("2",)
+        await wait_until(lambda: any("no/such/experiment" in str(n.message)
+                                     for n in app._notifications), message="notification")
+
+
+async def test_hostile_run_name_is_shown_literally():
+    app, _ = _app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await _loaded(app, pilot, 6)
+        await pilot.pause()
+        assert "resnet34-[bold]baseline[/bold]" in screen_text(app)

@@ -1,0 +1,63 @@
+"""Regenerate the README images: drives the app on the built-in demo, headless.
+
+    python screenshots/make_screenshots.py
+
+Writes monitor.svg (the overfitting run highlighted), help.svg and start.svg next to itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from tui.app import make_app
+from tui.config import Settings
+from widgets import RunTable
+
+HERE = Path(__file__).resolve().parent
+SIZE = (150, 44)
+
+
+async def _until(predicate, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the demo did not reach the expected state")
+        await asyncio.sleep(0.1)
+
+
+async def demo_shots() -> None:
+    app = make_app(Settings(demo=True, demo_speed=3.0, interval=1.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(lambda: app.poller is not None and bool(app.experiments))
+        vit = next(e for e in app.experiments if e.name.endswith("vit-small-sweep"))
+        app.watched = (vit.experiment_id,)
+        app._force_tick = True
+        app._wake_loop()
+        await _until(lambda: any(r.name == "vit-s16-no-aug" and r.run_id in app.findings
+                                 for r in app.poller.runs.values()))
+        table = app.monitor.query_one(RunTable)
+        target = next(r.run_id for r in app.poller.runs.values() if r.name == "vit-s16-no-aug")
+        table.move_cursor(row=table.get_row_index(target))
+        await _until(lambda: app.highlighted == target)
+        await asyncio.sleep(1.5)
+        app.clear_notifications()
+        await pilot.pause()
+        app.save_screenshot("monitor.svg", str(HERE))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        app.save_screenshot("help.svg", str(HERE))
+
+
+async def start_shot() -> None:
+    app = make_app(Settings(uri=None))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        app.save_screenshot("start.svg", str(HERE))
+
+
+if __name__ == "__main__":
+    asyncio.run(demo_shots())
+    asyncio.run(start_shot())
+    print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
