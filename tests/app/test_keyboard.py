@@ -110,8 +110,8 @@ async def test_overfitting_run_gets_the_warning_and_banner():
         await wait_until(lambda: "a1" in app.findings, timeout=10, message="finding for a1")
         assert "a2" not in app.findings and "a3" not in app.findings
         table = app.monitor.query_one(RunTable)
-        row = table.get_row("a1")
-        assert "overfitting" in str(row[-1])
+        assert "overfitting" in str(table.get_cell("a1", "warn"))
+        assert str(table.get_cell("a2", "warn")) == ""
         await pilot.press("j")
         await wait_until(lambda: app.monitor.query_one("#banner").display)
 

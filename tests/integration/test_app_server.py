@@ -23,7 +23,7 @@ INTERVAL = 1.0
 
 def _status_cell(app, run_id: str) -> str:
     table = app.monitor.query_one(RunTable)
-    return str(table.get_row(run_id)[0])
+    return str(table.get_cell(run_id, "status"))
 
 
 def _log_steps(client, run_id: str, steps) -> None:
