@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
+
+from tests.server import MlflowServer, wait_until_sync  # noqa: F401 (re-exported)
 
 # Tests must never pick up the developer's own server or credentials.
 for _var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
@@ -34,94 +30,6 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0,
         if time.monotonic() - start > timeout:
             raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate}")
         await asyncio.sleep(interval)
-
-
-def wait_until_sync(predicate: Callable[[], bool], timeout: float = 10.0,
-                    interval: float = 0.05, message: str = "") -> float:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate}")
-        time.sleep(interval)
-    return time.monotonic() - start
-
-
-async def await_value(fn: Callable[[], Awaitable[object]], timeout: float = 10.0) -> object:
-    return await asyncio.wait_for(fn(), timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-class MlflowServer:
-    """A real `mlflow server` on 127.0.0.1 with a sqlite store, one worker, in its own process
-    group. stop()/start() keep the port and the database (a restart, as users see it)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db_uri = f"sqlite:///{root / 'mlflow.db'}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = root / "server.log"
-
-    def start(self, timeout: float = 120.0) -> None:
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", self.db_uri,
-                 "--default-artifact-root", str(self.root / "artifacts"), "--workers", "1",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                cwd=self.root,
-            )
-        deadline = time.monotonic() + timeout
-        while not _healthy(self.url):
-            if self.proc.poll() is not None:
-                raise RuntimeError("mlflow server exited:\n" + self.log.read_text()[-3000:])
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("mlflow server did not become healthy:\n"
-                                   + self.log.read_text()[-3000:])
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-        # The port must be free before a restart.
-        wait_until_sync(lambda: not _port_open(self.port), timeout=15, message="port closed")
-
-    def client(self):
-        from mlflow import MlflowClient
-
-        return MlflowClient(self.url)
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="session")
