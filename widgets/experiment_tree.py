@@ -134,29 +134,21 @@ class ExperimentTree(Tree[NodeInfo]):
         Binding("l", "expand_or_child", "Expand", show=False, id="tree.expand"),
     ]
 
-    class ExperimentSelected(Message):
+    class _ExperimentMessage(Message):
+        def __init__(self, tree: ExperimentTree, experiment_id: str) -> None:
+            self.tree = tree
+            self.experiment_id = experiment_id
+            super().__init__()
+
+        @property
+        def control(self) -> ExperimentTree:
+            return self.tree
+
+    class ExperimentSelected(_ExperimentMessage):
         """The user chose an experiment (enter or click)."""
 
-        def __init__(self, tree: ExperimentTree, experiment_id: str) -> None:
-            self.tree = tree
-            self.experiment_id = experiment_id
-            super().__init__()
-
-        @property
-        def control(self) -> ExperimentTree:
-            return self.tree
-
-    class ExperimentHighlighted(Message):
+    class ExperimentHighlighted(_ExperimentMessage):
         """The cursor moved onto an experiment node."""
-
-        def __init__(self, tree: ExperimentTree, experiment_id: str) -> None:
-            self.tree = tree
-            self.experiment_id = experiment_id
-            super().__init__()
-
-        @property
-        def control(self) -> ExperimentTree:
-            return self.tree
 
     def __init__(
         self,

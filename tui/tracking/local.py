@@ -75,7 +75,7 @@ class LocalSource:
             original = getattr(db_utils, "_make_parent_dirs_if_sqlite", None)
             try:
                 if original is not None:  # it would mkdir "file:/..." relative to the cwd
-                    db_utils._make_parent_dirs_if_sqlite = lambda _uri: None
+                    db_utils._make_parent_dirs_if_sqlite = _no_mkdir  # type: ignore[assignment]
                 return SqlAlchemyStore(self.uri if self._writable else ro_uri, artifacts)
             finally:
                 if original is not None:
@@ -196,6 +196,10 @@ class LocalSource:
         engine = getattr(store, "engine", None)
         if engine is not None:
             await asyncio.to_thread(engine.dispose)
+
+
+def _no_mkdir(db_uri: str) -> None:
+    """Stands in for MLflow's parent-folder creation while a store is opened."""
 
 
 def _convert_run(r: Any) -> Run:

@@ -180,18 +180,18 @@ class Poller:
                     updated.add((rid, key))
         for (key, start), members in advance.items():
             for i in range(0, len(members), MAX_RUNS_PER_BULK):
-                batch = members[i:i + MAX_RUNS_PER_BULK]
-                end = max(e for _, e in batch)
-                got = await self._exact_window([r for r, _ in batch], key, start, end)
-                for rid, _ in batch:
-                    pts = got.get(rid)
+                chunk = members[i:i + MAX_RUNS_PER_BULK]
+                end = max(e for _, e in chunk)
+                window = await self._exact_window([r for r, _ in chunk], key, start, end)
+                for rid, _ in chunk:
+                    new = window.get(rid)
                     cache = self.series.get((rid, key))
-                    if not pts or cache is None:
+                    if not new or cache is None:
                         continue
                     last = cache.last_step
                     while cache.points and cache.points[-1].step >= last:
                         cache.points.pop()
-                    cache.points.extend([p for p in pts if p.step >= last])
+                    cache.points.extend([p for p in new if p.step >= last])
                     updated.add((rid, key))
         return updated
 
