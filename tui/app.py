@@ -65,6 +65,7 @@ class MlflowTui(App[int]):
         self._chart_dirty = False
         self._finding_keys: dict[str, tuple[int, int]] = {}
         self._pairs: dict[str, tuple[str, str] | None] = {}
+        self._user_chose = bool(settings.experiments)  # else follow where the runs are
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -148,11 +149,15 @@ class MlflowTui(App[int]):
                     pass
                 elif tick_due:
                     summary = None
-                    if self._force_experiments or now >= next_experiments or not self.watched:
+                    # Until the user picks an experiment, an empty view keeps looking for the
+                    # one a training script is about to create (each tick, not every 30 s).
+                    waiting = not self._user_chose and not poller.runs
+                    if (self._force_experiments or now >= next_experiments or waiting
+                            or not self.watched):
                         summary = await poller.refresh_experiments()
                         self._force_experiments = False
                         next_experiments = now + settings.experiments_interval
-                        if not self.watched:
+                        if not self.watched or waiting:
                             self.watched = self._choose_watched(summary)
                     self._force_tick = False
                     self._chart_dirty = False
@@ -373,6 +378,7 @@ class MlflowTui(App[int]):
         if (event.experiment_id,) == self.watched:
             return
         self.watched = (event.experiment_id,)
+        self._user_chose = True
         self.highlighted = None
         self.findings.clear()
         self._finding_keys.clear()
