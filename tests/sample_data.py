@@ -43,9 +43,11 @@ def sample_source() -> FakeSource:
         return Run(rid, exp, name, status, T0 + start_min * 60_000, end,
                    params={"lr": "0.01"}, tags={})
 
+    recent = int(NOW * 1000) - 60_000  # live runs logged their last point a minute ago
     src.add_run(run("a1", "resnet18-lr0.1", RunStatus.RUNNING, 20), curves(40, overfit_at=14,
-                seed=3))
-    src.add_run(run("a2", "resnet18-lr0.01", RunStatus.RUNNING, 15), curves(30, seed=4))
+                seed=3), t0=recent - 39_000)
+    src.add_run(run("a2", "resnet18-lr0.01", RunStatus.RUNNING, 15), curves(30, seed=4),
+                t0=recent - 29_000)
     src.add_run(run("a3", "resnet34-[bold]baseline[/bold]", RunStatus.FINISHED, 5, 14),
                 curves(60, seed=5))
     src.add_run(run("a4", "resnet50-diverged", RunStatus.FAILED, 3, 6), curves(12, nan_at=9,

@@ -14,18 +14,20 @@ from textual.widgets import DataTable
 
 from tui import __version__
 from tui import format as fmt
-from tui.analysis import OverfitFinding, detect_overfitting
-from tui.charting import chart_views, warning_pair
+from tui.analysis import find_pairs
+from tui.analysis.health import HealthSettings
+from tui.charting import chart_views, sort_key, warning_pair
 from tui.config import Settings
 from tui.messages import DemoReady, TickDone, TickFailed
 from tui.screens.help import HelpScreen
-from tui.screens.monitor import MonitorScreen
+from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
 from tui.screens.start import StartScreen
 from tui.tracking import TrackingError, classify, open_source
 from tui.tracking.errors import AuthError
 from tui.tracking.models import Experiment, Run, SeriesKey
 from tui.tracking.poller import ExperimentSummary, Poller, TickResult
 from tui.tracking.source import TrackingSource
+from tui.watch import HealthBook
 from widgets import ExperimentTree, RunTable
 
 
@@ -53,7 +55,11 @@ class MlflowTui(App[int]):
         self.running: dict[str, int] = {}
         self.highlighted: str | None = None
         self.view_keys: tuple[str, ...] = ()  # the metric view the user chose (m)
-        self.findings: dict[str, OverfitFinding] = {}
+        self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after))
+        self.warnings_only = False
+        self.ticks = 0  # results applied to the screen (tests wait on it)
+        self.sort_column = "start"  # newest first
+        self.sort_reverse = True
         self.paused = False
         self.state = "connecting"
         self.state_detail = ""
@@ -63,8 +69,7 @@ class MlflowTui(App[int]):
         self._force_tick = True
         self._force_experiments = True
         self._chart_dirty = False
-        self._finding_keys: dict[str, tuple[int, int]] = {}
-        self._pairs: dict[str, tuple[str, str] | None] = {}
+        self._pairs: dict[str, tuple[str, str, bool] | None] = {}
         self._user_chose = bool(settings.experiments)  # else follow where the runs are
 
     # ------------------------------------------------------------------ start-up
@@ -231,10 +236,19 @@ class MlflowTui(App[int]):
                     out += [(r.run_id, pair[0]), (r.run_id, pair[1])]
         return out
 
-    def _pair(self, run: Run) -> tuple[str, str] | None:
-        if run.run_id not in self._pairs or self._pairs[run.run_id] is None:
-            pair = warning_pair(run.metrics)
-            self._pairs[run.run_id] = (pair.train, pair.val) if pair else None
+    def _pair(self, run: Run) -> tuple[str, str, bool] | None:
+        """(train key, validation key, higher is better) the run is judged on: the pair given
+        with --pair when the run has it, else the one found by name."""
+        if self._pairs.get(run.run_id) is None:
+            explicit = self.settings.pair
+            if explicit and explicit[0] in run.metrics and explicit[1] in run.metrics:
+                found = find_pairs(explicit)
+                better = found[0].higher_is_better if found else False
+                self._pairs[run.run_id] = (explicit[0], explicit[1], better)
+            else:
+                pair = warning_pair(run.metrics)
+                self._pairs[run.run_id] = (
+                    (pair.train, pair.val, pair.higher_is_better) if pair else None)
         return self._pairs[run.run_id]
 
     def _view_for(self, run: Run) -> tuple[str, ...]:
@@ -256,6 +270,7 @@ class MlflowTui(App[int]):
 
     def on_tick_done(self, message: TickDone) -> None:
         result, summary = message.result, message.summary
+        self.ticks += 1
         self.last_ok = self.clock()
         self.state, self.state_detail = "live", ""
         monitor = self.monitor
@@ -271,7 +286,7 @@ class MlflowTui(App[int]):
             for eid in self.watched:  # the tick's own runs are fresher than the 30 s summary
                 self.running[eid] = sum(1 for r in result.runs if r.experiment_id == eid
                                         and r.status.value == "RUNNING")
-        self._update_findings(result.updated_series)
+        self._update_health()
         self._show_all(result)
         for rid in result.removed_runs:
             if rid == self.highlighted:
@@ -284,32 +299,28 @@ class MlflowTui(App[int]):
         self.state_detail = str(exc)
         self._render_state()
 
-    def _update_findings(self, updated: set[SeriesKey]) -> None:
+    def _update_health(self) -> None:
         assert self.poller is not None
-        runs_touched = {rid for rid, _ in updated}
-        for rid in runs_touched:
-            run = self.poller.runs.get(rid)
-            pair = self._pair(run) if run else None
-            if not pair:
-                continue
-            train = self.poller.points((rid, pair[0]))
-            val = self.poller.points((rid, pair[1]))
-            key = (len(train), len(val))
-            if self._finding_keys.get(rid) == key:
-                continue
-            self._finding_keys[rid] = key
-            finding = detect_overfitting([(p.step, p.value) for p in train],
-                                         [(p.step, p.value) for p in val])
-            was = rid in self.findings
-            if finding is not None:
-                self.findings[rid] = finding
-                if not was:
-                    self.notify(f"{run.name}: {finding.reason}", title="Overfitting",
-                                severity="warning", markup=False)
-            else:
-                self.findings.pop(rid, None)
-        for rid in [r for r in self.findings if r not in self.poller.runs]:
-            del self.findings[rid]
+        now_ms = int(self.clock() * 1000)
+        fresh = self.health.update(self.poller.runs.values(), self._pair, self.poller.points,
+                                   now_ms)
+        for run, warning in fresh:
+            self.notify(f"{run.name}: {warning.reason}", title=warning.kind.value.capitalize(),
+                        severity="error" if warning.severity >= 3 else "warning", markup=False)
+        if fresh and self.settings.bell:
+            self.bell()
+
+    def _visible_runs(self) -> list[Run]:
+        """The watched runs, filtered (w) and sorted (o / O / a click on a header)."""
+        assert self.poller is not None
+        runs = self.poller.ordered_runs()
+        if self.warnings_only:
+            runs = [r for r in runs if self.health.of(r.run_id)]
+        if self.sort_column != "start" or not self.sort_reverse:
+            now_ms = int(self.clock() * 1000)
+            key = sort_key(self.sort_column, self._pair, self.health.severity, now_ms)
+            runs.sort(key=key, reverse=self.sort_reverse)
+        return runs
 
     def _show_all(self, result: TickResult | None = None) -> None:
         monitor = self.monitor
@@ -317,12 +328,17 @@ class MlflowTui(App[int]):
             return
         counts = dict(self.poller.run_counts)
         monitor.show_experiments(self.experiments, self.running, counts, self.watched)
-        runs = self.poller.ordered_runs()
+        runs = self._visible_runs()
         pairs = {r.run_id: self._pair(r) for r in runs}
         now_ms = int(self.clock() * 1000)
         names = [e.name for e in self.experiments if e.experiment_id in self.watched]
-        title = f"Runs · {', '.join(names) or '—'} · {len(runs)}"
-        monitor.show_runs(runs, pairs, self.findings, now_ms, title)
+        title = f"Runs · {', '.join(names) or '—'} · {len(self.poller.runs)}"
+        if self.warnings_only:
+            title += f" · {len(runs)} with warnings (w)"
+        if self.sort_column != "start" or not self.sort_reverse:
+            label = dict(RUN_COLUMNS)[self.sort_column]
+            title += f" · sorted by {label} {'↓' if self.sort_reverse else '↑'}"
+        monitor.show_runs(runs, pairs, self.health, now_ms, title)
         table = monitor.query_one(RunTable)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
@@ -340,7 +356,7 @@ class MlflowTui(App[int]):
         keys = self._view_for(run)
         series = {k: self.poller.points((run.run_id, k)) for k in keys}
         view = views.index(keys) if keys in views else 0
-        monitor.show_chart(run, series, self.findings.get(run.run_id), view, len(views))
+        monitor.show_chart(run, series, self.health.of(run.run_id), view, len(views))
 
     def _every_second(self) -> None:
         self._render_state()
@@ -380,8 +396,6 @@ class MlflowTui(App[int]):
         self.watched = (event.experiment_id,)
         self._user_chose = True
         self.highlighted = None
-        self.findings.clear()
-        self._finding_keys.clear()
         monitor = self.monitor
         if monitor is not None:
             monitor.clear_runs("Runs · loading…")
@@ -446,6 +460,30 @@ class MlflowTui(App[int]):
         self._force_experiments = True
         self._wake_loop()
         self.notify("Refreshing…", timeout=1.5)
+
+    def action_toggle_warnings(self) -> None:
+        self.warnings_only = not self.warnings_only
+        self._show_all()
+
+    def action_cycle_sort(self) -> None:
+        keys = [k for k, _ in RUN_COLUMNS]
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_reverse = self.sort_column in ("start", "warn", "step", "duration")
+        self._show_all()
+
+    def action_reverse_sort(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._show_all()
+
+    @on(DataTable.HeaderSelected, "#runs")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = column
+            self.sort_reverse = column in ("start", "warn", "step", "duration")
+        self._show_all()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
+from tui.tracking.models import Run, RunStatus
 
 MAX_KEYS_PER_VIEW = 4
 
@@ -39,3 +42,31 @@ def warning_pair(keys: Iterable[str]) -> MetricPair | None:
     """The pair the overfitting detector watches for a run."""
     names = [k for k in keys if not k.startswith("system/")]
     return primary_pair(names)
+
+
+_STATUS_ORDER = {RunStatus.RUNNING: 0, RunStatus.SCHEDULED: 1, RunStatus.FAILED: 2,
+                 RunStatus.KILLED: 3, RunStatus.FINISHED: 4}
+
+
+def sort_key(column: str, pair_of: Callable[[Run], tuple[str, str, bool] | None],
+             severity: Callable[[str], int], now_ms: int) -> Callable[[Run], Any]:
+    """A sort key for a run-table column. Missing and NaN values sort last ascending."""
+
+    def metric(run: Run, index: int) -> tuple[int, float]:
+        pair = pair_of(run)
+        point = run.metrics.get(pair[index]) if pair else None
+        if point is None or not math.isfinite(point.value):
+            return (1, 0.0)
+        return (0, point.value)
+
+    keys: dict[str, Callable[[Run], Any]] = {
+        "status": lambda r: _STATUS_ORDER[r.status],
+        "name": lambda r: r.name.casefold(),
+        "step": lambda r: -1 if r.latest_step is None else r.latest_step,
+        "train": lambda r: metric(r, 0),
+        "val": lambda r: metric(r, 1),
+        "warn": lambda r: severity(r.run_id),
+        "duration": lambda r: r.duration_ms(now_ms) or 0,
+        "start": lambda r: (r.start_time or 0, r.run_id),
+    }
+    return keys[column]

@@ -16,3 +16,6 @@ class Settings:
     max_backoff: float = 30.0
     # Series of the top rows loaded for the warnings column, besides every running run's.
     warn_rows: int = 20
+    pair: tuple[str, str] | None = None  # (train, validation) metric keys, else by name
+    bell: bool = True  # ring the terminal bell with a new warning
+    stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls

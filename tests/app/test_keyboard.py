@@ -107,10 +107,10 @@ async def test_overfitting_run_gets_the_warning_and_banner():
     app, _ = _app()
     async with app.run_test(size=(140, 40)) as pilot:
         await _loaded(app, pilot, 6)
-        await wait_until(lambda: "a1" in app.findings, timeout=10, message="finding for a1")
-        assert "a2" not in app.findings and "a3" not in app.findings
+        await wait_until(lambda: app.health.overfitting("a1") is not None, timeout=10, message="finding for a1")
+        assert app.health.overfitting("a2") is None and app.health.overfitting("a3") is None
         table = app.monitor.query_one(RunTable)
-        assert "overfitting" in str(table.get_cell("a1", "warn"))
+        assert str(table.get_cell("a1", "warn")) == "⚠ overfit"
         assert str(table.get_cell("a2", "warn")) == ""
         await pilot.press("j")
         await wait_until(lambda: app.monitor.query_one("#banner").display)

@@ -13,11 +13,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui import format as fmt
-from tui.analysis import OverfitFinding
+from tui.analysis.health import HealthWarning, Kind, badge
 from tui.tracking.models import Experiment, Point, Run
+from tui.watch import HealthBook
 from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
+SEVERITY_STYLE = {1: "yellow", 2: "bold yellow", 3: "bold red", 4: "bold red"}
+BANNER_ICON = {Kind.OVERFITTING: "⚠", Kind.DIVERGED: "✘", Kind.STALLED: "⏸",
+               Kind.FAILED: "✘", Kind.KILLED: "■"}
+
 RUN_COLUMNS = [
     ("status", "Status"),
     ("name", "Run"),
@@ -35,6 +40,9 @@ class MonitorScreen(Screen[None]):
         Binding("m", "app.cycle_metric", "Metrics", id="monitor.cycle_metric"),
         Binding("r", "app.refresh", "Refresh", id="monitor.refresh"),
         Binding("p", "app.toggle_pause", "Pause", id="monitor.pause"),
+        Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
+        Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
+        Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -79,8 +87,9 @@ class MonitorScreen(Screen[None]):
         if watched and watched != self._cursor_for and tree.select_experiment(watched[0]):
             self._cursor_for = tuple(watched)
 
-    def show_runs(self, runs: Sequence[Run], pairs: Mapping[str, tuple[str, str] | None],
-                  findings: Mapping[str, OverfitFinding], now_ms: int, title: str) -> None:
+    def show_runs(self, runs: Sequence[Run],
+                  pairs: Mapping[str, tuple[str, str, bool] | None],
+                  health: HealthBook, now_ms: int, title: str) -> None:
         table = self.query_one(RunTable)
         table.border_title = title
         rows = []
@@ -89,8 +98,9 @@ class MonitorScreen(Screen[None]):
             train = run.metrics.get(pair[0]) if pair else None
             val = run.metrics.get(pair[1]) if pair else None
             step = run.latest_step
-            finding = findings.get(run.run_id)
-            warn = Text("⚠ overfitting", style="bold yellow") if finding else Text("")
+            warnings = health.of(run.run_id)
+            level = max((w.severity for w in warnings), default=0)
+            warn = Text(badge(warnings), style=SEVERITY_STYLE.get(level, "bold yellow"))
             rows.append((run.run_id, [
                 fmt.status_text(run.status),
                 plain(run.name, 32),
@@ -104,7 +114,7 @@ class MonitorScreen(Screen[None]):
         table.set_rows(RUN_COLUMNS, rows)
 
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
-                   finding: OverfitFinding | None, view: int, views: int) -> None:
+                   warnings: Sequence[HealthWarning], view: int, views: int) -> None:
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
         if run is None:
@@ -115,11 +125,19 @@ class MonitorScreen(Screen[None]):
         chart.border_title = f"{run.name[:60]}  ·  view {view + 1}/{max(views, 1)} (m)"
         data = {key: [(p.step, p.value) for p in pts] for key, pts in series.items()}
         title = " vs ".join(series) if series else "no metrics logged yet"
-        chart.set_data(data, title=title, x_label="step",
-                       marker_x=finding.best_step if finding else None,
-                       marker_label="best val" if finding else "")
-        if finding:
-            banner.update(Text("⚠ Overfitting: ", style="bold") + plain(finding.reason, 300))
+        best = next((w.best_step for w in warnings if w.best_step is not None), None)
+        chart.set_data(data, title=title, x_label="step", marker_x=best,
+                       marker_label="best val" if best is not None else "")
+        shown = [w for w in warnings if w.kind is not Kind.KILLED]
+        if shown:
+            text = Text()
+            for i, w in enumerate(shown):
+                if i:
+                    text.append("   ·   ")
+                text.append(f"{BANNER_ICON[w.kind]} {w.kind.value.capitalize()}: ",
+                            style=SEVERITY_STYLE.get(w.severity, "bold"))
+                text.append_text(plain(w.reason, 200))
+            banner.update(text)
             banner.display = True
         else:
             banner.display = False
