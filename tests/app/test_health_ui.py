@@ -1,0 +1,136 @@
+"""Warnings in the UI: badges, filter, sort, notifications once per run, the bell."""
+
+from __future__ import annotations
+
+from tests.conftest import wait_until
+from tests.fakes import FakeSource
+from tests.sample_data import NOW, T0, curves, sample_source
+from tui.app import make_app
+from tui.config import Settings
+from tui.tracking.models import Experiment, Point, Run, RunStatus
+from widgets import RunTable
+
+
+def _app(source=None, **kw):
+    source = source or sample_source()
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.2, **kw), source,
+                   clock=lambda: NOW)
+    return app, source
+
+
+def _rows(app) -> list[str]:
+    table = app.monitor.query_one(RunTable)
+    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value)
+            for i in range(table.row_count)]
+
+
+async def test_badges_for_each_kind_and_warnings_only_filter():
+    app, _ = _app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: app.monitor is not None
+                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_until(lambda: app.health.overfitting("a1") is not None)
+        table = app.monitor.query_one(RunTable)
+        assert str(table.get_cell("a1", "warn")) == "⚠ overfit"
+        assert str(table.get_cell("a4", "warn")).startswith("✘ failed")
+        assert str(table.get_cell("a5", "warn")) == "■ killed"
+        assert str(table.get_cell("a2", "warn")) == ""
+        kinds = {w.kind.value for w in app.health.of("a4")}
+        assert kinds == {"failed", "diverged"}
+        await pilot.press("w")
+        await wait_until(lambda: set(_rows(app)) == {"a1", "a4", "a5"})
+        assert "with warnings" in str(table.border_title)
+        await pilot.press("w")
+        await wait_until(lambda: len(_rows(app)) == 6)
+
+
+async def test_sort_by_warnings_then_reverse_and_back_to_newest():
+    app, _ = _app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: app.monitor is not None
+                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_until(lambda: app.health.overfitting("a1") is not None)
+        newest = _rows(app)
+        assert newest == ["a6", "a1", "a2", "a3", "a4", "a5"]
+        while app.sort_column != "warn":
+            await pilot.press("o")
+        await wait_until(lambda: _rows(app)[0] == "a4")  # failed + diverged first
+        assert _rows(app)[1] == "a1"
+        await pilot.press("O")
+        await wait_until(lambda: _rows(app)[-1] == "a4")
+        while app.sort_column != "start":
+            await pilot.press("o")
+        await wait_until(lambda: _rows(app) == newest)
+        # The cursor stays on its run through re-sorting.
+        table = app.monitor.query_one(RunTable)
+        table.move_cursor(row=table.get_row_index("a3"))
+        await wait_until(lambda: app.highlighted == "a3")
+        while app.sort_column != "name":
+            await pilot.press("o")
+        await wait_until(lambda: table.current_row_key == "a3")
+
+
+def _growing_source() -> tuple[FakeSource, dict]:
+    src = FakeSource()
+    src.experiments = [Experiment("1", "live/exp", last_update_time=T0)]
+    full = curves(45, overfit_at=14, seed=3)
+    state = {"n": 10, "full": full}
+    src.add_run(Run("r1", "1", "overfitter", RunStatus.RUNNING, T0), {})
+    return src, state
+
+
+def _advance(src: FakeSource, state: dict, n: int) -> None:
+    state["n"] = n
+    now = int(NOW * 1000) - 10_000
+    latest = {}
+    for key, pts in state["full"].items():
+        points = [Point(s, v, now - (n - i) * 1000) for i, (s, v) in enumerate(pts[:n])]
+        src.history[("r1", key)] = points
+        latest[key] = points[-1]
+    r = src.runs[0]
+    src.runs = [Run(r.run_id, r.experiment_id, r.name, r.status, r.start_time, None, latest)]
+
+
+async def test_notification_and_bell_once_when_a_run_starts_overfitting():
+    src, state = _growing_source()
+    _advance(src, state, 10)
+    app, _ = _app(src)
+    bells = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    titles = []
+    notify = app.notify
+
+    def recording_notify(message, *, title="", **kw):
+        titles.append(title)
+        notify(message, title=title, **kw)
+
+    app.notify = recording_notify  # type: ignore[method-assign]
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: len(app.poller.points(("r1", "val_loss"))) == 10)
+        assert app.health.of("r1") == [] and bells == []
+        for n in range(11, 46):
+            _advance(src, state, n)
+            ticks = app.ticks
+            await wait_until(lambda: app.ticks >= ticks + 2)
+        assert app.health.overfitting("r1") is not None
+        assert bells == [1], "one bell for one new warning"
+        assert titles.count("Overfitting") == 1
+
+
+async def test_no_bell_setting():
+    src, state = _growing_source()
+    _advance(src, state, 45)
+    app, _ = _app(src, bell=False)
+    bells = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: app.health.overfitting("r1") is not None)
+        assert any(n.title == "Overfitting" for n in app._notifications)
+        assert bells == []
+
+
+async def test_explicit_pair_overrides_name_matching():
+    app, _ = _app(pair=("train_acc", "val_loss"))
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: app.poller is not None and "a2" in app.poller.runs)
+        assert app._pair(app.poller.runs["a2"])[:2] == ("train_acc", "val_loss")

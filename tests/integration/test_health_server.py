@@ -1,0 +1,53 @@
+"""Overfitting badge against a real server: within one tick of the detector firing on the
+server's own history; never on a healthy run."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from mlflow.entities import Metric
+
+from tests.conftest import wait_until
+from tests.sample_data import curves
+from tui.analysis import detect_overfitting
+from tui.app import make_app
+from tui.config import Settings
+from widgets import RunTable
+
+
+async def test_badge_follows_the_detector_and_never_marks_a_healthy_run(live_server):
+    client = live_server.client()
+    name = f"health/{uuid.uuid4().hex[:6]}/exp"
+    exp = client.create_experiment(name)
+    over = client.create_run(exp, run_name="overfits").info.run_id
+    healthy = client.create_run(exp, run_name="healthy").info.run_id
+    data = {over: curves(40, overfit_at=12, seed=3), healthy: curves(40, seed=4)}
+    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.3))
+    fired_at = None
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: app.ticks > 0 and app.watched == (exp,), timeout=15)
+        table = app.monitor.query_one(RunTable)
+        for epoch in range(40):
+            now = int(time.time() * 1000)
+            for rid, series in data.items():
+                client.log_batch(rid, metrics=[Metric(k, pts[epoch][1], now, epoch)
+                                               for k, pts in series.items()])
+            truth = {
+                rid: detect_overfitting(
+                    [(m.step, m.value) for m in client.get_metric_history(rid, "train_loss")],
+                    [(m.step, m.value) for m in client.get_metric_history(rid, "val_loss")])
+                for rid in data
+            }
+            # One full tick that started after the log.
+            ticks = app.ticks
+            await wait_until(lambda: app.ticks >= ticks + 2, timeout=15)  # noqa: B023
+            badge = str(table.get_cell(over, "warn"))
+            assert str(table.get_cell(healthy, "warn")) == "", f"healthy run marked at {epoch}"
+            assert truth[healthy] is None
+            if truth[over] is not None:
+                fired_at = epoch if fired_at is None else fired_at
+                assert badge == "⚠ overfit", f"detector fired at {epoch}, badge {badge!r}"
+            else:
+                assert badge == ""
+    assert fired_at is not None and 12 < fired_at < 40
