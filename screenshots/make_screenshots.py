@@ -35,7 +35,8 @@ async def demo_shots() -> None:
         app.watched = (vit.experiment_id,)
         app._force_tick = True
         app._wake_loop()
-        await _until(lambda: any(r.name == "vit-s16-no-aug" and app.health.overfitting(r.run_id) is not None
+        await _until(lambda: any(r.name == "vit-s16-no-aug"
+                                 and app.health.overfitting(r.run_id) is not None
                                  for r in app.poller.runs.values()))
         table = app.monitor.query_one(RunTable)
         target = next(r.run_id for r in app.poller.runs.values() if r.name == "vit-s16-no-aug")

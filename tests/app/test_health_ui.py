@@ -111,7 +111,7 @@ async def test_notification_and_bell_once_when_a_run_starts_overfitting():
         for n in range(11, 46):
             _advance(src, state, n)
             ticks = app.ticks
-            await wait_until(lambda: app.ticks >= ticks + 2)
+            await wait_until(lambda: app.ticks >= ticks + 2)  # noqa: B023
         assert app.health.overfitting("r1") is not None
         assert bells == [1], "one bell for one new warning"
         assert titles.count("Overfitting") == 1

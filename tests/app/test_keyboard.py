@@ -107,7 +107,8 @@ async def test_overfitting_run_gets_the_warning_and_banner():
     app, _ = _app()
     async with app.run_test(size=(140, 40)) as pilot:
         await _loaded(app, pilot, 6)
-        await wait_until(lambda: app.health.overfitting("a1") is not None, timeout=10, message="finding for a1")
+        await wait_until(lambda: app.health.overfitting("a1") is not None, timeout=10,
+                         message="finding for a1")
         assert app.health.overfitting("a2") is None and app.health.overfitting("a3") is None
         table = app.monitor.query_one(RunTable)
         assert str(table.get_cell("a1", "warn")) == "⚠ overfit"

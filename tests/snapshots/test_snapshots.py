@@ -24,7 +24,8 @@ async def _ready(pilot, run_id: str = "a1") -> None:
     table.move_cursor(row=table.get_row_index(run_id))
     await wait_until(lambda: app.highlighted == run_id, message="highlight")
     await wait_until(lambda: bool(app.poller.points((run_id, "val_loss"))), message="series")
-    await wait_until(lambda: app.health.overfitting(run_id) is not None or run_id != "a1", message="finding")
+    await wait_until(lambda: app.health.overfitting(run_id) is not None or run_id != "a1",
+                     message="finding")
     app.clear_notifications()
     await pilot.pause()
     await pilot.pause()
