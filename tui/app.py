@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -18,7 +20,8 @@ from tui.analysis import find_pairs
 from tui.analysis.health import HealthSettings
 from tui.charting import chart_views, sort_key, warning_pair
 from tui.config import Settings
-from tui.messages import DemoReady, TickDone, TickFailed
+from tui.messages import CompareDone, DemoReady, TickDone, TickFailed
+from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
 from tui.screens.start import StartScreen
@@ -58,6 +61,15 @@ class MlflowTui(App[int]):
         self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after))
         self.warnings_only = False
         self.ticks = 0  # results applied to the screen (tests wait on it)
+        # Marked runs (space), across experiments, in marking order: that order gives each
+        # run its colour in the compare view.
+        self.marked: dict[str, Run] = {}
+        self.compare_poller: Poller | None = None
+        self.compare_view = 0
+        self.compare_differences = False
+        self.compare_sort: str | None = None
+        self.compare_descending = False
+        self.compare_frame: Any = None  # the table as shown, for export
         self.sort_column = "start"  # newest first
         self.sort_reverse = True
         self.paused = False
@@ -166,8 +178,12 @@ class MlflowTui(App[int]):
                             self.watched = self._choose_watched(summary)
                     self._force_tick = False
                     self._chart_dirty = False
-                    result = await poller.tick(self.watched, self._tracked)
-                    self.post_message(TickDone(result, summary))
+                    if self.compare_poller is not None:
+                        result = await self._compare_tick(self.compare_poller)
+                        self.post_message(CompareDone(result))
+                    else:
+                        result = await poller.tick(self.watched, self._tracked)
+                        self.post_message(TickDone(result, summary))
                     failures = 0
                     next_tick = now + settings.interval
                 elif self._chart_dirty:
@@ -189,6 +205,21 @@ class MlflowTui(App[int]):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
+
+    async def _compare_tick(self, poller: Poller) -> TickResult:
+        ids = [rid for rid in self.marked if rid.isalnum()]  # MLflow run ids are hex
+        experiments = sorted({r.experiment_id for r in self.marked.values()})
+        in_list = ", ".join(f"'{rid}'" for rid in ids)
+        return await poller.tick(experiments, self._compare_tracked,
+                                 filter_string=f"attributes.run_id IN ({in_list})")
+
+    def _compare_keys(self, runs: Iterable[Run]) -> list[str]:
+        keys = sorted({k for r in runs for k in r.metrics if not k.startswith("system/")})
+        return keys[:24]
+
+    def _compare_tracked(self, runs: list[Run]) -> list[SeriesKey]:
+        keys = self._compare_keys(runs)
+        return [(r.run_id, k) for r in runs for k in keys if k in r.metrics]
 
     def _snapshot(self, runs: list[Run]) -> TickResult:
         return TickResult(runs, [], {}, [], set(), 0, time.time())
@@ -338,7 +369,7 @@ class MlflowTui(App[int]):
         if self.sort_column != "start" or not self.sort_reverse:
             label = dict(RUN_COLUMNS)[self.sort_column]
             title += f" · sorted by {label} {'↓' if self.sort_reverse else '↑'}"
-        monitor.show_runs(runs, pairs, self.health, now_ms, title)
+        monitor.show_runs(runs, pairs, self.health, now_ms, title, self._mark_styles())
         table = monitor.query_one(RunTable)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
@@ -360,12 +391,14 @@ class MlflowTui(App[int]):
 
     def _every_second(self) -> None:
         self._render_state()
+        if self.compare_screen is not None:
+            return
         if self.poller is not None and any(r.status.is_active for r in self.poller.runs.values()):
             self._show_all()
 
     def _render_state(self) -> None:
-        monitor = self.monitor
-        if monitor is None:
+        monitor, compare = self.monitor, self.compare_screen
+        if monitor is None and compare is None:
             return
         text = Text()
         text.append(" mlflow-tui ", style="bold reverse")
@@ -384,9 +417,13 @@ class MlflowTui(App[int]):
             text.append(f" ✘ error, retry in {wait} s ", style="bold red")
         if self.last_ok:
             text.append(f" refreshed {fmt.clock(self.last_ok)} ", style="dim")
+        if self.marked:
+            text.append(f" ● {len(self.marked)} marked ", style="bold")
         if self.state_detail and self.state != "live":
             text.append(" " + self.state_detail, style="italic")
-        monitor.show_state(text)
+        for screen in (monitor, compare):
+            if screen is not None:
+                screen.show_state(text)
 
     # ------------------------------------------------------------------ UI events
     @on(ExperimentTree.ExperimentSelected)
@@ -433,6 +470,9 @@ class MlflowTui(App[int]):
                 Binding("enter", "", "Chart the run and focus the chart"),
                 *RunTable.BINDINGS,
             ]))
+        elif isinstance(screen, CompareScreen):
+            sections.append(("Compare", list(CompareScreen.BINDINGS)))
+            sections.append(("Table", list(RunTable.BINDINGS)))
         elif isinstance(screen, StartScreen):
             sections.append(("Start", list(StartScreen.BINDINGS)))
         if isinstance(screen, HelpScreen):
@@ -461,12 +501,148 @@ class MlflowTui(App[int]):
         self._wake_loop()
         self.notify("Refreshing…", timeout=1.5)
 
+    # ------------------------------------------------------------------ marks and compare
+    def _mark_styles(self) -> dict[str, str]:
+        return {rid: fmt.RUN_COLOURS[i % len(fmt.RUN_COLOURS)][1]
+                for i, rid in enumerate(self.marked)}
+
+    def action_toggle_mark(self) -> None:
+        if self.poller is None:
+            return
+        run = self.poller.runs.get(self.highlighted or "")
+        if run is None:
+            return
+        if run.run_id in self.marked:
+            del self.marked[run.run_id]
+        else:
+            self.marked[run.run_id] = run
+        self._show_all()
+        self._render_state()
+
+    def action_clear_marks(self) -> None:
+        self.marked.clear()
+        self._show_all()
+        self._render_state()
+
+    def action_compare(self) -> None:
+        if self.source is None:
+            return
+        if len(self.marked) < 2:
+            self.notify("Mark at least two runs with space, then press c.", timeout=3)
+            return
+        self.compare_poller = Poller(self.source, first_load_points=2500)
+        self.compare_view = 0
+        self.push_screen(CompareScreen())
+        self._force_tick = True
+        self._wake_loop()
+
+    def action_close_compare(self) -> None:
+        if isinstance(self.screen, CompareScreen):
+            self.compare_poller = None
+            self.compare_frame = None
+            self.pop_screen()
+            self._force_tick = True
+            self._wake_loop()
+
+    @property
+    def compare_screen(self) -> CompareScreen | None:
+        screen = self.screen
+        return screen if isinstance(screen, CompareScreen) and screen.ready else None
+
+    def on_compare_done(self, message: CompareDone) -> None:
+        self.ticks += 1
+        self.last_ok = self.clock()
+        self.state, self.state_detail = "live", ""
+        for run in message.result.runs:
+            if run.run_id in self.marked:
+                self.marked[run.run_id] = run
+        self._show_compare()
+        self._render_state()
+
+    def _compare_runs(self) -> list[Run]:
+        return list(self.marked.values())
+
+    def _show_compare(self) -> None:
+        screen = self.compare_screen
+        poller = self.compare_poller
+        if screen is None or poller is None:
+            return
+        from tui.compare import compare_frame, only_differences, sort_frame
+
+        runs = self._compare_runs()
+        keys = self._compare_keys(runs)
+        views = chart_views(keys)
+        view = views[self.compare_view % len(views)] if views else ()
+        names = _unique_names(runs)
+        series: dict[str, list[tuple[float, float]]] = {}
+        colors: dict[str, str] = {}
+        for i, run in enumerate(runs):
+            colour = fmt.RUN_COLOURS[i % len(fmt.RUN_COLOURS)][0]
+            for j, key in enumerate(view):
+                role = ("train", "val")[j] if len(view) == 2 and find_pairs(view) else key
+                label = f"{names[run.run_id]} · {role}" if len(view) > 1 else names[run.run_id]
+                series[label] = [(p.step, p.value) for p in poller.points((run.run_id, key))]
+                colors[label] = colour if j == 0 else colour.rstrip("+")
+        title = " vs ".join(view) if view else "no metrics"
+        position = self.compare_view % max(len(views), 1) + 1
+        screen.show_chart(series, colors, title,
+                          f"Compare {len(runs)} runs · metric {position}/{len(views)} (m)")
+        experiments = {e.experiment_id: e.name for e in self.experiments}
+        frame = compare_frame(runs, keys, poller.points, int(self.clock() * 1000), experiments)
+        if self.compare_differences:
+            frame = only_differences(frame)
+        frame = sort_frame(frame, self.compare_sort, self.compare_descending)
+        self.compare_frame = frame
+        title = f"Marked runs · {len(runs)}"
+        if self.compare_differences:
+            title += " · only what differs (d)"
+        if self.compare_sort:
+            title += f" · sorted by {self.compare_sort} {'↓' if self.compare_descending else '↑'}"
+        screen.show_table(frame, self._mark_styles(), title)
+
+    def action_compare_metric(self) -> None:
+        self.compare_view += 1
+        self._show_compare()
+
+    def action_compare_differences(self) -> None:
+        self.compare_differences = not self.compare_differences
+        self._show_compare()
+
+    def action_compare_sort(self) -> None:
+        frame = self.compare_frame
+        if frame is None:
+            return
+        columns = [c for c in frame.columns if c != "run_id"]
+        if self.compare_sort in columns:
+            index = columns.index(self.compare_sort) + 1
+            self.compare_sort = columns[index] if index < len(columns) else None
+        else:
+            self.compare_sort = columns[0] if columns else None
+        self._show_compare()
+
+    def action_compare_reverse(self) -> None:
+        self.compare_descending = not self.compare_descending
+        self._show_compare()
+
+    def action_compare_export(self) -> None:
+        if self.compare_frame is None:
+            return
+        from tui.compare import export_csv
+
+        try:
+            path = export_csv(self.compare_frame, Path(self.settings.export_dir), self.clock())
+        except OSError as exc:
+            self.notify(f"Could not write the CSV: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Exported {len(self.compare_frame)} runs to {path}", title="CSV",
+                    markup=False, timeout=8)
+
     def action_toggle_warnings(self) -> None:
         self.warnings_only = not self.warnings_only
         self._show_all()
 
     def action_cycle_sort(self) -> None:
-        keys = [k for k, _ in RUN_COLUMNS]
+        keys = [k for k, _ in RUN_COLUMNS if k != "mark"]
         self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
         self.sort_reverse = self.sort_column in ("start", "warn", "step", "duration")
         self._show_all()
@@ -478,6 +654,8 @@ class MlflowTui(App[int]):
     @on(DataTable.HeaderSelected, "#runs")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
         column = str(event.column_key.value)
+        if column == "mark":
+            return
         if column == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         else:
@@ -491,6 +669,15 @@ class MlflowTui(App[int]):
         if not self.paused:
             self._force_tick = True
             self._wake_loop()
+
+
+def _unique_names(runs: Sequence[Run]) -> dict[str, str]:
+    """Run names for legends; a name shared by several runs gets its short id."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.name] = counts.get(run.name, 0) + 1
+    return {r.run_id: r.name if counts[r.name] == 1 else f"{r.name} [{r.run_id[:6]}]"
+            for r in runs}
 
 
 def make_app(settings: Settings, source: TrackingSource | None = None, *,

@@ -18,4 +18,5 @@ class Settings:
     warn_rows: int = 20
     pair: tuple[str, str] | None = None  # (train, validation) metric keys, else by name
     bell: bool = True  # ring the terminal bell with a new warning
+    export_dir: str = "."  # where compare exports (e) write their CSV
     stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls

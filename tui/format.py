@@ -63,3 +63,12 @@ def number(value: float | None) -> str:
     if magnitude != 0 and (magnitude >= 1e5 or magnitude < 1e-3):
         return f"{value:.3e}"
     return f"{value:.4f}"
+
+
+# Run colours in the compare view: (plotext colour, rich style), the same run the same colour in
+# the chart, the tables and the mark column. They repeat after eight runs.
+RUN_COLOURS: tuple[tuple[str, str], ...] = (
+    ("cyan+", "bright_cyan"), ("orange+", "dark_orange"), ("green+", "bright_green"),
+    ("magenta+", "bright_magenta"), ("yellow+", "bright_yellow"), ("blue+", "bright_blue"),
+    ("red+", "bright_red"), ("white", "white"),
+)

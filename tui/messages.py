@@ -25,3 +25,9 @@ class DemoReady(Message):
     def __init__(self, uri: str) -> None:
         super().__init__()
         self.uri = uri
+
+
+class CompareDone(Message):
+    def __init__(self, result: TickResult) -> None:
+        super().__init__()
+        self.result = result

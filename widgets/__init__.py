@@ -3,21 +3,42 @@
 Text from users' data is never parsed as markup: see `widgets.text`.
 """
 
-from .chart import PALETTE, MetricChart, downsample, finite_segments
+from .chart import (
+    PALETTE,
+    X_MODES,
+    ChartOptions,
+    MetricChart,
+    downsample,
+    ema,
+    finite_segments,
+    format_relative,
+    format_wall,
+    last_n,
+    log_safe,
+    y_range,
+)
 from .experiment_tree import ExperimentEntry, ExperimentTree, NodeInfo, split_name
 from .run_table import RunTable
 from .text import plain, safe_text
 
 __all__ = [
     "PALETTE",
+    "X_MODES",
+    "ChartOptions",
     "ExperimentEntry",
     "ExperimentTree",
     "MetricChart",
     "NodeInfo",
     "RunTable",
     "downsample",
+    "ema",
     "finite_segments",
+    "format_relative",
+    "format_wall",
+    "last_n",
+    "log_safe",
     "plain",
     "safe_text",
     "split_name",
+    "y_range",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from operator import itemgetter, le
 
@@ -15,7 +18,20 @@ from textual_plotext import PlotextPlot
 
 from .text import safe_text
 
-__all__ = ["PALETTE", "MetricChart", "downsample", "finite_segments"]
+__all__ = [
+    "PALETTE",
+    "X_MODES",
+    "ChartOptions",
+    "MetricChart",
+    "downsample",
+    "ema",
+    "finite_segments",
+    "format_relative",
+    "format_wall",
+    "last_n",
+    "log_safe",
+    "y_range",
+]
 
 NAN = float("nan")
 
@@ -25,6 +41,61 @@ PALETTE: tuple[str, ...] = (
 """Plotext colour names given to series in order when no explicit colour is set."""
 
 MARKER_COLOR = "red+"
+
+RAW_GRAY = "gray"
+"""Colour of the raw (unsmoothed) line of a series whose colour has no darker shade."""
+
+MAX_SMOOTHING = 0.99
+
+X_MODES: tuple[str, ...] = ("step", "relative", "wall")
+"""What the x values are: steps, seconds since the run started, or epoch seconds."""
+
+X_MODE_LABELS = {"relative": "time since start", "wall": "wall clock (local)"}
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ChartOptions:
+    """How `MetricChart` shows its series. The caller supplies x values to match `x_mode`.
+
+    - `x_mode`: "step" (x = step), "relative" (x = seconds since the run started; ticks
+      read like "90s", "12m", "1.5h") or "wall" (x = epoch seconds; ticks are local
+      "HH:MM"). The chart only formats ticks and the axis label, it converts nothing.
+    - `log_y`: logarithmic y axis; points with y <= 0 can't be shown and become gaps.
+    - `smoothing`: TensorBoard-style EMA weight in [0, 0.99] (clamped); 0 = off. The raw
+      line is drawn faint behind the smoothed one.
+    - `last_n`: zoom to the last N points (by x) of each series; None = all.
+    """
+
+    x_mode: str = "step"
+    log_y: bool = False
+    smoothing: float = 0.0
+    last_n: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.x_mode not in X_MODES:
+            raise ValueError(f"x_mode must be one of {X_MODES}, not {self.x_mode!r}")
+        w = float(self.smoothing)
+        w = min(max(w, 0.0), MAX_SMOOTHING) if w == w else 0.0
+        object.__setattr__(self, "smoothing", w)
+        n = self.last_n
+        if n is not None:
+            object.__setattr__(self, "last_n", max(int(n), 1))
+        object.__setattr__(self, "log_y", bool(self.log_y))
+
+    def summary(self) -> str:
+        """The non-default settings, e.g. "x: relative · log y · smooth 0.6 · last 200"."""
+        parts = []
+        if self.x_mode != "step":
+            parts.append(f"x: {self.x_mode}")
+        if self.log_y:
+            parts.append("log y")
+        if self.smoothing > 0:
+            parts.append(f"smooth {self.smoothing:g}")
+        if self.last_n is not None:
+            parts.append(f"last {self.last_n}")
+        return " · ".join(parts)
 
 
 def _is_finite(value: float) -> bool:
@@ -135,12 +206,162 @@ def finite_segments(
     return segments
 
 
+# ---------------------------------------------------------------------- transforms
+def ema(points: Iterable[Point], weight: float) -> list[Point]:
+    """TensorBoard-style smoothing: s_t = w * s_(t-1) + (1 - w) * y_t, debiased.
+
+    Debiasing divides by (1 - w**k) after k finite points, so the first smoothed value is
+    the first raw value and a constant series stays constant. Points with a non-finite y
+    (NaN, ±inf) are passed through unchanged, as gaps, and don't enter the average.
+    `weight` is clamped to [0, 0.99]; weight 0 returns the points unchanged (as a list).
+    """
+    return _ema_from(points, weight, 0.0, 1.0)[0]
+
+
+def _ema_from(
+    points: Iterable[Point], weight: float, last: float, wk: float,
+) -> tuple[list[Point], float, float]:
+    """`ema` continuing from the state (last, w**k); returns (points, last, w**k)."""
+    w = min(max(float(weight), 0.0), MAX_SMOOTHING) if weight == weight else 0.0
+    if w == 0:
+        return list(points), last, wk
+    one = 1.0 - w
+    out: list[Point] = []
+    append = out.append
+    for x, y in points:
+        if y - y == 0:
+            last = last * w + one * y
+            wk *= w
+            append((x, last / (1.0 - wk)))
+        else:
+            append((x, y))
+    return out, last, wk
+
+
+def _sorted_finite_x(points: Sequence[Point]) -> list[Point]:
+    """`points` as a list sorted by x, without points whose x is not finite."""
+    xs = list(map(itemgetter(0), points))
+    total = sum(xs)
+    pts = points
+    if not _is_finite(total) and any(not _is_finite(x) for x in xs):
+        pts = [p for p in points if _is_finite(p[0])]
+        xs = list(map(itemgetter(0), pts))
+    if all(map(le, xs, islice(xs, 1, None))):
+        return pts if isinstance(pts, list) else list(pts)
+    return sorted(pts, key=itemgetter(0))
+
+
+def last_n(points: Sequence[Point], n: int | None) -> list[Point]:
+    """The last `n` points by x (all of them if `n` is None or >= len); sorted by x."""
+    if n is None:
+        return list(points)
+    n = max(int(n), 0)
+    if n == 0:
+        return []
+    pts = _sorted_finite_x(points)
+    return pts[-n:] if len(pts) > n else list(pts)
+
+
+def log_safe(points: Iterable[Point]) -> list[Point]:
+    """Points fit for a log y axis: y <= 0 and non-finite y become gaps `(x, nan)`.
+
+    Consecutive gaps collapse into one, so the line breaks where values can't be shown
+    instead of joining across them.
+    """
+    out: list[Point] = []
+    append = out.append
+    gap = False
+    for x, y in points:
+        if y > 0 and y - y == 0:
+            append((x, y))
+            gap = False
+        elif not gap:
+            append((x, NAN))
+            gap = True
+    return out
+
+
+def y_range(*series: Iterable[Point]) -> tuple[float, float] | None:
+    """(min, max) of the finite y values over all `series`; None when there are none."""
+    lo = math.inf
+    hi = -math.inf
+    for pts in series:
+        ys = [y for _, y in pts if y - y == 0]
+        if ys:
+            lo = min(lo, min(ys))
+            hi = max(hi, max(ys))
+    return None if lo > hi else (lo, hi)
+
+
+def _trim(value: float) -> str:
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def format_relative(seconds: float) -> str:
+    """Seconds as a short duration: "45s", "90s", "12m", "1.5h", "3d"."""
+    if not _is_finite(seconds):
+        return "?"
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 120:
+        text = f"{_trim(s)}s" if s >= 10 or s == int(s) else f"{s:.2g}s"
+    elif s < 120 * 60:
+        text = f"{_trim(s / 60)}m"
+    elif s < 48 * 3600:
+        text = f"{_trim(s / 3600)}h"
+    else:
+        text = f"{_trim(s / 86400)}d"
+    return sign + text
+
+
+def format_wall(epoch_seconds: float, step: float = 60.0, span: float = 0.0) -> str:
+    """Epoch seconds as local time: "HH:MM" ("HH:MM:SS" for sub-minute `step`,
+    "MM-DD HH:MM" when `span` covers a day or more)."""
+    if not _is_finite(epoch_seconds):
+        return "?"
+    try:
+        moment = datetime.fromtimestamp(epoch_seconds)
+    except (OverflowError, OSError, ValueError):
+        return "?"
+    if span >= 86400:
+        return moment.strftime("%m-%d %H:%M")
+    return moment.strftime("%H:%M:%S" if step < 60 else "%H:%M")
+
+
+_TIME_STEPS = (
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+    86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 91 * 86400, 365 * 86400,
+)
+
+
+def _time_ticks(lo: float, hi: float, count: int, offset: float = 0.0) -> tuple[list[float], float]:
+    """About `count` round time ticks over [lo, hi] (aligned after adding `offset`)."""
+    span = hi - lo
+    if not span > 0:
+        return [lo], 1.0
+    want = span / max(count, 1)
+    step: float = next((t for t in _TIME_STEPS if t >= want), 0)
+    if not step:
+        step = 10 ** math.ceil(math.log10(want))
+    first = math.ceil((lo + offset) / step) * step - offset
+    ticks = []
+    tick = first
+    while tick <= hi + 1e-9 * span and len(ticks) < 50:
+        ticks.append(tick)
+        tick += step
+    return ticks or [lo], step
+
+
+
 class MetricChart(PlotextPlot, can_focus=True):
     """Plots named series of (x, y) points; the data is plain, nothing MLflow-specific.
 
     `set_data` only stores the data and asks for a refresh; the plot is rebuilt in
     `render()` (once per refresh, at the widget's current size), with each series
-    downsampled to about twice the plot's width in columns.
+    downsampled to about twice the plot's width in columns. `set_options` changes how
+    the data is shown (x axis mode, log y, smoothing, zoom to the last N points); the
+    settings that differ from the defaults are listed in the plot's title.
     """
 
     DEFAULT_CSS = """
@@ -163,23 +384,27 @@ class MetricChart(PlotextPlot, can_focus=True):
         disabled: bool = False,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self._series: dict[str, Sequence[tuple[float, float]]] = {}
+        self._series: dict[str, Sequence[Point]] = {}
         self._title = ""
         self._x_label = "step"
         self._y_label = ""
         self._marker_x: float | None = None
         self._marker_label = ""
         self._series_colors: dict[str, str] = {}
+        self._options = ChartOptions()
         self._version = 0
-        self._cache_key: tuple[int, int] | None = None
-        self._plot_cache: dict[str, list[tuple[float, float]]] = {}
+        self._prep_key: tuple[int, ChartOptions] | None = None
+        self._prepared: dict[str, tuple[list[Point], list[Point] | None]] = {}
+        self._cache_key: tuple[int, ChartOptions, int] | None = None
+        self._plot_cache: dict[str, tuple[list[Point], list[Point] | None]] = {}
+        self._ema_cache: dict[str, _EmaEntry] = {}
         self.render_count = 0
         """How many times the plot was built (for tests and benchmarks)."""
 
     # ------------------------------------------------------------------ public API
     def set_data(
         self,
-        series: Mapping[str, Sequence[tuple[float, float]]],
+        series: Mapping[str, Sequence[Point]],
         *,
         title: str = "",
         x_label: str = "step",
@@ -187,8 +412,13 @@ class MetricChart(PlotextPlot, can_focus=True):
         marker_x: float | None = None,
         marker_label: str = "",
         colors: Mapping[str, str] | None = None,
+        options: ChartOptions | None = None,
     ) -> None:
-        """Replace what is plotted. Cheap: the plot itself is built on the next refresh."""
+        """Replace what is plotted. Cheap: the plot itself is built on the next refresh.
+
+        `marker_x` is in the same units as the x values. `options`, if given, replaces
+        the display options too (else the current ones are kept).
+        """
         self._series = {safe_text(label, 60): pts for label, pts in series.items()}
         self._title = safe_text(title, 200)
         self._x_label = safe_text(x_label, 60)
@@ -196,8 +426,26 @@ class MetricChart(PlotextPlot, can_focus=True):
         self._marker_x = marker_x if marker_x is not None and _is_finite(marker_x) else None
         self._marker_label = safe_text(marker_label, 60)
         self._series_colors = {safe_text(k, 60): v for k, v in (colors or {}).items()}
+        if options is not None:
+            self._options = options
+        for label in list(self._ema_cache):
+            if label not in self._series:
+                del self._ema_cache[label]
         self._version += 1
         self.refresh()
+
+    def set_options(self, options: ChartOptions) -> None:
+        """Change how the data is shown; the plot is rebuilt on the next refresh."""
+        if not isinstance(options, ChartOptions):
+            raise TypeError(f"expected ChartOptions, got {type(options).__name__}")
+        if options != self._options:
+            self._options = options
+            self.refresh()
+
+    @property
+    def options(self) -> ChartOptions:
+        """The display options currently in effect."""
+        return self._options
 
     @property
     def series_labels(self) -> list[str]:
@@ -213,54 +461,182 @@ class MetricChart(PlotextPlot, can_focus=True):
         """The plotext colour used for series `label` at position `index`."""
         return self._series_colors.get(label) or PALETTE[index % len(PALETTE)]
 
-    # ------------------------------------------------------------------ rendering
-    def _plot_title(self) -> str:
-        title = self._title
-        if self._marker_x is not None:
-            mark = f"{self._marker_label or 'marker'} @ {self._marker_x:g}"
-            title = f"{title}   ┊ {mark}" if title else f"┊ {mark}"
-        return title
+    @staticmethod
+    def raw_color_for(color: str) -> str:
+        """The faint colour of a smoothed series' raw line: the darker shade, else gray."""
+        if color.endswith("+") and len(color) > 1:
+            return color[:-1]
+        return RAW_GRAY
 
-    def _downsampled(self, width: int) -> dict[str, list[tuple[float, float]]]:
-        key = (self._version, width)
+    # ------------------------------------------------------------------ data pipeline
+    def _smoothed(self, label: str, pts: list[Point], weight: float) -> list[Point]:
+        """EMA of `pts`, cached per series; an appended-to series only smooths the tail."""
+        entry = self._ema_cache.get(label)
+        n = len(pts)
+        if entry is not None and entry.weight == weight and n >= entry.length > 0:
+            if entry.source is pts and entry.length == n:
+                return entry.smoothed
+            if pts[0] == entry.first and pts[entry.length - 1] == entry.last_point:
+                tail, last, wk = _ema_from(
+                    islice(pts, entry.length, None), weight, entry.last, entry.wk)
+                smoothed = entry.smoothed + tail if tail else entry.smoothed
+                self._ema_cache[label] = _EmaEntry(
+                    pts, n, pts[0], pts[-1], weight, smoothed, last, wk)
+                return smoothed
+        smoothed, last, wk = _ema_from(pts, weight, 0.0, 1.0)
+        if n:
+            self._ema_cache[label] = _EmaEntry(
+                pts, n, pts[0], pts[-1], weight, smoothed, last, wk)
+        return smoothed
+
+    def _prepared_series(self) -> dict[str, tuple[list[Point], list[Point] | None]]:
+        """Per series: (raw, smoothed or None), zoomed and made log-safe as the options say.
+
+        Smoothing runs over the whole series, before the zoom. Not yet downsampled.
+        """
+        opts = self._options
+        key = (self._version, opts)
+        if self._prep_key != key:
+            prepared: dict[str, tuple[list[Point], list[Point] | None]] = {}
+            for label, points in self._series.items():
+                pts = _sorted_finite_x(points)
+                smooth = self._smoothed(label, pts, opts.smoothing) if opts.smoothing else None
+                if opts.last_n is not None and len(pts) > opts.last_n:
+                    start = len(pts) - opts.last_n
+                    pts = pts[start:]
+                    smooth = smooth[start:] if smooth is not None else None
+                if opts.log_y:
+                    pts = log_safe(pts)
+                    smooth = log_safe(smooth) if smooth is not None else None
+                prepared[label] = (pts, smooth)
+            self._prepared = prepared
+            self._prep_key = key
+        return self._prepared
+
+    def _downsampled(self, width: int) -> dict[str, tuple[list[Point], list[Point] | None]]:
+        key = (self._version, self._options, width)
         if self._cache_key != key:
             buckets = max(width, 10)
             self._plot_cache = {
-                label: downsample(pts, buckets) for label, pts in self._series.items()
+                label: (
+                    downsample(raw, buckets),
+                    downsample(smooth, buckets) if smooth is not None else None,
+                )
+                for label, (raw, smooth) in self._prepared_series().items()
             }
             self._cache_key = key
         return self._plot_cache
 
     def _has_points(self) -> bool:
-        return any(
-            any(_is_finite(y) for _, y in pts) for pts in self._downsampled(self._width()).values()
-        )
+        return y_range(*(raw for raw, _ in self._downsampled(self._width()).values())) is not None
 
     def _width(self) -> int:
         return self.size.width or 80
 
+    # ------------------------------------------------------------------ rendering
+    def _format_x(self, x: float) -> str:
+        mode = self._options.x_mode
+        if mode == "relative":
+            return format_relative(x)
+        if mode == "wall":
+            return format_wall(x, step=1.0)
+        return f"{x:g}"
+
+    def _plot_title(self) -> str:
+        title = self._title
+        if self._marker_x is not None:
+            mark = f"{self._marker_label or 'marker'} @ {self._format_x(self._marker_x)}"
+            title = f"{title}   ┊ {mark}" if title else f"┊ {mark}"
+        summary = self._options.summary()
+        if summary:
+            title = f"{title}   [{summary}]" if title else f"[{summary}]"
+        return title
+
+    def _x_axis_label(self) -> str:
+        return X_MODE_LABELS.get(self._options.x_mode, self._x_label)
+
+    def _set_time_ticks(self, data: Iterable[tuple[list[Point], list[Point] | None]],
+                        width: int) -> None:
+        lo = math.inf
+        hi = -math.inf
+        for raw, _ in data:
+            xs = [x for x, y in raw if y - y == 0]
+            if xs:
+                lo = min(lo, xs[0], min(xs))
+                hi = max(hi, xs[-1], max(xs))
+        if lo > hi:
+            return
+        count = max(2, min(8, width // 14))
+        mode = self._options.x_mode
+        if mode == "wall":
+            try:
+                offset = datetime.fromtimestamp(lo).astimezone().utcoffset()
+            except (OverflowError, OSError, ValueError):
+                return
+            ticks, step = _time_ticks(lo, hi, count, offset.total_seconds() if offset else 0.0)
+            labels = [format_wall(t, step, hi - lo) for t in ticks]
+        else:
+            ticks, step = _time_ticks(lo, hi, count)
+            labels = [format_relative(t) for t in ticks]
+        self.plt.xticks(ticks, labels)
+
     def render(self) -> RenderResult:
         width = self._width()
+        opts = self._options
         if not self._series or not self._has_points():
-            message = Text(self._title or "No data", style="bold", justify="center")
-            hint = Text(
-                "no data points yet" if self._series else "no data to plot",
-                style="dim", justify="center",
-            )
-            return Align.center(Group(message, hint), vertical="middle")
+            message = Text(self._plot_title() or "No data", style="bold", justify="center")
+            if not self._series:
+                hint = "no data to plot"
+            elif opts.log_y:
+                hint = "no values > 0 to show on a log scale"
+            else:
+                hint = "no data points yet"
+            return Align.center(
+                Group(message, Text(hint, style="dim", justify="center")), vertical="middle")
+        data = self._downsampled(width)
         plt = self.plt
         plt.clear_figure()
         plt.title(self._plot_title())
-        plt.xlabel(self._x_label)
+        plt.xlabel(self._x_axis_label())
         plt.ylabel(self._y_label)
-        for index, (label, pts) in enumerate(self._downsampled(width).items()):
+        if opts.log_y:
+            plt.yscale("log")
+        if opts.x_mode != "step":
+            self._set_time_ticks(data.values(), width)
+        # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.
+        for index, (label, (raw, smooth)) in enumerate(data.items()):
+            if smooth is not None:
+                faint = self.raw_color_for(self.color_for(label, index))
+                for xs, ys in finite_segments(raw):
+                    plt.plot(xs, ys, color=faint, marker="braille")
+        for index, (label, (raw, smooth)) in enumerate(data.items()):
             color = self.color_for(label, index)
             first = True
-            for xs, ys in finite_segments(pts):
+            for xs, ys in finite_segments(raw if smooth is None else smooth):
                 plt.plot(xs, ys, color=color, marker="braille", label=label if first else None)
                 first = False
-        if self._marker_x is not None:
+        if self._marker_x is not None and self._marker_visible(data.values()):
             plt.vline(self._marker_x, MARKER_COLOR)
         self.render_count += 1
         return super().render()
 
+    def _marker_visible(self, data: Iterable[tuple[list[Point], list[Point] | None]]) -> bool:
+        """When zoomed, only draw the marker inside the shown x range (it would widen it)."""
+        if self._options.last_n is None:
+            return True
+        xs = [x for raw, _ in data for x, _y in raw[:1] + raw[-1:]]
+        return bool(xs) and min(xs) <= self._marker_x <= max(xs)  # type: ignore[operator]
+
+
+@dataclass
+class _EmaEntry:
+    """A cached EMA of one series, with the state to extend it when points are appended."""
+
+    source: list[Point]
+    length: int
+    first: Point
+    last_point: Point
+    weight: float
+    smoothed: list[Point]
+    last: float
+    wk: float

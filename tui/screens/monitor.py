@@ -24,6 +24,7 @@ BANNER_ICON = {Kind.OVERFITTING: "⚠", Kind.DIVERGED: "✘", Kind.STALLED: "⏸
                Kind.FAILED: "✘", Kind.KILLED: "■"}
 
 RUN_COLUMNS = [
+    ("mark", " "),
     ("status", "Status"),
     ("name", "Run"),
     ("step", "Step"),
@@ -40,6 +41,9 @@ class MonitorScreen(Screen[None]):
         Binding("m", "app.cycle_metric", "Metrics", id="monitor.cycle_metric"),
         Binding("r", "app.refresh", "Refresh", id="monitor.refresh"),
         Binding("p", "app.toggle_pause", "Pause", id="monitor.pause"),
+        Binding("space", "app.toggle_mark", "Mark", id="monitor.mark"),
+        Binding("c", "app.compare", "Compare", id="monitor.compare"),
+        Binding("u", "app.clear_marks", "Clear marks", show=False, id="monitor.clear_marks"),
         Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
         Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
@@ -89,7 +93,10 @@ class MonitorScreen(Screen[None]):
 
     def show_runs(self, runs: Sequence[Run],
                   pairs: Mapping[str, tuple[str, str, bool] | None],
-                  health: HealthBook, now_ms: int, title: str) -> None:
+                  health: HealthBook, now_ms: int, title: str,
+                  marks: Mapping[str, str] | None = None) -> None:
+        """`marks`: run id -> rich style of the marked runs (their compare colour)."""
+        marks = marks or {}
         table = self.query_one(RunTable)
         table.border_title = title
         rows = []
@@ -101,7 +108,9 @@ class MonitorScreen(Screen[None]):
             warnings = health.of(run.run_id)
             level = max((w.severity for w in warnings), default=0)
             warn = Text(badge(warnings), style=SEVERITY_STYLE.get(level, "bold yellow"))
+            mark = marks.get(run.run_id)
             rows.append((run.run_id, [
+                Text("●", style=mark) if mark else Text(" "),
                 fmt.status_text(run.status),
                 plain(run.name, 32),
                 "—" if step is None else str(step),

@@ -1,0 +1,71 @@
+"""Marking runs and the compare view, by keys, on deterministic data."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.conftest import screen_text, wait_until
+from tests.sample_data import NOW, sample_source
+from tui.app import make_app
+from tui.config import Settings
+from tui.screens.compare import CompareScreen
+from widgets import MetricChart, RunTable
+
+
+async def test_mark_compare_cycle_differences_sort_export(tmp_path):
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3,
+                            export_dir=str(tmp_path)), sample_source(), clock=lambda: NOW)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(lambda: app.monitor is not None
+                         and app.monitor.query_one(RunTable).row_count == 6)
+        table = app.monitor.query_one(RunTable)
+        await pilot.press("c")  # nothing marked: a hint, no compare
+        assert not isinstance(app.screen, CompareScreen)
+        for key in ("j", "space", "j", "space", "j", "space"):
+            await pilot.press(key)
+        assert list(app.marked) == ["a1", "a2", "a3"]
+        assert str(table.get_cell("a1", "mark")) == "●"
+        assert str(table.get_cell("a4", "mark")) == " "
+        await pilot.press("space")  # unmark a3
+        assert list(app.marked) == ["a1", "a2"]
+        await pilot.press("space")
+        assert "3 marked" in screen_text(app)
+        await pilot.press("c")
+        await wait_until(lambda: isinstance(app.screen, CompareScreen))
+        await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
+                         and app.compare_frame["val_loss.min"].notna().all(), timeout=10)
+        chart = app.screen.query_one(MetricChart)
+        await wait_until(lambda: "resnet18-lr0.1 · val" in chart.series_labels)
+        assert len(chart.series_labels) == 6  # 3 runs x train/val
+        first_title = chart.title
+        await pilot.press("m")
+        await wait_until(lambda: chart.title != first_title)
+        frame = app.compare_frame
+        assert {"run", "status", "params.lr", "val_loss.latest", "val_loss.best_step"} <= set(
+            frame.columns)
+        await pilot.press("d")
+        await wait_until(lambda: "params.lr" not in app.compare_frame.columns)  # all 0.01
+        assert "val_loss.min" in app.compare_frame.columns
+        while app.compare_sort != "val_loss.min":
+            await pilot.press("o")
+        values = list(app.compare_frame["val_loss.min"])
+        assert values == sorted(values)
+        await pilot.press("O")
+        values = list(app.compare_frame["val_loss.min"])
+        assert values == sorted(values, reverse=True)
+        await pilot.press("e")
+        files = list(tmp_path.glob("mlflow-tui-compare-*.csv"))
+        assert len(files) == 1
+        back = pd.read_csv(files[0])
+        assert list(back["run_id"]) == list(app.compare_frame["run_id"])
+        src = app.compare_poller.source
+        for record in back.to_dict("records"):
+            history = src.history[(record["run_id"], "val_loss")]
+            assert record["val_loss.min"] == min(p.value for p in history)
+            best = min(history, key=lambda p: p.value)
+            assert record["val_loss.best_step"] == best.step
+        await pilot.press("escape")
+        await wait_until(lambda: not isinstance(app.screen, CompareScreen))
+        assert list(app.marked) == ["a1", "a2", "a3"]
+        await pilot.press("u")
+        assert app.marked == {}

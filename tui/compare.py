@@ -1,0 +1,110 @@
+"""The compare table: marked runs x (status, duration, params, latest/min/max/best step of each
+metric), as a pandas DataFrame. pandas is imported when a comparison is built, not at start-up.
+No UI here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui.analysis import find_pairs
+from tui.tracking.models import Point, Run, SeriesKey
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ID_COLUMNS = ("run", "run_id", "experiment")
+STAT_SUFFIXES = ("latest", "min", "max", "best_step")
+
+
+def higher_is_better(key: str) -> bool:
+    """Accuracy-like metrics are better high; losses and errors, low."""
+    pairs = find_pairs([key, f"val_{key}"])
+    return bool(pairs and pairs[0].higher_is_better)
+
+
+def series_stats(points: Sequence[Point], better_high: bool) -> dict[str, float | int | None]:
+    finite = [p for p in points if math.isfinite(p.value)]
+    if not finite:
+        latest = points[-1].value if points else None
+        return {"latest": latest, "min": None, "max": None, "best_step": None}
+    best = max(finite, key=lambda p: p.value) if better_high else min(finite, key=lambda p: p.value)
+    return {
+        "latest": points[-1].value,
+        "min": min(p.value for p in finite),
+        "max": max(p.value for p in finite),
+        "best_step": best.step,
+    }
+
+
+def compare_frame(
+    runs: Sequence[Run],
+    keys: Sequence[str],
+    points: Callable[[SeriesKey], list[Point]],
+    now_ms: int,
+    experiment_names: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """One row per run, in the given order."""
+    import pandas as pd
+
+    names = experiment_names or {}
+    param_keys = sorted({k for r in runs for k in r.params})
+    rows = []
+    for run in runs:
+        row: dict[str, object] = {
+            "run": run.name,
+            "run_id": run.run_id,
+            "experiment": names.get(run.experiment_id, run.experiment_id),
+            "status": run.status.value,
+            "duration_s": _seconds(run.duration_ms(now_ms)),
+        }
+        for key in param_keys:
+            row[f"params.{key}"] = run.params.get(key)
+        for key in keys:
+            pts = points((run.run_id, key))
+            if not pts and key in run.metrics:
+                pts = [run.metrics[key]]
+            stats = series_stats(pts, higher_is_better(key))
+            for suffix in STAT_SUFFIXES:
+                row[f"{key}.{suffix}"] = stats[suffix]
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for key in keys:
+        column = f"{key}.best_step"
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def only_differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """The identity columns plus every column whose values are not all the same."""
+    keep = [c for c in frame.columns
+            if c in ID_COLUMNS or frame[c].astype(str).nunique(dropna=False) > 1]
+    return frame[keep]
+
+
+def sort_frame(frame: pd.DataFrame, column: str | None, descending: bool) -> pd.DataFrame:
+    if not column or column not in frame:
+        return frame
+    return frame.sort_values(column, ascending=not descending, na_position="last",
+                             kind="stable")
+
+
+def export_csv(frame: pd.DataFrame, folder: Path, now: float) -> Path:
+    """Write the table; returns the path. Never overwrites an existing file."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    path = folder / f"mlflow-tui-compare-{stamp}.csv"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"mlflow-tui-compare-{stamp}-{n}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 3)

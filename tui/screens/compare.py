@@ -1,0 +1,97 @@
+"""Compare marked runs: overlaid curves of one metric, and a table of params and metric stats."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui import format as fmt
+from widgets import MetricChart, RunTable, plain
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class CompareScreen(Screen[None]):
+    DEFAULT_CSS = """
+    CompareScreen #compare-state { height: 1; background: $boost; }
+    CompareScreen #compare-chart { height: 1fr; min-height: 10; border: round $primary-darken-2; }
+    CompareScreen #compare-chart:focus { border: round $accent; }
+    CompareScreen #compare-table { height: 40%; min-height: 6; border: round $primary-darken-2; }
+    CompareScreen #compare-table:focus { border: round $accent; }
+    """
+    BINDINGS = [
+        Binding("escape,c", "app.close_compare", "Back", id="compare.back"),
+        Binding("m", "app.compare_metric", "Metric", id="compare.metric"),
+        Binding("d", "app.compare_differences", "Only differences", id="compare.differences"),
+        Binding("o", "app.compare_sort", "Sort", id="compare.sort"),
+        Binding("O", "app.compare_reverse", "Reverse sort", show=False, id="compare.reverse"),
+        Binding("e", "app.compare_export", "Export CSV", id="compare.export"),
+    ]
+
+    ready = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="compare-state")
+        chart = MetricChart(id="compare-chart")
+        chart.border_title = "Compare"
+        yield chart
+        table = RunTable(id="compare-table")
+        table.border_title = "Marked runs"
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RunTable).focus()
+        self.ready = True
+        self.app.call_later(self.app._show_compare)  # type: ignore[attr-defined]
+
+    def show_state(self, text: Text) -> None:
+        self.query_one("#compare-state", Static).update(text)
+
+    def show_chart(self, series: Mapping[str, list[tuple[float, float]]],
+                   colors: Mapping[str, str], title: str, subtitle: str) -> None:
+        chart = self.query_one("#compare-chart", MetricChart)
+        chart.border_title = subtitle
+        chart.set_data(series, title=title, colors=colors)
+
+    def show_table(self, frame: pd.DataFrame, run_styles: Mapping[str, str], title: str) -> None:
+        table = self.query_one("#compare-table", RunTable)
+        table.border_title = title
+        columns = [(str(c), str(c)) for c in frame.columns if c != "run_id"]
+        rows = []
+        for record in frame.to_dict("records"):
+            rid = str(record["run_id"])
+            cells: list[Any] = []
+            for key, _ in columns:
+                value = record.get(key)
+                if key == "run":
+                    cells.append(plain(value, 32, style=run_styles.get(rid, "")))
+                else:
+                    cells.append(_cell(value))
+            rows.append((rid, cells))
+        table.set_rows(columns, rows)
+
+
+def _cell(value: object) -> Text:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Text("—", style="dim")
+    if isinstance(value, bool):
+        return Text(str(value))
+    if isinstance(value, float):
+        return Text(fmt.number(value))
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy/pandas scalars
+        try:
+            return _cell(value.item())  # type: ignore[union-attr]
+        except (ValueError, TypeError):
+            pass
+    if str(value) == "<NA>":
+        return Text("—", style="dim")
+    return plain(value, 40)
