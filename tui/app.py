@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from tui import __version__
 from tui import format as fmt
@@ -20,13 +20,14 @@ from tui.analysis import find_pairs
 from tui.analysis.health import HealthSettings
 from tui.charting import chart_views, sort_key, warning_pair
 from tui.config import Settings
-from tui.messages import CompareDone, DemoReady, TickDone, TickFailed
+from tui.filtering import is_search_expression, name_matches
+from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
 from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
 from tui.screens.start import StartScreen
 from tui.tracking import TrackingError, classify, open_source
-from tui.tracking.errors import AuthError
+from tui.tracking.errors import AuthError, BadRequest
 from tui.tracking.models import Experiment, Run, SeriesKey
 from tui.tracking.poller import ExperimentSummary, Poller, TickResult
 from tui.tracking.source import TrackingSource
@@ -61,6 +62,9 @@ class MlflowTui(App[int]):
         self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after))
         self.warnings_only = False
         self.ticks = 0  # results applied to the screen (tests wait on it)
+        self.name_filter = ""  # plain text: matched against run names here
+        self.server_filter = ""  # MLflow search syntax: applied by the server
+        self._good_filter = ""  # the last server filter the server accepted
         # Marked runs (space), across experiments, in marking order: that order gives each
         # run its colour in the compare view.
         self.marked: dict[str, Run] = {}
@@ -182,7 +186,9 @@ class MlflowTui(App[int]):
                         result = await self._compare_tick(self.compare_poller)
                         self.post_message(CompareDone(result))
                     else:
-                        result = await poller.tick(self.watched, self._tracked)
+                        result = await poller.tick(self.watched, self._tracked,
+                                                   filter_string=self.server_filter)
+                        self._good_filter = self.server_filter
                         self.post_message(TickDone(result, summary))
                     failures = 0
                     next_tick = now + settings.interval
@@ -191,6 +197,17 @@ class MlflowTui(App[int]):
                     runs = poller.ordered_runs()
                     if await poller.fetch(self._tracked(runs)):
                         self.post_message(TickDone(self._snapshot(runs), None))
+            except BadRequest as exc:
+                if self.server_filter and self.server_filter != self._good_filter:
+                    # A bad search expression: say so once, keep showing the last good view.
+                    self.server_filter = self._good_filter
+                    self.post_message(FilterFailed(exc.message))
+                    self._force_tick = True
+                    continue
+                failures += 1
+                next_tick = time.monotonic() + settings.max_backoff
+                self.retry_at = time.time() + settings.max_backoff
+                self.post_message(TickFailed(exc))
             except TrackingError as exc:
                 failures += 1
                 delay = min(settings.max_backoff, max(1.0, settings.interval) * 2 ** (failures - 1))
@@ -345,6 +362,8 @@ class MlflowTui(App[int]):
         """The watched runs, filtered (w) and sorted (o / O / a click on a header)."""
         assert self.poller is not None
         runs = self.poller.ordered_runs()
+        if self.name_filter:
+            runs = [r for r in runs if name_matches(r, self.name_filter)]
         if self.warnings_only:
             runs = [r for r in runs if self.health.of(r.run_id)]
         if self.sort_column != "start" or not self.sort_reverse:
@@ -364,6 +383,9 @@ class MlflowTui(App[int]):
         now_ms = int(self.clock() * 1000)
         names = [e.name for e in self.experiments if e.experiment_id in self.watched]
         title = f"Runs · {', '.join(names) or '—'} · {len(self.poller.runs)}"
+        active = self.server_filter or self.name_filter
+        if active:
+            title += f" · filter: {active[:60]} · {len(runs)} shown"
         if self.warnings_only:
             title += f" · {len(runs)} with warnings (w)"
         if self.sort_column != "start" or not self.sort_reverse:
@@ -636,6 +658,42 @@ class MlflowTui(App[int]):
             return
         self.notify(f"Exported {len(self.compare_frame)} runs to {path}", title="CSV",
                     markup=False, timeout=8)
+
+    # ------------------------------------------------------------------ filter
+    def action_open_filter(self) -> None:
+        monitor = self.monitor
+        if monitor is not None and self.screen is monitor:
+            monitor.open_filter(self.server_filter or self.name_filter)
+
+    def action_close_filter(self) -> None:
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.close_filter()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.show_filter_error(None)
+            monitor.close_filter()
+        if is_search_expression(text):
+            self.name_filter, self.server_filter = "", text
+            self._force_tick = True
+            self._wake_loop()
+        else:
+            changed = bool(self.server_filter)
+            self.name_filter, self.server_filter = text, ""
+            if changed:
+                self._force_tick = True
+                self._wake_loop()
+        self._show_all()
+
+    def on_filter_failed(self, message: FilterFailed) -> None:
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.show_filter_error(message.reason)
+        self._show_all()
 
     def action_toggle_warnings(self) -> None:
         self.warnings_only = not self.warnings_only

@@ -71,6 +71,11 @@ def compare_frame(
                 row[f"{key}.{suffix}"] = stats[suffix]
         rows.append(row)
     frame = pd.DataFrame(rows)
+    # Identity and status first, then the metrics, then params: what differs most sits left.
+    metric_columns = [f"{k}.{s}" for k in keys for s in STAT_SUFFIXES]
+    order = ["run", "run_id", "status", "duration_s", *metric_columns,
+             *[f"params.{k}" for k in param_keys], "experiment"]
+    frame = frame[[c for c in order if c in frame.columns]]
     for key in keys:
         column = f"{key}.best_step"
         if column in frame:

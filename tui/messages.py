@@ -31,3 +31,11 @@ class CompareDone(Message):
     def __init__(self, result: TickResult) -> None:
         super().__init__()
         self.result = result
+
+
+class FilterFailed(Message):
+    """The server refused the run filter (a bad search expression)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason

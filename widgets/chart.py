@@ -268,6 +268,11 @@ def log_safe(points: Iterable[Point]) -> list[Point]:
     Consecutive gaps collapse into one, so the line breaks where values can't be shown
     instead of joining across them.
     """
+    if isinstance(points, Sequence) and points:
+        ys = list(map(itemgetter(1), points))
+        total = sum(ys)
+        if total - total == 0 and min(ys) > 0:  # all finite and positive: fast path
+            return list(points)
     out: list[Point] = []
     append = out.append
     gap = False
@@ -293,9 +298,33 @@ def y_range(*series: Iterable[Point]) -> tuple[float, float] | None:
     return None if lo > hi else (lo, hi)
 
 
+def _log_ticks(lo: float, hi: float, count: int) -> list[float]:
+    """Round ticks for a log axis over [lo, hi] (lo > 0): decades, else 1-2-5, else spread."""
+    if not (lo > 0 and hi >= lo):
+        return []
+    k0 = math.floor(math.log10(lo))
+    k1 = math.ceil(math.log10(hi))
+    count = max(count, 2)
+    for mantissas in ((1.0,), (1.0, 2.0, 5.0)):
+        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in mantissas]
+        ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if len(ticks) >= 3 or (len(ticks) >= 2 and mantissas != (1.0,)):
+            stride = math.ceil(len(ticks) / count)
+            return ticks[::stride]
+    if hi == lo:
+        return [lo]
+    ratio = (hi / lo) ** (1 / (count - 1))
+    return [float(f"{lo * ratio**i:.3g}") for i in range(count)]
+
+
+def _tick_label(value: float) -> str:
+    return f"{value:.3g}"
+
+
 def _trim(value: float) -> str:
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    """Up to two decimals, without trailing zeros: 1.5, 26.75, 12."""
+    text = f"{value:.2f}".rstrip("0")
+    return text.rstrip(".")
 
 
 def format_relative(seconds: float) -> str:
@@ -306,7 +335,7 @@ def format_relative(seconds: float) -> str:
     s = abs(seconds)
     if s < 120:
         text = f"{_trim(s)}s" if s >= 10 or s == int(s) else f"{s:.2g}s"
-    elif s < 120 * 60:
+    elif s < 3600:
         text = f"{_trim(s / 60)}m"
     elif s < 48 * 3600:
         text = f"{_trim(s / 3600)}h"
@@ -580,6 +609,15 @@ class MetricChart(PlotextPlot, can_focus=True):
             labels = [format_relative(t) for t in ticks]
         self.plt.xticks(ticks, labels)
 
+    def _set_log_ticks(self, data: Iterable[tuple[list[Point], list[Point] | None]]) -> None:
+        shown = [pts for raw, smooth in data for pts in (raw, smooth) if pts is not None]
+        bounds = y_range(*shown)
+        if bounds is None:
+            return
+        ticks = _log_ticks(*bounds, max(2, min(8, (self.size.height or 24) // 4)))
+        if ticks:
+            self.plt.yticks(ticks, [_tick_label(t) for t in ticks])
+
     def render(self) -> RenderResult:
         width = self._width()
         opts = self._options
@@ -601,6 +639,7 @@ class MetricChart(PlotextPlot, can_focus=True):
         plt.ylabel(self._y_label)
         if opts.log_y:
             plt.yscale("log")
+            self._set_log_ticks(data.values())
         if opts.x_mode != "step":
             self._set_time_ticks(data.values(), width)
         # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.

@@ -74,6 +74,9 @@ class CompareScreen(Screen[None]):
                 value = record.get(key)
                 if key == "run":
                     cells.append(plain(value, 32, style=run_styles.get(rid, "")))
+                elif key == "duration_s" and isinstance(value, (int, float)) and not (
+                        isinstance(value, float) and math.isnan(value)):
+                    cells.append(Text(fmt.duration(int(value * 1000))))
                 else:
                     cells.append(_cell(value))
             rows.append((rid, cells))

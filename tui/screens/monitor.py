@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
@@ -19,6 +19,9 @@ from tui.watch import HealthBook
 from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
+FILTER_HINT = ("text matches run names · MLflow syntax runs on the server, e.g. "
+               "metrics.val_loss < 0.5 and params.lr = '0.01' · enter applies, empty clears")
+
 SEVERITY_STYLE = {1: "yellow", 2: "bold yellow", 3: "bold red", 4: "bold red"}
 BANNER_ICON = {Kind.OVERFITTING: "⚠", Kind.DIVERGED: "✘", Kind.STALLED: "⏸",
                Kind.FAILED: "✘", Kind.KILLED: "■"}
@@ -44,6 +47,9 @@ class MonitorScreen(Screen[None]):
         Binding("space", "app.toggle_mark", "Mark", id="monitor.mark"),
         Binding("c", "app.compare", "Compare", id="monitor.compare"),
         Binding("u", "app.clear_marks", "Clear marks", show=False, id="monitor.clear_marks"),
+        Binding("slash", "app.open_filter", "Filter", id="monitor.filter"),
+        Binding("escape", "app.close_filter", "Close filter", show=False,
+                id="monitor.close_filter"),
         Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
         Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
@@ -56,6 +62,8 @@ class MonitorScreen(Screen[None]):
             tree.border_title = "Experiments"
             yield tree
             with Vertical(id="main"):
+                yield Input(id="filter", placeholder=FILTER_HINT)
+                yield Static(id="filter-error")
                 table = RunTable(id="runs")
                 table.border_title = "Runs"
                 yield table
@@ -70,6 +78,8 @@ class MonitorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#banner").display = False
+        self.query_one("#filter").display = False
+        self.query_one("#filter-error").display = False
         self.query_one(RunTable).focus()
         self.ready = True
         self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
@@ -157,8 +167,29 @@ class MonitorScreen(Screen[None]):
         table.set_rows(RUN_COLUMNS, [])
 
 
+    # ------------------------------------------------------------------ filter
+    def open_filter(self, current: str) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = current
+        box.display = True
+        box.focus()
+
+    def close_filter(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(RunTable).focus()
+
+    def show_filter_error(self, message: str | None) -> None:
+        error = self.query_one("#filter-error", Static)
+        if message:
+            error.update(Text("✘ filter refused: ", style="bold red") + plain(message, 300))
+            error.display = True
+        else:
+            error.display = False
+
+
 def _value(point: Point | None) -> Text:
     if point is None:
         return Text("—", style="dim")
     text = fmt.number(point.value)
     return Text(text, style="bold red" if not math.isfinite(point.value) else "")
+

@@ -1,0 +1,152 @@
+"""MetricChart display options (x mode, log y, smoothing, zoom), hosted and driven with Pilot."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from textual.app import App, ComposeResult
+
+from tests.conftest import screen_text, wait_until
+from widgets import ChartOptions, MetricChart, ema
+
+
+class Host(App[None]):
+    def __init__(self, chart: MetricChart) -> None:
+        super().__init__()
+        self.chart = chart
+
+    def compose(self) -> ComposeResult:
+        yield self.chart
+
+
+async def _rendered(pilot, chart: MetricChart, before: int) -> None:
+    await pilot.pause()
+    await wait_until(lambda: chart.render_count > before, message="chart re-rendered")
+
+
+def _loss_series(n: int) -> dict[str, list[tuple[float, float]]]:
+    loss = [(float(i), 1.0 / (i + 1) + 0.01 * (i % 3)) for i in range(n)]
+    loss[n - 20] = (float(n - 20), math.nan)
+    loss[n - 10] = (float(n - 10), math.inf)
+    loss[500] = (500.0, -1.0)  # can't be shown on a log axis
+    val = [(float(i), math.nan if i % 7 == 0 else 0.5) for i in range(0, n, 100)]
+    return {"train_loss": loss, "val_loss": val}
+
+
+async def test_all_options_on_large_series_with_nan():
+    chart = MetricChart()
+    app = Host(chart)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chart.set_data(_loss_series(100_000), title="losses", marker_x=99_990.0,
+                       marker_label="best val")
+        await _rendered(pilot, chart, 0)
+        opts = ChartOptions(x_mode="relative", log_y=True, smoothing=0.8, last_n=50)
+        before = chart.render_count
+        chart.set_options(opts)
+        await _rendered(pilot, chart, before)
+        assert chart.options == opts
+        screen = screen_text(app)
+        for part in ("x: relative", "log y", "smooth 0.8", "last 50", "time since start"):
+            assert part in screen, part
+        assert screen.count("train_loss") == 1
+        assert screen.count("val_loss") == 1
+        assert re.search(r"best val @ 27\.7\dh", screen)  # marker in the same (relative) units
+        assert re.search(r"\b26\.75h\b", screen)  # relative time ticks
+        assert app.is_running
+
+
+async def test_set_data_keeps_options_and_accepts_them():
+    chart = MetricChart()
+    app = Host(chart)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chart.set_options(ChartOptions(log_y=True))
+        chart.set_data({"m": [(float(i), 2.0**-i) for i in range(40)]}, title="t1")
+        await _rendered(pilot, chart, 0)
+        assert "log y" in screen_text(app)
+        assert chart.options.log_y
+        before = chart.render_count
+        chart.set_data({"m": [(float(i), float(i)) for i in range(40)]}, title="t2",
+                       options=ChartOptions(smoothing=0.5))
+        await _rendered(pilot, chart, before)
+        screen = screen_text(app)
+        assert "smooth 0.5" in screen and "log y" not in screen
+        assert screen.count(" m ") >= 1 and "(raw)" not in screen
+        before = chart.render_count
+        chart.set_options(ChartOptions())
+        await _rendered(pilot, chart, before)
+        screen = screen_text(app)
+        assert "smooth" not in screen and "[" not in screen.splitlines()[0]
+
+
+async def test_default_options_change_nothing_on_screen():
+    data = {"a": [(float(i), math.sin(i / 9)) for i in range(300)]}
+    plain = MetricChart()
+    app = Host(plain)
+    async with app.run_test(size=(80, 24)) as pilot:
+        plain.set_data(data, title="same", marker_x=100.0, marker_label="best")
+        await _rendered(pilot, plain, 0)
+        expected = screen_text(app)
+    chart = MetricChart()
+    app = Host(chart)
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart.set_data(data, title="same", marker_x=100.0, marker_label="best",
+                       options=ChartOptions())
+        await _rendered(pilot, chart, 0)
+        assert screen_text(app) == expected
+
+
+async def test_wall_clock_ticks_and_zoom_with_marker():
+    chart = MetricChart()
+    app = Host(chart)
+    start = 1_700_000_000.0
+    async with app.run_test(size=(100, 24)) as pilot:
+        chart.set_data({"m": [(start + 30.0 * i, float(i % 17)) for i in range(2000)]},
+                       title="wall", marker_x=start + 30.0 * 1990, marker_label="best",
+                       options=ChartOptions(x_mode="wall", last_n=100))
+        await _rendered(pilot, chart, 0)
+        screen = screen_text(app)
+        assert "wall clock (local)" in screen and "x: wall" in screen and "last 100" in screen
+        assert re.search(r"\b\d\d:\d\d\b", screen)
+        assert "1700" not in screen  # no raw epoch numbers on the axis
+        # A marker outside the zoomed range neither breaks nor widens the plot.
+        before = chart.render_count
+        chart.set_data({"m": [(start + 30.0 * i, float(i)) for i in range(2000)]},
+                       title="wall2", marker_x=start, marker_label="first")
+        await _rendered(pilot, chart, before)
+        assert "first @" in screen_text(app)
+
+
+async def test_log_scale_with_nothing_positive_shows_a_hint():
+    chart = MetricChart()
+    app = Host(chart)
+    async with app.run_test(size=(80, 20)) as pilot:
+        chart.set_data({"m": [(0.0, -1.0), (1.0, 0.0), (2.0, math.nan)]}, title="neg",
+                       options=ChartOptions(log_y=True))
+        await pilot.pause()
+        await wait_until(lambda: "no values > 0" in screen_text(app))
+        assert "neg" in screen_text(app)
+
+
+async def test_smoothing_cache_extends_appended_series_correctly():
+    chart = MetricChart()
+    app = Host(chart)
+    points = [(float(i), math.nan if i % 97 == 5 else float((i * 31) % 11)) for i in range(5000)]
+    async with app.run_test(size=(80, 20)) as pilot:
+        chart.set_options(ChartOptions(smoothing=0.7))
+        chart.set_data({"m": points[:3000]})
+        await _rendered(pilot, chart, 0)
+        before = chart.render_count
+        chart.set_data({"m": list(points)})  # a new list: the old points plus new ones
+        await _rendered(pilot, chart, before)
+        smoothed = chart._prepared_series()["m"][1]
+        expected = ema(points, 0.7)
+        assert len(smoothed) == len(expected)
+        for (x1, y1), (x2, y2) in zip(smoothed, expected, strict=True):
+            assert x1 == x2
+            assert (math.isnan(y1) and math.isnan(y2)) or math.isclose(y1, y2)
+        # A changed history is smoothed from scratch, not extended.
+        changed = [(x, y + 1.0) for x, y in points]
+        chart.set_data({"m": changed})
+        smoothed = chart._prepared_series()["m"][1]
+        assert math.isclose(smoothed[-1][1], ema(changed, 0.7)[-1][1])

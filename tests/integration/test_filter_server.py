@@ -1,0 +1,58 @@
+"""The run filter against a real server: MLflow syntax filtered by the server, plain text by
+name here, and a bad expression reported once, inline, without losing the view."""
+
+from __future__ import annotations
+
+import uuid
+
+from textual.widgets import Input
+
+from tests.conftest import screen_text, wait_until
+from tui.app import make_app
+from tui.config import Settings
+from widgets import RunTable
+
+
+async def test_filter_by_search_syntax_plain_text_and_bad_expression(live_server):
+    client = live_server.client()
+    name = f"filter/{uuid.uuid4().hex[:6]}/exp"
+    exp = client.create_experiment(name)
+    for i, (lr, loss) in enumerate([("0.01", 0.3), ("0.1", 0.7), ("0.01", 0.9)]):
+        rid = client.create_run(exp, run_name=f"run-{i}-lr{lr}").info.run_id
+        client.log_param(rid, "lr", lr)
+        client.log_metric(rid, "val_loss", loss, step=1)
+    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.monitor.query_one(RunTable)
+        await wait_until(lambda: table.row_count == 3, timeout=15)
+        await pilot.press("slash")
+        box = app.monitor.query_one("#filter", Input)
+        assert app.focused is box
+        box.value = "metrics.val_loss < 0.5 and params.lr = '0.01'"
+        await pilot.press("enter")
+        await wait_until(lambda: table.row_count == 1, timeout=10)
+        assert "run-0-lr0.01" in str(table.get_row_at(0))
+        assert app.server_filter.startswith("metrics.val_loss")
+        # A bad expression: one inline message, the last good view stays.
+        calls = []
+        notify = app.notify
+        app.notify = lambda *a, **k: (calls.append(a), notify(*a, **k))  # type: ignore
+        await pilot.press("slash")
+        box.value = "metrics.val_loss <<< 'x'"
+        await pilot.press("enter")
+        error = app.monitor.query_one("#filter-error")
+        await wait_until(lambda: error.display, timeout=10)
+        assert "filter refused" in screen_text(app)
+        assert table.row_count == 1 and calls == []
+        assert app.state == "live"
+        # Plain text: a name match done here; the server filter is dropped.
+        await pilot.press("slash")
+        box.value = "lr0.1"
+        await pilot.press("enter")
+        await wait_until(lambda: table.row_count == 1 and "run-1" in str(table.get_row_at(0)),
+                         timeout=10)
+        assert not error.display
+        await pilot.press("slash")
+        box.value = ""
+        await pilot.press("enter")
+        await wait_until(lambda: table.row_count == 3, timeout=10)
