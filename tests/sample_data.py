@@ -20,7 +20,7 @@ def curves(epochs: int, *, overfit_at: int | None = None, seed: int = 1,
         t = 2.0 * math.exp(-e / 12) + 0.05 + rng.uniform(-0.02, 0.02)
         v = 2.1 * math.exp(-e / 12) + 0.15 + rng.uniform(-0.03, 0.03)
         if overfit_at is not None and e > overfit_at:
-            v += 0.025 * (e - overfit_at)
+            v += 0.04 * (e - overfit_at)
         if nan_at is not None and e >= nan_at:
             t = v = float("nan")
         train.append((e, t))

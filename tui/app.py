@@ -22,6 +22,7 @@ from tui.charting import chart_views, sort_key, warning_pair
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
+from tui.nesting import PARENT_TAG, Row, nest
 from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
@@ -62,6 +63,7 @@ class MlflowTui(App[int]):
         self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after))
         self.warnings_only = False
         self.ticks = 0  # results applied to the screen (tests wait on it)
+        self.expanded: set[str] = set()  # parent runs whose children are shown (z)
         self.name_filter = ""  # plain text: matched against run names here
         self.server_filter = ""  # MLflow search syntax: applied by the server
         self._good_filter = ""  # the last server filter the server accepted
@@ -208,7 +210,10 @@ class MlflowTui(App[int]):
                 next_tick = time.monotonic() + settings.max_backoff
                 self.retry_at = time.time() + settings.max_backoff
                 self.post_message(TickFailed(exc))
-            except TrackingError as exc:
+            except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+                if not isinstance(exc, TrackingError):
+                    # A bug, not the network: say so plainly, keep the screen, try again later.
+                    exc = TrackingError(f"internal error: {type(exc).__name__}: {exc}")
                 failures += 1
                 delay = min(settings.max_backoff, max(1.0, settings.interval) * 2 ** (failures - 1))
                 if isinstance(exc, AuthError):
@@ -358,6 +363,18 @@ class MlflowTui(App[int]):
         if fresh and self.settings.bell:
             self.bell()
 
+    def _visible_rows(self) -> list[Row]:
+        """The visible runs with children under their parents (z folds and unfolds)."""
+        return nest(self._visible_runs(), self.expanded, self._score)
+
+    def _score(self, run: Run) -> float | None:
+        """A child's quality for "best child": its validation metric, lower is better."""
+        pair = self._pair(run)
+        point = run.metrics.get(pair[1]) if pair else None
+        if point is None:
+            return None
+        return -point.value if pair and pair[2] else point.value
+
     def _visible_runs(self) -> list[Run]:
         """The watched runs, filtered (w) and sorted (o / O / a click on a header)."""
         assert self.poller is not None
@@ -378,7 +395,8 @@ class MlflowTui(App[int]):
             return
         counts = dict(self.poller.run_counts)
         monitor.show_experiments(self.experiments, self.running, counts, self.watched)
-        runs = self._visible_runs()
+        rows = self._visible_rows()
+        runs = [row.run for row in rows]
         pairs = {r.run_id: self._pair(r) for r in runs}
         now_ms = int(self.clock() * 1000)
         names = [e.name for e in self.experiments if e.experiment_id in self.watched]
@@ -391,7 +409,7 @@ class MlflowTui(App[int]):
         if self.sort_column != "start" or not self.sort_reverse:
             label = dict(RUN_COLUMNS)[self.sort_column]
             title += f" · sorted by {label} {'↓' if self.sort_reverse else '↑'}"
-        monitor.show_runs(runs, pairs, self.health, now_ms, title, self._mark_styles())
+        monitor.show_runs(rows, pairs, self.health, now_ms, title, self._mark_styles())
         table = monitor.query_one(RunTable)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
@@ -419,6 +437,8 @@ class MlflowTui(App[int]):
             self._show_all()
 
     def _render_state(self) -> None:
+        if not self.is_running:
+            return
         monitor, compare = self.monitor, self.compare_screen
         if monitor is None and compare is None:
             return
@@ -693,6 +713,35 @@ class MlflowTui(App[int]):
         monitor = self.monitor
         if monitor is not None:
             monitor.show_filter_error(message.reason)
+        self._show_all()
+
+    def action_toggle_children(self) -> None:
+        """Fold or unfold the children of the highlighted run (or of its parent)."""
+        if self.poller is None:
+            return
+        run = self.poller.runs.get(self.highlighted or "")
+        if run is None:
+            return
+        rows = {row.run.run_id: row for row in self._visible_rows()}
+        row = rows.get(run.run_id)
+        target = run.run_id
+        if row is not None and row.children == 0:
+            parent = run.tags.get(PARENT_TAG)
+            if not parent or parent not in self.poller.runs:
+                return
+            target = parent
+        if target in self.expanded:
+            self.expanded.discard(target)
+            if target != run.run_id:
+                self.highlighted = target
+                monitor = self.monitor
+                if monitor is not None:
+                    self._show_all()
+                    table = monitor.query_one(RunTable)
+                    table.move_cursor(row=table.get_row_index(target))
+                    return
+        else:
+            self.expanded.add(target)
         self._show_all()
 
     def action_toggle_warnings(self) -> None:

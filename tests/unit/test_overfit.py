@@ -165,3 +165,29 @@ def test_online_prefix_uses_only_prefix():
     # and before the alarm there was no finding
     assert all(detect_overfitting([p for p in train if p[0] <= val[k][0]], val[: k + 1]) is None
                for k in range(j))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_long_noisy_plateau_never_alarms(seed):
+    # 300 val points, flat with 2.5% noise, train still falling: never a finding on any prefix.
+    rng = random.Random(seed)
+    val = [(i, 0.4 * (1 + rng.gauss(0, 0.025))) for i in range(300)]
+    train = [(i, 1.0 / (1 + 0.1 * i)) for i in range(300)]
+    for k in range(5, len(val) + 1):
+        assert detect_overfitting(train[:k], val[:k]) is None
+
+
+def test_slow_improving_noisy_val_does_not_alarm():
+    rng = random.Random(11)
+    val = [(i, 0.5 * (1 - 0.1 * i / 200) * (1 + rng.gauss(0, 0.02))) for i in range(200)]
+    train = [(i, 1.0 / (1 + 0.1 * i)) for i in range(200)]
+    for k in range(5, len(val) + 1):
+        assert detect_overfitting(train[:k], val[:k]) is None
+
+
+def test_val_rise_while_train_turns_up_is_not_overfitting():
+    # train first falls below its value at the val minimum, then turns up with val: divergence.
+    train, val = u_shaped()
+    train = [(s, 1.0 / (1 + 0.2 * s) if s <= 30 else 1.0 / 7 + 0.01 * (s - 30)) for s, _ in train]
+    for k in range(32, len(val) + 1):
+        assert detect_overfitting(train[:k], val[:k]) is None

@@ -5,23 +5,30 @@ The rule (all quantities from the points seen so far; non-finite points are drop
 1. Smooth validation with a centred running median of 3 (trailing at the last point) and take
    the lowest smoothed value as ``best``; at least ``MIN_AFTER`` points must follow it.
 2. Estimate the curve's own per-point noise ``sigma`` robustly from second differences
-   (1.4826 * median |x[i-1] - 2 x[i] + x[i+1]| / sqrt(6)), which ignores a locally linear trend.
+   (1.4826 * median |x[i-1] - 2 x[i] + x[i+1]| / sqrt(6), which ignores a locally linear trend),
+   inflated by ``1 + 1/sqrt(k)`` for the k differences it rests on (a MAD of few points is itself
+   uncertain, and an underestimate early on is what makes short noisy curves alarm).
 3. "Now" is the mean of the last ``WINDOW`` validation points, all of which must lie above
    ``best`` (sustained). The rise ``now - best`` must be at least ``MIN_RISE`` of ``|best|``
-   (effect size) and at least ``sigma * (Z * sqrt(1/WINDOW + 1/3) + sqrt(2 ln(m/3) / 3))``:
-   ``Z`` standard errors of the difference plus the expected downward bias of a minimum taken
-   over m noisy points (so a long flat noisy plateau does not alarm).
-4. Train must have improved over the same span: the mean train value since the
-   ``WINDOW``-th last validation step is below the mean train value around the best step
-   (the two neighbouring validation steps). Val rising while train rises too is a blow-up
-   (divergence), not overfitting, and is not reported.
+   (effect size, so tiny but significant drifts of ultra-smooth curves do not fire) and at least
+   ``sigma * (1/sqrt(WINDOW) + 0.67) * sqrt(2 ln(m / ALPHA))``. Under pure noise both ends of the
+   rise are extremes: ``best`` is the minimum of m smoothed values (a median of 3 has standard
+   deviation ~0.67 sigma) and, because the detector is re-run after every point, "now" is in
+   effect the maximum of m window means (standard deviation sigma/sqrt(WINDOW)). The maximum of m
+   normal variables exceeds sqrt(2 ln(m/alpha)) standard deviations with probability <= alpha,
+   so this bounds the chance that a flat noisy plateau of any length ever alarms (a plain
+   z-test with a fixed Z does not: it fires on most long 2.5%-noise plateaus).
+4. Train must still be improving: its mean since the ``WINDOW``-th last validation step is below
+   its mean around the best step (the two neighbouring validation steps), and its least-squares
+   slope over the latest span (train points after the ``WINDOW + 1``-th last validation step) is
+   negative. Val rising while train turns up too is a blow-up (divergence), not overfitting, and
+   is not reported.
 
 ``higher_is_better`` metrics (accuracy, F1, ...) are mirrored by negation; the reported rise and
 change are then "val fell / train rose" in the metric's own direction.
 
-Cost is linear in the number of train points (one pass) plus O(m log m) for the m validation
-points (a median of second differences), with no dependencies
-beyond the standard library.
+Cost is linear in the number of train points (two passes) plus O(m log m) for the m validation
+points (a median of second differences), with no dependencies beyond the standard library.
 """
 
 from __future__ import annotations
@@ -35,11 +42,12 @@ __all__ = ["OverfitFinding", "detect_overfitting"]
 Point = tuple[float, float]
 
 # Rule constants; generic statistical choices, not fitted to individual curves.
-WINDOW = 4  # validation points making up "now" (mean) and the "sustained" test
+WINDOW = 3  # validation points making up "now" (mean) and the "sustained" test
 MIN_AFTER = 3  # validation points that must follow the best one
 MIN_VAL = 5  # fewer validation points than this: no verdict
 MIN_RISE = 0.05  # relative rise of val above its best
-Z = 2.0  # rise in standard errors of the validation noise
+ALPHA = 0.05  # chance that pure noise of any length ever passes the significance test
+MEDIAN3_SD = 0.67  # standard deviation of a median of 3 normal values, in units of sigma
 TRAIN_DROP = 0.0  # train must be at least this much (relative) lower than at the best step
 
 
@@ -91,7 +99,7 @@ def _noise(values: Sequence[float]) -> float:
     if n < 3:
         return 0.0
     d2 = [abs(values[i - 1] - 2.0 * values[i] + values[i + 1]) for i in range(1, n - 1)]
-    return 1.4826 * _median(d2) / math.sqrt(6.0)
+    return 1.4826 * _median(d2) / math.sqrt(6.0) * (1.0 + 1.0 / math.sqrt(len(d2)))
 
 
 def _mean_between(steps: Sequence[float], values: Sequence[float], lo: float, hi: float,
@@ -109,6 +117,27 @@ def _mean_between(steps: Sequence[float], values: Sequence[float], lo: float, hi
         count += 1
         i += 1
     return (total / count if count else None), first
+
+
+def _slope_after(steps: Sequence[float], values: Sequence[float], lo: float,
+                 start: int = 0) -> float:
+    """Least-squares slope of the points with step > lo (scanning from ``start``); 0 if < 2."""
+    i = start
+    n = len(steps)
+    while i < n and steps[i] <= lo:
+        i += 1
+    k = n - i
+    if k < 2:
+        return 0.0
+    mx = sum(steps[i:]) / k
+    my = sum(values[i:]) / k
+    sxx = 0.0
+    sxy = 0.0
+    for j in range(i, n):
+        dx = steps[j] - mx
+        sxx += dx * dx
+        sxy += dx * (values[j] - my)
+    return sxy / sxx if sxx > 0 else 0.0
 
 
 def _rel(delta: float, base: float) -> float:
@@ -150,12 +179,11 @@ def detect_overfitting(train: Sequence[Point], val: Sequence[Point], *,
     val_rise = _rel(rise, best_val)
     if val_rise < MIN_RISE:
         return None
-    # 2. significance against the curve's own noise: the mean of WINDOW points minus the
-    # best (a median of 3) has a standard error of about sigma * sqrt(1/WINDOW + 1/3); and the
-    # best is the minimum of m noisy values, biased low by about sigma/sqrt(3) * sqrt(2 ln m).
+    # 2. significance against the curve's own noise, allowing for both extremes (the best is a
+    # minimum over m points, "now" the latest of m repeated looks): see the module docstring.
     sigma = _noise(vv)
-    selection = math.sqrt(2.0 * math.log(max(1.0, m / 3.0)) / 3.0)
-    if rise < sigma * (Z * math.sqrt(1.0 / WINDOW + 1.0 / 3.0) + selection):
+    extreme = math.sqrt(2.0 * math.log(m / ALPHA))
+    if rise < sigma * (1.0 / math.sqrt(WINDOW) + MEDIAN3_SD) * extreme:
         return None
 
     # 4. train over the same span: around the best step vs. the latest span.
@@ -171,6 +199,8 @@ def detect_overfitting(train: Sequence[Point], val: Sequence[Point], *,
     train_change = _rel(t_now - t_best, t_best)
     if train_change > -TRAIN_DROP or t_now >= t_best:
         return None
+    if _slope_after(ts, tv, vs[-WINDOW - 1] if m > WINDOW else vs[0], first) >= 0.0:
+        return None  # train has turned up: divergence, not overfitting
 
     best_step = int(vs[best])
     step = int(vs[-1])

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
+from tui.nesting import Row
 from tui.tracking.models import Experiment, Point, Run
 from tui.watch import HealthBook
 from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
@@ -50,6 +51,7 @@ class MonitorScreen(Screen[None]):
         Binding("slash", "app.open_filter", "Filter", id="monitor.filter"),
         Binding("escape", "app.close_filter", "Close filter", show=False,
                 id="monitor.close_filter"),
+        Binding("z", "app.toggle_children", "Fold", id="monitor.fold"),
         Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
         Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
@@ -86,7 +88,8 @@ class MonitorScreen(Screen[None]):
 
     # ------------------------------------------------------------------ updates
     def show_state(self, text: Text) -> None:
-        self.query_one("#state", Static).update(text)
+        for state in self.query("#state").results(Static):  # absent while the screen closes
+            state.update(text)
 
     def show_experiments(self, experiments: Sequence[Experiment], running: Mapping[str, int],
                          counts: Mapping[str, int], watched: Sequence[str]) -> None:
@@ -101,7 +104,7 @@ class MonitorScreen(Screen[None]):
         if watched and watched != self._cursor_for and tree.select_experiment(watched[0]):
             self._cursor_for = tuple(watched)
 
-    def show_runs(self, runs: Sequence[Run],
+    def show_runs(self, rows: Sequence[Row],
                   pairs: Mapping[str, tuple[str, str, bool] | None],
                   health: HealthBook, now_ms: int, title: str,
                   marks: Mapping[str, str] | None = None) -> None:
@@ -109,8 +112,9 @@ class MonitorScreen(Screen[None]):
         marks = marks or {}
         table = self.query_one(RunTable)
         table.border_title = title
-        rows = []
-        for run in runs:
+        cells_by_row = []
+        for row in rows:
+            run = row.run
             pair = pairs.get(run.run_id)
             train = run.metrics.get(pair[0]) if pair else None
             val = run.metrics.get(pair[1]) if pair else None
@@ -119,10 +123,10 @@ class MonitorScreen(Screen[None]):
             level = max((w.severity for w in warnings), default=0)
             warn = Text(badge(warnings), style=SEVERITY_STYLE.get(level, "bold yellow"))
             mark = marks.get(run.run_id)
-            rows.append((run.run_id, [
+            cells_by_row.append((run.run_id, [
                 Text("●", style=mark) if mark else Text(" "),
                 fmt.status_text(run.status),
-                plain(run.name, 32),
+                _name_cell(row),
                 "—" if step is None else str(step),
                 _value(train),
                 _value(val),
@@ -130,7 +134,7 @@ class MonitorScreen(Screen[None]):
                 fmt.duration(run.duration_ms(now_ms)),
                 fmt.start_time(run.start_time, now_ms),
             ]))
-        table.set_rows(RUN_COLUMNS, rows)
+        table.set_rows(RUN_COLUMNS, cells_by_row)
 
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
                    warnings: Sequence[HealthWarning], view: int, views: int) -> None:
@@ -185,6 +189,25 @@ class MonitorScreen(Screen[None]):
             error.display = True
         else:
             error.display = False
+
+
+def _name_cell(row: Row) -> Text:
+    """The run name, with its place in a sweep: ▸/▾ N children and the best one, or └."""
+    if row.depth:
+        text = Text("  " * (row.depth - 1) + "└ ", style="dim")
+        text.append_text(plain(row.run.name, 30))
+        if row.is_best:
+            text.append(" ★", style="bold yellow")
+        return text
+    if not row.children:
+        return plain(row.run.name, 32)
+    text = Text("▾ " if row.expanded else "▸ ", style="bold")
+    text.append_text(plain(row.run.name, 28))
+    text.append(f" ({row.children})", style="dim")
+    if row.best_child is not None:
+        text.append(" ★ ", style="bold yellow")
+        text.append_text(plain(row.best_child.name, 20, style="yellow"))
+    return text
 
 
 def _value(point: Point | None) -> Text:
