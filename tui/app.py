@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tui import __version__
 from tui import format as fmt
 from tui.analysis import find_pairs
 from tui.analysis.health import HealthSettings
-from tui.charting import chart_views, sort_key, warning_pair
+from tui.charting import chart_views, sort_key, warning_pair, xy
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
@@ -33,7 +34,7 @@ from tui.tracking.models import Experiment, Run, SeriesKey
 from tui.tracking.poller import ExperimentSummary, Poller, TickResult
 from tui.tracking.source import TrackingSource
 from tui.watch import HealthBook
-from widgets import ExperimentTree, RunTable
+from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable
 
 
 class MlflowTui(App[int]):
@@ -63,6 +64,7 @@ class MlflowTui(App[int]):
         self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after))
         self.warnings_only = False
         self.ticks = 0  # results applied to the screen (tests wait on it)
+        self.chart_options = ChartOptions()  # x axis, log y, smoothing, zoom: both views
         self.expanded: set[str] = set()  # parent runs whose children are shown (z)
         self.name_filter = ""  # plain text: matched against run names here
         self.server_filter = ""  # MLflow search syntax: applied by the server
@@ -236,8 +238,10 @@ class MlflowTui(App[int]):
                                  filter_string=f"attributes.run_id IN ({in_list})")
 
     def _compare_keys(self, runs: Iterable[Run]) -> list[str]:
+        """The metrics compared: the chart views' order (loss pair first), at most 24."""
         keys = sorted({k for r in runs for k in r.metrics if not k.startswith("system/")})
-        return keys[:24]
+        ordered = [k for view in chart_views(keys) for k in view]
+        return list(dict.fromkeys(ordered + keys))[:24]
 
     def _compare_tracked(self, runs: list[Run]) -> list[SeriesKey]:
         keys = self._compare_keys(runs)
@@ -427,7 +431,8 @@ class MlflowTui(App[int]):
         keys = self._view_for(run)
         series = {k: self.poller.points((run.run_id, k)) for k in keys}
         view = views.index(keys) if keys in views else 0
-        monitor.show_chart(run, series, self.health.of(run.run_id), view, len(views))
+        monitor.show_chart(run, series, self.health.of(run.run_id), view, len(views),
+                           self.chart_options)
 
     def _every_second(self) -> None:
         self._render_state()
@@ -618,17 +623,21 @@ class MlflowTui(App[int]):
         names = _unique_names(runs)
         series: dict[str, list[tuple[float, float]]] = {}
         colors: dict[str, str] = {}
+        markers: dict[str, str] = {}
         for i, run in enumerate(runs):
             colour = fmt.RUN_COLOURS[i % len(fmt.RUN_COLOURS)][0]
             for j, key in enumerate(view):
                 role = ("train", "val")[j] if len(view) == 2 and find_pairs(view) else key
                 label = f"{names[run.run_id]} · {role}" if len(view) > 1 else names[run.run_id]
-                series[label] = [(p.step, p.value) for p in poller.points((run.run_id, key))]
-                colors[label] = colour if j == 0 else colour.rstrip("+")
+                series[label] = xy(poller.points((run.run_id, key)),
+                                   self.chart_options.x_mode, run.start_time)
+                colors[label] = colour
+                markers[label] = "braille" if j == 0 else "dot"  # train: line, val: dots
         title = " vs ".join(view) if view else "no metrics"
         position = self.compare_view % max(len(views), 1) + 1
-        screen.show_chart(series, colors, title,
-                          f"Compare {len(runs)} runs · metric {position}/{len(views)} (m)")
+        screen.show_chart(series, colors, markers, title,
+                          f"Compare {len(runs)} runs · metric {position}/{len(views)} (m)",
+                          self.chart_options)
         experiments = {e.experiment_id: e.name for e in self.experiments}
         frame = compare_frame(runs, keys, poller.points, int(self.clock() * 1000), experiments)
         if self.compare_differences:
@@ -678,6 +687,32 @@ class MlflowTui(App[int]):
             return
         self.notify(f"Exported {len(self.compare_frame)} runs to {path}", title="CSV",
                     markup=False, timeout=8)
+
+    # ------------------------------------------------------------------ chart controls
+    def _set_chart_options(self, **changes: Any) -> None:
+        self.chart_options = replace(self.chart_options, **changes)
+        self._show_chart()
+        self._show_compare()
+
+    def action_chart_x(self) -> None:
+        modes = list(X_MODES)
+        index = (modes.index(self.chart_options.x_mode) + 1) % len(modes)
+        self._set_chart_options(x_mode=modes[index])
+
+    def action_chart_log(self) -> None:
+        self._set_chart_options(log_y=not self.chart_options.log_y)
+
+    def action_chart_smooth(self) -> None:
+        steps = SMOOTHING_STEPS
+        current = self.chart_options.smoothing
+        later = [w for w in steps if w > current + 1e-9]
+        self._set_chart_options(smoothing=later[0] if later else 0.0)
+
+    def action_chart_zoom(self) -> None:
+        steps = ZOOM_STEPS
+        current = self.chart_options.last_n
+        index = steps.index(current) if current in steps else 0
+        self._set_chart_options(last_n=steps[(index + 1) % len(steps)])
 
     # ------------------------------------------------------------------ filter
     def action_open_filter(self) -> None:
@@ -776,6 +811,10 @@ class MlflowTui(App[int]):
         if not self.paused:
             self._force_tick = True
             self._wake_loop()
+
+
+SMOOTHING_STEPS = (0.6, 0.8, 0.9, 0.95)  # s cycles through these, then off
+ZOOM_STEPS: tuple[int | None, ...] = (None, 500, 100, 50)  # n: all, then the last N points
 
 
 def _unique_names(runs: Sequence[Run]) -> dict[str, str]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
-from tui.tracking.models import Run, RunStatus
+from tui.tracking.models import Point, Run, RunStatus
 
 MAX_KEYS_PER_VIEW = 4
 
@@ -70,3 +70,26 @@ def sort_key(column: str, pair_of: Callable[[Run], tuple[str, str, bool] | None]
         "start": lambda r: (r.start_time or 0, r.run_id),
     }
     return keys[column]
+
+
+def xy(points: Iterable[Point], x_mode: str, start_ms: int | None) -> list[tuple[float, float]]:
+    """Chart coordinates: x is the step, the seconds since the run started, or epoch seconds."""
+    if x_mode == "relative":
+        base = start_ms or 0
+        return [((p.timestamp - base) / 1000, p.value) for p in points]
+    if x_mode == "wall":
+        return [(p.timestamp / 1000, p.value) for p in points]
+    return [(p.step, p.value) for p in points]
+
+
+def step_to_x(points: Sequence[Point], step: int | None, x_mode: str,
+              start_ms: int | None) -> float | None:
+    """Where `step` sits on the x axis of `x_mode` (its first point's time for time axes)."""
+    if step is None:
+        return None
+    if x_mode == "step":
+        return float(step)
+    for p in points:
+        if p.step == step:
+            return xy([p], x_mode, start_ms)[0][0]
+    return None

@@ -420,6 +420,7 @@ class MetricChart(PlotextPlot, can_focus=True):
         self._marker_x: float | None = None
         self._marker_label = ""
         self._series_colors: dict[str, str] = {}
+        self._series_markers: dict[str, str] = {}
         self._options = ChartOptions()
         self._version = 0
         self._prep_key: tuple[int, ChartOptions] | None = None
@@ -442,6 +443,7 @@ class MetricChart(PlotextPlot, can_focus=True):
         marker_label: str = "",
         colors: Mapping[str, str] | None = None,
         options: ChartOptions | None = None,
+        markers: Mapping[str, str] | None = None,
     ) -> None:
         """Replace what is plotted. Cheap: the plot itself is built on the next refresh.
 
@@ -455,6 +457,9 @@ class MetricChart(PlotextPlot, can_focus=True):
         self._marker_x = marker_x if marker_x is not None and _is_finite(marker_x) else None
         self._marker_label = safe_text(marker_label, 60)
         self._series_colors = {safe_text(k, 60): v for k, v in (colors or {}).items()}
+        # plotext marker per series ("braille" lines by default; e.g. "dot" tells a second
+        # series of the same colour apart).
+        self._series_markers = {safe_text(k, 60): v for k, v in (markers or {}).items()}
         if options is not None:
             self._options = options
         for label in list(self._ema_cache):
@@ -651,8 +656,9 @@ class MetricChart(PlotextPlot, can_focus=True):
         for index, (label, (raw, smooth)) in enumerate(data.items()):
             color = self.color_for(label, index)
             first = True
+            marker = self._series_markers.get(label, "braille")
             for xs, ys in finite_segments(raw if smooth is None else smooth):
-                plt.plot(xs, ys, color=color, marker="braille", label=label if first else None)
+                plt.plot(xs, ys, color=color, marker=marker, label=label if first else None)
                 first = False
         if self._marker_x is not None and self._marker_visible(data.values()):
             plt.vline(self._marker_x, MARKER_COLOR)

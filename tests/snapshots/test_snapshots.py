@@ -54,3 +54,30 @@ def test_help_screen(snap_compare):
 def test_start_screen(snap_compare):
     app = make_app(Settings(uri=None), None, clock=lambda: NOW)
     assert snap_compare(app, terminal_size=(110, 30))
+
+
+def test_chart_with_smoothing_and_log_scale(snap_compare):
+    async def before(pilot):
+        await _ready(pilot)
+        await pilot.press("s", "s", "y")  # smoothing 0.8, log y
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=(140, 40), run_before=before)
+
+
+def test_compare_view(snap_compare):
+    async def before(pilot):
+        app = pilot.app
+        await _ready(pilot, "a2")
+        table = app.monitor.query_one(RunTable)
+        for rid in ("a1", "a2", "a3"):
+            table.move_cursor(row=table.get_row_index(rid))
+            await wait_until(lambda rid=rid: app.highlighted == rid)
+            await pilot.press("space")
+        await pilot.press("c")
+        await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
+                         and app.compare_frame["val_loss.min"].notna().all())
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=(150, 45), run_before=before)

@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui import format as fmt
-from widgets import MetricChart, RunTable, plain
+from tui.screens.monitor import CHART_BINDINGS
+from widgets import ChartOptions, MetricChart, RunTable, plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +35,7 @@ class CompareScreen(Screen[None]):
         Binding("o", "app.compare_sort", "Sort", id="compare.sort"),
         Binding("O", "app.compare_reverse", "Reverse sort", show=False, id="compare.reverse"),
         Binding("e", "app.compare_export", "Export CSV", id="compare.export"),
+        *CHART_BINDINGS,
     ]
 
     ready = False
@@ -57,10 +59,11 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-state", Static).update(text)
 
     def show_chart(self, series: Mapping[str, list[tuple[float, float]]],
-                   colors: Mapping[str, str], title: str, subtitle: str) -> None:
+                   colors: Mapping[str, str], markers: Mapping[str, str], title: str,
+                   subtitle: str, options: ChartOptions) -> None:
         chart = self.query_one("#compare-chart", MetricChart)
         chart.border_title = subtitle
-        chart.set_data(series, title=title, colors=colors)
+        chart.set_data(series, title=title, colors=colors, markers=markers, options=options)
 
     def show_table(self, frame: pd.DataFrame, run_styles: Mapping[str, str], title: str) -> None:
         table = self.query_one("#compare-table", RunTable)

@@ -14,12 +14,21 @@ from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
+from tui.charting import step_to_x, xy
 from tui.nesting import Row
 from tui.tracking.models import Experiment, Point, Run
 from tui.watch import HealthBook
-from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
+from widgets import ChartOptions, ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
+# Chart controls, the same in the monitor and the compare view.
+CHART_BINDINGS = [
+    Binding("x", "app.chart_x", "x axis", show=False, id="chart.x_mode"),
+    Binding("y", "app.chart_log", "log y", show=False, id="chart.log_y"),
+    Binding("s", "app.chart_smooth", "Smoothing", show=False, id="chart.smoothing"),
+    Binding("n", "app.chart_zoom", "Last N points", show=False, id="chart.last_n"),
+]
+
 FILTER_HINT = ("text matches run names · MLflow syntax runs on the server, e.g. "
                "metrics.val_loss < 0.5 and params.lr = '0.01' · enter applies, empty clears")
 
@@ -52,6 +61,7 @@ class MonitorScreen(Screen[None]):
         Binding("escape", "app.close_filter", "Close filter", show=False,
                 id="monitor.close_filter"),
         Binding("z", "app.toggle_children", "Fold", id="monitor.fold"),
+        *CHART_BINDINGS,
         Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
         Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
@@ -137,7 +147,8 @@ class MonitorScreen(Screen[None]):
         table.set_rows(RUN_COLUMNS, cells_by_row)
 
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
-                   warnings: Sequence[HealthWarning], view: int, views: int) -> None:
+                   warnings: Sequence[HealthWarning], view: int, views: int,
+                   options: ChartOptions | None = None) -> None:
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
         if run is None:
@@ -145,12 +156,16 @@ class MonitorScreen(Screen[None]):
             chart.set_data({}, title="no run selected")
             banner.display = False
             return
+        options = options or chart.options
         chart.border_title = f"{run.name[:60]}  ·  view {view + 1}/{max(views, 1)} (m)"
-        data = {key: [(p.step, p.value) for p in pts] for key, pts in series.items()}
+        mode = options.x_mode
+        data = {key: xy(pts, mode, run.start_time) for key, pts in series.items()}
         title = " vs ".join(series) if series else "no metrics logged yet"
         best = next((w.best_step for w in warnings if w.best_step is not None), None)
-        chart.set_data(data, title=title, x_label="step", marker_x=best,
-                       marker_label="best val" if best is not None else "")
+        val_points = list(series.values())[-1] if series else []
+        marker = step_to_x(val_points, best, mode, run.start_time)
+        chart.set_data(data, title=title, x_label="step", marker_x=marker,
+                       marker_label="best val" if marker is not None else "", options=options)
         shown = [w for w in warnings if w.kind is not Kind.KILLED]
         if shown:
             text = Text()

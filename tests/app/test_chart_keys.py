@@ -1,0 +1,41 @@
+"""Chart controls by key, in the monitor and the compare view alike."""
+
+from __future__ import annotations
+
+from tests.conftest import screen_text, wait_until
+from tests.sample_data import NOW, sample_source
+from tui.app import make_app
+from tui.config import Settings
+from tui.screens.compare import CompareScreen
+from widgets import MetricChart, RunTable
+
+
+async def test_chart_keys_change_the_options_and_the_summary_shows_them():
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), sample_source(),
+                   clock=lambda: NOW)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(lambda: app.monitor is not None
+                         and app.monitor.query_one(RunTable).row_count == 6)
+        await pilot.press("j")
+        await wait_until(lambda: bool(app.poller.points(("a1", "val_loss"))))
+        chart = app.monitor.query_one(MetricChart)
+        await pilot.press("x")
+        assert chart.options.x_mode == "relative"
+        await pilot.press("y", "s", "n")
+        assert chart.options.log_y and chart.options.smoothing == 0.6
+        assert chart.options.last_n == 500
+        await pilot.pause()
+        text = screen_text(app)
+        assert "log y" in text and "smooth 0.6" in text and "last 500" in text
+        # x values follow the mode: seconds since the run started.
+        xs = [x for x, _ in chart._series["val_loss"]]
+        assert xs[0] >= 0 and xs[-1] > xs[0]
+        await pilot.press("x", "x")
+        assert chart.options.x_mode == "step"
+        # The same options in the compare view.
+        await pilot.press("space", "j", "space", "c")
+        await wait_until(lambda: isinstance(app.screen, CompareScreen))
+        cmp_chart = app.screen.query_one(MetricChart)
+        await wait_until(lambda: cmp_chart.options == app.chart_options)
+        await pilot.press("y")
+        await wait_until(lambda: not cmp_chart.options.log_y)
