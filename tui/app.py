@@ -19,7 +19,7 @@ from tui import __version__
 from tui import format as fmt
 from tui.analysis import find_pairs
 from tui.analysis.health import HealthSettings
-from tui.charting import chart_views, sort_key, warning_pair, xy
+from tui.charting import best_point, chart_views, sort_key, warning_pair, xy
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
@@ -30,7 +30,7 @@ from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
 from tui.screens.start import StartScreen
 from tui.tracking import TrackingError, classify, open_source
 from tui.tracking.errors import AuthError, BadRequest
-from tui.tracking.models import Experiment, Run, SeriesKey
+from tui.tracking.models import Experiment, Point, Run, SeriesKey
 from tui.tracking.poller import ExperimentSummary, Poller, TickResult
 from tui.tracking.source import TrackingSource
 from tui.watch import HealthBook
@@ -379,6 +379,14 @@ class MlflowTui(App[int]):
             return None
         return -point.value if pair and pair[2] else point.value
 
+    def _best_val(self, run: Run) -> Point | None:
+        """Best validation value of the run's cached series (known for the runs whose pair
+        is tracked: the active ones and the newest rows)."""
+        pair = self._pair(run)
+        if pair is None or self.poller is None:
+            return None
+        return best_point(self.poller.points((run.run_id, pair[1])), pair[2])
+
     def _visible_runs(self) -> list[Run]:
         """The watched runs, filtered (w) and sorted (o / O / a click on a header)."""
         assert self.poller is not None
@@ -389,7 +397,8 @@ class MlflowTui(App[int]):
             runs = [r for r in runs if self.health.of(r.run_id)]
         if self.sort_column != "start" or not self.sort_reverse:
             now_ms = int(self.clock() * 1000)
-            key = sort_key(self.sort_column, self._pair, self.health.severity, now_ms)
+            key = sort_key(self.sort_column, self._pair, self.health.severity, now_ms,
+                           self._best_val)
             runs.sort(key=key, reverse=self.sort_reverse)
         return runs
 
@@ -413,7 +422,8 @@ class MlflowTui(App[int]):
         if self.sort_column != "start" or not self.sort_reverse:
             label = dict(RUN_COLUMNS)[self.sort_column]
             title += f" · sorted by {label} {'↓' if self.sort_reverse else '↑'}"
-        monitor.show_runs(rows, pairs, self.health, now_ms, title, self._mark_styles())
+        best = {r.run_id: self._best_val(r) for r in runs}
+        monitor.show_runs(rows, pairs, self.health, now_ms, title, self._mark_styles(), best)
         table = monitor.query_one(RunTable)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
@@ -787,6 +797,8 @@ class MlflowTui(App[int]):
         keys = [k for k, _ in RUN_COLUMNS if k != "mark"]
         self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
         self.sort_reverse = self.sort_column in ("start", "warn", "step", "duration")
+        if self.sort_column == "best":  # best first: lowest loss (or highest accuracy) first
+            self.sort_reverse = False
         self._show_all()
 
     def action_reverse_sort(self) -> None:

@@ -48,8 +48,26 @@ _STATUS_ORDER = {RunStatus.RUNNING: 0, RunStatus.SCHEDULED: 1, RunStatus.FAILED:
                  RunStatus.KILLED: 3, RunStatus.FINISHED: 4}
 
 
+def best_point(points: Sequence[Point], higher_is_better: bool) -> Point | None:
+    """The best finite point of a series (lowest loss, or highest accuracy)."""
+    finite = [p for p in points if math.isfinite(p.value)]
+    if not finite:
+        return None
+    pick = max if higher_is_better else min
+    return pick(finite, key=lambda p: p.value)
+
+
+def _best_key(run: Run, point: Point | None,
+              pair: tuple[str, str, bool] | None) -> tuple[int, float]:
+    """Best first when ascending: accuracy-like values are negated."""
+    if point is None:
+        return (1, 0.0)
+    return (0, -point.value if pair and pair[2] else point.value)
+
+
 def sort_key(column: str, pair_of: Callable[[Run], tuple[str, str, bool] | None],
-             severity: Callable[[str], int], now_ms: int) -> Callable[[Run], Any]:
+             severity: Callable[[str], int], now_ms: int,
+             best: Callable[[Run], Point | None] = lambda r: None) -> Callable[[Run], Any]:
     """A sort key for a run-table column. Missing and NaN values sort last ascending."""
 
     def metric(run: Run, index: int) -> tuple[int, float]:
@@ -65,6 +83,7 @@ def sort_key(column: str, pair_of: Callable[[Run], tuple[str, str, bool] | None]
         "step": lambda r: -1 if r.latest_step is None else r.latest_step,
         "train": lambda r: metric(r, 0),
         "val": lambda r: metric(r, 1),
+        "best": lambda r: _best_key(r, best(r), pair_of(r)),
         "warn": lambda r: severity(r.run_id),
         "duration": lambda r: r.duration_ms(now_ms) or 0,
         "start": lambda r: (r.start_time or 0, r.run_id),

@@ -43,6 +43,7 @@ RUN_COLUMNS = [
     ("step", "Step"),
     ("train", "Train loss"),
     ("val", "Val loss"),
+    ("best", "Best val"),
     ("warn", "Warnings"),
     ("duration", "Duration"),
     ("start", "Started"),
@@ -117,9 +118,11 @@ class MonitorScreen(Screen[None]):
     def show_runs(self, rows: Sequence[Row],
                   pairs: Mapping[str, tuple[str, str, bool] | None],
                   health: HealthBook, now_ms: int, title: str,
-                  marks: Mapping[str, str] | None = None) -> None:
+                  marks: Mapping[str, str] | None = None,
+                  best: Mapping[str, Point | None] | None = None) -> None:
         """`marks`: run id -> rich style of the marked runs (their compare colour)."""
         marks = marks or {}
+        best = best or {}
         table = self.query_one(RunTable)
         table.border_title = title
         cells_by_row = []
@@ -140,6 +143,7 @@ class MonitorScreen(Screen[None]):
                 "—" if step is None else str(step),
                 _value(train),
                 _value(val),
+                _best(best.get(run.run_id)),
                 warn,
                 fmt.duration(run.duration_ms(now_ms)),
                 fmt.start_time(run.start_time, now_ms),
@@ -223,6 +227,12 @@ def _name_cell(row: Row) -> Text:
         text.append(" ★ ", style="bold yellow")
         text.append_text(plain(row.best_child.name, 20, style="yellow"))
     return text
+
+
+def _best(point: Point | None) -> Text:
+    if point is None:
+        return Text("—", style="dim")
+    return Text(f"{fmt.number(point.value)} @{point.step}")
 
 
 def _value(point: Point | None) -> Text:

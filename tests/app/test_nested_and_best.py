@@ -1,0 +1,69 @@
+"""Nested runs under their parent (z folds), the best child, and sorting by best value."""
+
+from __future__ import annotations
+
+from tests.conftest import screen_text, wait_until
+from tests.fakes import FakeSource
+from tests.sample_data import NOW, T0, curves
+from tui.app import make_app
+from tui.config import Settings
+from tui.tracking.models import Experiment, Run, RunStatus
+from widgets import RunTable
+
+
+def _sweep() -> FakeSource:
+    src = FakeSource()
+    src.experiments = [Experiment("9", "sweeps/lr", last_update_time=T0)]
+    src.add_run(Run("p", "9", "lr-sweep", RunStatus.FINISHED, T0, T0 + 60_000), {})
+    for i, seed in enumerate((11, 12, 13)):
+        series = curves(20 + 5 * i, seed=seed)
+        series["val_loss"] = [(s, v + 0.1 * (2 - i)) for s, v in series["val_loss"]]
+        src.add_run(Run(f"c{i}", "9", f"trial-{i}", RunStatus.FINISHED, T0 + (i + 1) * 1000,
+                        T0 + 50_000, tags={"mlflow.parentRunId": "p"}), series)
+    src.add_run(Run("solo", "9", "solo-run", RunStatus.FINISHED, T0 - 5000, T0), curves(10))
+    return src
+
+
+def _rows(app) -> list[str]:
+    table = app.monitor.query_one(RunTable)
+    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value)
+            for i in range(table.row_count)]
+
+
+async def test_children_fold_under_the_parent_with_the_best_child_starred():
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), _sweep(),
+                   clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: app.monitor is not None and _rows(app) == ["p", "solo"])
+        table = app.monitor.query_one(RunTable)
+        name = str(table.get_cell("p", "name"))
+        assert name.startswith("▸ lr-sweep (3)") and "★ trial-2" in name
+        assert app.highlighted == "p"
+        await pilot.press("z")
+        await wait_until(lambda: _rows(app) == ["p", "c2", "c1", "c0", "solo"])
+        assert str(table.get_cell("c2", "name")).startswith("└ trial-2") and "★" in str(
+            table.get_cell("c2", "name"))
+        assert "★" not in str(table.get_cell("c0", "name"))
+        # z on a child folds its parent and puts the cursor back on the parent.
+        await pilot.press("j")
+        await wait_until(lambda: app.highlighted == "c2")
+        await pilot.press("z")
+        await wait_until(lambda: _rows(app) == ["p", "solo"] and app.highlighted == "p")
+        assert "▸ lr-sweep" in screen_text(app)
+
+
+async def test_sort_by_best_validation_value():
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), _sweep(),
+                   clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: app.monitor is not None and len(_rows(app)) == 2)
+        await pilot.press("z")
+        await wait_until(lambda: len(_rows(app)) == 5)
+        await wait_until(lambda: all(app._best_val(app.poller.runs[r]) is not None
+                                     for r in ("c0", "c1", "c2", "solo")))
+        while app.sort_column != "best":
+            await pilot.press("o")
+        bests = {r: app._best_val(app.poller.runs[r]).value for r in ("c0", "c1", "c2")}
+        order = [r for r in _rows(app) if r.startswith("c")]
+        assert order == sorted(bests, key=bests.get)
+        assert "sorted by Best val" in str(app.monitor.query_one(RunTable).border_title)
