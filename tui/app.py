@@ -78,6 +78,7 @@ class MlflowTui(App[int]):
         self.compare_sort: str | None = None
         self.compare_descending = False
         self.compare_frame: Any = None  # the table as shown, for export
+        self.compare_preview: dict[SeriesKey, list[Point]] = {}
         self.sort_column = "start"  # newest first
         self.sort_reverse = True
         self.paused = False
@@ -187,8 +188,27 @@ class MlflowTui(App[int]):
                     self._force_tick = False
                     self._chart_dirty = False
                     if self.compare_poller is not None:
-                        result = await self._compare_tick(self.compare_poller)
+                        cpoller = self.compare_poller
+                        if not cpoller.runs:
+                            # Opening: the marked runs are known. A light preview of the
+                            # charted curves (what the chart can show) comes first, then the
+                            # exact histories behind the table, then the usual refresh.
+                            cpoller.runs = dict(self.marked)
+                            runs = cpoller.ordered_runs()
+                            await self._compare_preview(cpoller, runs)
+                            self.post_message(CompareDone(self._snapshot(runs)))
+                            await cpoller.fetch(self._compare_tracked(runs))
+                            self.compare_preview = {}
+                            self.post_message(CompareDone(self._snapshot(runs)))
+                        result = await self._compare_tick(cpoller)
                         self.post_message(CompareDone(result))
+                        # The charted metric came first; the table's other metrics follow
+                        # at once, without waiting for the next tick.
+                        rest = self._compare_tracked(cpoller.ordered_runs(), every_key=True)
+                        if any(k not in cpoller.series for k in rest):
+                            await cpoller.fetch(rest)
+                            self.post_message(CompareDone(self._snapshot(
+                                cpoller.ordered_runs())))
                     else:
                         result = await poller.tick(self.watched, self._tracked,
                                                    filter_string=self.server_filter)
@@ -237,15 +257,47 @@ class MlflowTui(App[int]):
         return await poller.tick(experiments, self._compare_tracked,
                                  filter_string=f"attributes.run_id IN ({in_list})")
 
+    async def _compare_preview(self, poller: Poller, runs: list[Run]) -> None:
+        """Sampled curves of the charted metric, sized to the chart, for a fast first paint.
+        Kept apart from the poller's cache, which holds only exact histories."""
+        tracked = self._compare_tracked(runs)
+        keys = sorted({k for _, k in tracked})
+        per_series = max(50, 2400 // max(1, len(tracked)))
+        ids = [r.run_id for r in runs]
+        answers = await asyncio.gather(*[
+            poller.source.get_history_window(ids, key, start_step=None, end_step=None,
+                                             max_results=per_series)
+            for key in keys
+        ])
+        self.compare_preview = {(rid, key): pts for key, got in zip(keys, answers, strict=True)
+                                for rid, pts in got.items()}
+
+    def _compare_points(self, key: SeriesKey) -> list[Point]:
+        assert self.compare_poller is not None
+        return self.compare_poller.points(key) or self.compare_preview.get(key, [])
+
     def _compare_keys(self, runs: Iterable[Run]) -> list[str]:
         """The metrics compared: the chart views' order (loss pair first), at most 24."""
         keys = sorted({k for r in runs for k in r.metrics if not k.startswith("system/")})
         ordered = [k for view in chart_views(keys) for k in view]
         return list(dict.fromkeys(ordered + keys))[:24]
 
-    def _compare_tracked(self, runs: list[Run]) -> list[SeriesKey]:
+    def _compare_tracked(self, runs: list[Run], every_key: bool = False) -> list[SeriesKey]:
+        """Series the compare view keeps fresh: the charted metric's, and every compared
+        metric's once loaded (so the table's statistics follow the runs live)."""
         keys = self._compare_keys(runs)
-        return [(r.run_id, k) for r in runs for k in keys if k in r.metrics]
+        views = chart_views(keys)
+        shown = set(views[self.compare_view % len(views)]) if views else set()
+        poller = self.compare_poller
+        wanted = [k for k in keys if every_key or k in shown or (
+            poller is not None and any((r.run_id, k) in poller.series for r in runs))]
+        return [(r.run_id, k) for r in runs for k in wanted if k in r.metrics]
+
+    @work(thread=True, group="warm", exclusive=True)
+    def _warm_imports(self) -> None:
+        """Import pandas off the event loop once the screen is up, so that the first compare
+        view does not pay for it."""
+        import pandas  # noqa: F401
 
     def _snapshot(self, runs: list[Run]) -> TickResult:
         return TickResult(runs, [], {}, [], set(), 0, time.time())
@@ -328,6 +380,8 @@ class MlflowTui(App[int]):
     def on_tick_done(self, message: TickDone) -> None:
         result, summary = message.result, message.summary
         self.ticks += 1
+        if self.ticks == 1:
+            self._warm_imports()
         self.last_ok = self.clock()
         self.state, self.state_detail = "live", ""
         monitor = self.monitor
@@ -639,7 +693,7 @@ class MlflowTui(App[int]):
             for j, key in enumerate(view):
                 role = ("train", "val")[j] if len(view) == 2 and find_pairs(view) else key
                 label = f"{names[run.run_id]} · {role}" if len(view) > 1 else names[run.run_id]
-                series[label] = xy(poller.points((run.run_id, key)),
+                series[label] = xy(self._compare_points((run.run_id, key)),
                                    self.chart_options.x_mode, run.start_time)
                 colors[label] = colour
                 markers[label] = "braille" if j == 0 else "dot"  # train: line, val: dots
@@ -664,6 +718,8 @@ class MlflowTui(App[int]):
     def action_compare_metric(self) -> None:
         self.compare_view += 1
         self._show_compare()
+        self._force_tick = True  # load the newly charted metric if it is not yet
+        self._wake_loop()
 
     def action_compare_differences(self) -> None:
         self.compare_differences = not self.compare_differences

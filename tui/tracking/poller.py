@@ -11,6 +11,7 @@ last cached step: nothing lost, nothing duplicated, whatever the sequence of tic
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -162,22 +163,30 @@ class Poller:
                 advance[(key, max(cache.last_step, 0))].append((run_id, latest.step))
 
         updated: set[SeriesKey] = set()
-        for key, run_ids in first.items():
-            for i in range(0, len(run_ids), MAX_RUNS_PER_BULK):
-                batch = run_ids[i:i + MAX_RUNS_PER_BULK]
-                limit = min(self.first_load_points, MAX_RESULTS_PER_RUN)
-                got = await self._window(batch, key, None, None, limit)
-                # The server samples the union of the batch's steps: if that union is full,
-                # any run of the batch may have been thinned.
-                union = {p.step for pts in got.values() for p in pts}
-                sampled = len(union) >= limit or any(len(p) >= limit for p in got.values())
-                for rid in batch:
-                    pts = got.get(rid, [])
-                    cache = SeriesCache(pts, 0, sampled)
-                    if sampled:
-                        cache.exact_from = cache.last_step + 1
-                    self.series[(rid, key)] = cache
-                    updated.add((rid, key))
+        limit = min(self.first_load_points, MAX_RESULTS_PER_RUN)
+
+        async def first_load(key: str, batch: list[str]) -> None:
+            got = await self._window(batch, key, None, None, limit)
+            # MLflow 3 samples each run's rows; older servers sample the union of the batch's
+            # steps. Either way a full answer may have been thinned: such a cache is exact
+            # only from after its last point.
+            union_full = len({p.step for pts in got.values() for p in pts}) >= limit
+            for rid in batch:
+                pts = got.get(rid, [])
+                sampled = union_full or len(pts) >= limit
+                cache = SeriesCache(pts, 0, sampled)
+                if sampled:
+                    cache.exact_from = cache.last_step + 1
+                self.series[(rid, key)] = cache
+                updated.add((rid, key))
+
+        # First loads of different metrics go out together (a sweep opening in the compare
+        # view, or a run first charted): the server answers them in parallel.
+        await asyncio.gather(*[
+            first_load(key, run_ids[i:i + MAX_RUNS_PER_BULK])
+            for key, run_ids in first.items()
+            for i in range(0, len(run_ids), MAX_RUNS_PER_BULK)
+        ])
         for (key, start), members in advance.items():
             for i in range(0, len(members), MAX_RUNS_PER_BULK):
                 chunk = members[i:i + MAX_RUNS_PER_BULK]
