@@ -528,13 +528,13 @@ class MlflowTui(App[int]):
             text.append(f" ✘ error, retry in {wait} s ", style="bold red")
         if self.last_ok:
             text.append(f" refreshed {fmt.clock(self.last_ok)} ", style="dim")
-        if self.marked:
-            text.append(f" ● {len(self.marked)} marked ", style="bold")
         if self.state_detail and self.state != "live":
             text.append(" " + self.state_detail, style="italic")
         for screen in (monitor, compare):
             if screen is not None:
                 screen.show_state(text)
+        if monitor is not None:
+            monitor.show_marks(len(self.marked))
 
     # ------------------------------------------------------------------ UI events
     @on(ExperimentTree.ExperimentSelected)

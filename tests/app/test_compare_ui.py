@@ -29,6 +29,7 @@ async def test_mark_compare_cycle_differences_sort_export(tmp_path):
         await pilot.press("space")  # unmark a3
         assert list(app.marked) == ["a1", "a2"]
         await pilot.press("space")
+        await pilot.pause()
         assert "3 marked" in screen_text(app)
         await pilot.press("c")
         await wait_until(lambda: isinstance(app.screen, CompareScreen))

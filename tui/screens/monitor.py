@@ -84,7 +84,9 @@ class MonitorScreen(Screen[None]):
                 chart = MetricChart(id="chart")
                 chart.border_title = "Chart"
                 yield chart
-        yield Footer()
+        with Horizontal(id="bottom"):
+            yield Static(id="marks")
+            yield Footer()
 
     ready = False  # True once composed: the app only updates a composed screen
     _cursor_for: tuple[str, ...] = ()
@@ -98,6 +100,12 @@ class MonitorScreen(Screen[None]):
         self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ updates
+    def show_marks(self, count: int) -> None:
+        for marks in self.query("#marks").results(Static):
+            marks.update(Text(f" ● {count} marked · c compare · u clear ", style="bold reverse")
+                         if count else "")
+            marks.display = count > 0
+
     def show_state(self, text: Text) -> None:
         for state in self.query("#state").results(Static):  # absent while the screen closes
             state.update(text)
