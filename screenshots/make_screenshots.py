@@ -33,6 +33,7 @@ async def demo_shots() -> None:
         await _until(lambda: app.poller is not None and bool(app.experiments))
         vit = next(e for e in app.experiments if e.name.endswith("vit-small-sweep"))
         app.watched = (vit.experiment_id,)
+        app._user_chose = True  # as if chosen in the tree: no following the live runs
         app._force_tick = True
         app._wake_loop()
         await _until(lambda: any(r.name == "vit-s16-no-aug"
@@ -49,6 +50,25 @@ async def demo_shots() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         app.save_screenshot("help.svg", str(HERE))
+        await pilot.press("escape")
+        # Compare: every run of the vision sweep and of the resnet experiment.
+        app.marked = {r.run_id: r for r in app.poller.ordered_runs()}
+        resnet = next(e for e in app.experiments if e.name.endswith("resnet18-cifar10"))
+        app.watched = (resnet.experiment_id,)
+        app._force_tick = True
+        app._wake_loop()
+        await _until(lambda: any(r.experiment_id == resnet.experiment_id
+                                 for r in app.poller.runs.values()))
+        healthy = [r for r in app.poller.ordered_runs() if r.status.value != "FAILED"]
+        for run in healthy[:2]:
+            app.marked[run.run_id] = run
+        await pilot.press("c")
+        await _until(lambda: app.compare_frame is not None
+                     and len(app.compare_frame) == len(app.marked)
+                     and not app.compare_preview and bool(app.compare_poller.series))
+        await asyncio.sleep(1.0)
+        await pilot.pause()
+        app.save_screenshot("compare.svg", str(HERE))
 
 
 async def start_shot() -> None:
