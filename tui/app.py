@@ -27,6 +27,7 @@ from tui.nesting import PARENT_TAG, Row, nest
 from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
+from tui.screens.picker import PickerScreen
 from tui.screens.start import StartScreen
 from tui.tracking import TrackingError, classify, open_source
 from tui.tracking.errors import AuthError, BadRequest
@@ -759,6 +760,37 @@ class MlflowTui(App[int]):
         self.chart_options = replace(self.chart_options, **changes)
         self._show_chart()
         self._show_compare()
+
+    def action_pick_metric(self) -> None:
+        """M: a list of the metric views (the same that m cycles) to pick one from."""
+        if isinstance(self.screen, CompareScreen) and self.compare_poller is not None:
+            views = chart_views(self._compare_keys(self._compare_runs()))
+            current = self.compare_view % max(len(views), 1)
+        else:
+            run = self.poller.runs.get(self.highlighted or "") if self.poller else None
+            if run is None:
+                return
+            views = chart_views(run.metrics)
+            current = views.index(self._view_for(run)) if self._view_for(run) in views else 0
+        if not views:
+            return
+        compare = isinstance(self.screen, CompareScreen)
+
+        def chosen(index: int | None) -> None:
+            if index is None:
+                return
+            if compare:
+                self.compare_view = index
+                self._show_compare()
+            else:
+                self.view_keys = views[index]
+                self._show_chart()
+                self._chart_dirty = True
+            self._force_tick = compare
+            self._wake_loop()
+
+        labels = [" vs ".join(view) for view in views]
+        self.push_screen(PickerScreen("Chart which metric?", labels, current), chosen)
 
     def action_chart_x(self) -> None:
         modes = list(X_MODES)

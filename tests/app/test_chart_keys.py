@@ -39,3 +39,26 @@ async def test_chart_keys_change_the_options_and_the_summary_shows_them():
         await wait_until(lambda: cmp_chart.options == app.chart_options)
         await pilot.press("y")
         await wait_until(lambda: not cmp_chart.options.log_y)
+
+
+async def test_metric_picker_lists_the_views_and_enter_picks_one():
+    from tui.screens.picker import PickerScreen
+
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), sample_source(),
+                   clock=lambda: NOW)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(lambda: app.monitor is not None
+                         and app.monitor.query_one(RunTable).row_count == 6)
+        await pilot.press("j")
+        await wait_until(lambda: app.highlighted == "a1")
+        await pilot.press("M")
+        await wait_until(lambda: isinstance(app.screen, PickerScreen))
+        assert app.screen.items[0] == "train_loss vs val_loss"
+        await pilot.press("j", "enter")
+        await wait_until(lambda: not isinstance(app.screen, PickerScreen))
+        run = app.poller.runs["a1"]
+        assert app._view_for(run) == ("train_acc",)
+        await wait_until(lambda: bool(app.poller.points(("a1", "train_acc"))))
+        await pilot.press("M", "escape")
+        await wait_until(lambda: not isinstance(app.screen, PickerScreen))
+        assert app._view_for(run) == ("train_acc",)

@@ -23,6 +23,7 @@ from widgets import ChartOptions, ExperimentEntry, ExperimentTree, MetricChart, 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
 # Chart controls, the same in the monitor and the compare view.
 CHART_BINDINGS = [
+    Binding("M", "app.pick_metric", "Pick metric", show=False, id="chart.pick_metric"),
     Binding("x", "app.chart_x", "x axis", show=False, id="chart.x_mode"),
     Binding("y", "app.chart_log", "log y", show=False, id="chart.log_y"),
     Binding("s", "app.chart_smooth", "Smoothing", show=False, id="chart.smoothing"),
