@@ -35,7 +35,7 @@ from tui.tracking.models import Experiment, Point, Run, SeriesKey
 from tui.tracking.poller import ExperimentSummary, Poller, TickResult
 from tui.tracking.source import TrackingSource
 from tui.watch import HealthBook
-from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable
+from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable, safe_text
 
 
 class MlflowTui(App[int]):
@@ -80,6 +80,8 @@ class MlflowTui(App[int]):
         self.compare_descending = False
         self.compare_frame: Any = None  # the table as shown, for export
         self.compare_preview: dict[SeriesKey, list[Point]] = {}
+        self._compare_opened = False
+        self._loop_rounds = 0  # turns of the polling loop (a test checks it never spins)
         self.sort_column = "start"  # newest first
         self.sort_reverse = True
         self.paused = False
@@ -169,11 +171,13 @@ class MlflowTui(App[int]):
         next_experiments = time.monotonic()
         while True:
             self._wake.clear()
+            self._loop_rounds += 1
             now = time.monotonic()
             tick_due = self._force_tick or now >= next_tick
+            flt = self.server_filter  # the filter this tick sends, whatever the UI does meanwhile
             try:
                 if self.paused and not self._force_tick:
-                    pass
+                    next_tick = now + settings.interval  # idle while paused; no busy loop
                 elif tick_due:
                     summary = None
                     # Until the user picks an experiment, an empty view keeps looking for the
@@ -184,48 +188,30 @@ class MlflowTui(App[int]):
                         summary = await poller.refresh_experiments()
                         self._force_experiments = False
                         next_experiments = now + settings.experiments_interval
-                        if not self.watched or waiting:
+                        # Decided after the await: the user may have chosen meanwhile.
+                        if not self.watched or (not self._user_chose and not poller.runs):
                             self.watched = self._choose_watched(summary)
                     self._force_tick = False
                     self._chart_dirty = False
                     if self.compare_poller is not None:
-                        cpoller = self.compare_poller
-                        if not cpoller.runs:
-                            # Opening: the marked runs are known. A light preview of the
-                            # charted curves (what the chart can show) comes first, then the
-                            # exact histories behind the table, then the usual refresh.
-                            cpoller.runs = dict(self.marked)
-                            runs = cpoller.ordered_runs()
-                            await self._compare_preview(cpoller, runs)
-                            self.post_message(CompareDone(self._snapshot(runs)))
-                            await cpoller.fetch(self._compare_tracked(runs))
-                            self.compare_preview = {}
-                            self.post_message(CompareDone(self._snapshot(runs)))
-                        result = await self._compare_tick(cpoller)
-                        self.post_message(CompareDone(result))
-                        # The charted metric came first; the table's other metrics follow
-                        # at once, without waiting for the next tick.
-                        rest = self._compare_tracked(cpoller.ordered_runs(), every_key=True)
-                        if any(k not in cpoller.series for k in rest):
-                            await cpoller.fetch(rest)
-                            self.post_message(CompareDone(self._snapshot(
-                                cpoller.ordered_runs())))
+                        await self._compare_round(self.compare_poller)
                     else:
-                        result = await poller.tick(self.watched, self._tracked,
-                                                   filter_string=self.server_filter)
-                        self._good_filter = self.server_filter
-                        self.post_message(TickDone(result, summary))
+                        watched = self.watched
+                        result = await poller.tick(watched, self._tracked, filter_string=flt)
+                        self._good_filter = flt
+                        self.post_message(TickDone(result, summary, watched))
                     failures = 0
                     next_tick = now + settings.interval
                 elif self._chart_dirty:
                     self._chart_dirty = False
                     runs = poller.ordered_runs()
                     if await poller.fetch(self._tracked(runs)):
-                        self.post_message(TickDone(self._snapshot(runs), None))
+                        self.post_message(TickDone(self._snapshot(runs), None, self.watched))
             except BadRequest as exc:
-                if self.server_filter and self.server_filter != self._good_filter:
+                if flt and flt != self._good_filter:
                     # A bad search expression: say so once, keep showing the last good view.
-                    self.server_filter = self._good_filter
+                    if self.server_filter == flt:
+                        self.server_filter = self._good_filter
                     self.post_message(FilterFailed(exc.message))
                     self._force_tick = True
                     continue
@@ -251,6 +237,26 @@ class MlflowTui(App[int]):
             except asyncio.TimeoutError:
                 pass
 
+    async def _compare_round(self, cpoller: Poller) -> None:
+        """One compare-view tick. Opening: a light preview of the charted curves (what the
+        chart can show) first, then the exact histories behind the table, then the refresh;
+        the other metrics' histories follow at once, without waiting for the next tick."""
+        if not self._compare_opened:
+            self._compare_opened = True
+            cpoller.runs = dict(self.marked)
+            runs = cpoller.ordered_runs()
+            await self._compare_preview(cpoller, runs)
+            self.post_message(CompareDone(self._snapshot(runs)))
+            await cpoller.fetch(self._compare_tracked(runs))
+            self.compare_preview = {}
+            self.post_message(CompareDone(self._snapshot(runs)))
+        result = await self._compare_tick(cpoller)
+        self.post_message(CompareDone(result))
+        rest = self._compare_tracked(cpoller.ordered_runs(), every_key=True)
+        if any(k not in cpoller.series for k in rest):
+            await cpoller.fetch(rest)
+            self.post_message(CompareDone(self._snapshot(cpoller.ordered_runs())))
+
     async def _compare_tick(self, poller: Poller) -> TickResult:
         ids = [rid for rid in self.marked if rid.isalnum()]  # MLflow run ids are hex
         experiments = sorted({r.experiment_id for r in self.marked.values()})
@@ -264,14 +270,7 @@ class MlflowTui(App[int]):
         tracked = self._compare_tracked(runs)
         keys = sorted({k for _, k in tracked})
         per_series = max(50, 2400 // max(1, len(tracked)))
-        ids = [r.run_id for r in runs]
-        answers = await asyncio.gather(*[
-            poller.source.get_history_window(ids, key, start_step=None, end_step=None,
-                                             max_results=per_series)
-            for key in keys
-        ])
-        self.compare_preview = {(rid, key): pts for key, got in zip(keys, answers, strict=True)
-                                for rid, pts in got.items()}
+        self.compare_preview = await poller.sample([r.run_id for r in runs], keys, per_series)
 
     def _compare_points(self, key: SeriesKey) -> list[Point]:
         assert self.compare_poller is not None
@@ -393,16 +392,25 @@ class MlflowTui(App[int]):
             self.running = summary.running
             known = {e.experiment_id for e in self.experiments}
             if self.watched and not set(self.watched) & known:
-                self.notify("The watched experiment was deleted or renamed.", severity="warning")
-        if result.runs or self.watched:
-            for eid in self.watched:  # the tick's own runs are fresher than the 30 s summary
-                self.running[eid] = sum(1 for r in result.runs if r.experiment_id == eid
-                                        and r.status.value == "RUNNING")
+                # Say it once, then watch another one (or the start-up choice again).
+                self.notify("The watched experiment was deleted or renamed.",
+                            severity="warning")
+                self.watched = ()
+                self._user_chose = False
+                self._force_tick = True
+                self._wake_loop()
+        if message.watched != self.watched:
+            self._render_state()  # a tick of the experiment the user just left: not shown
+            return
+        for eid in self.watched:  # the tick's own runs are fresher than the 30 s summary
+            self.running[eid] = sum(1 for r in result.runs if r.experiment_id == eid
+                                    and r.status.value == "RUNNING")
+        self._forget_deleted(result.removed_runs)
+        was_highlighted = self.highlighted
         self._update_health()
         self._show_all(result)
-        for rid in result.removed_runs:
-            if rid == self.highlighted:
-                self.notify("The highlighted run was deleted.", severity="warning")
+        if was_highlighted in result.removed_runs:
+            self.notify("The highlighted run was deleted on the server.", severity="warning")
         self._render_state()
 
     def on_tick_failed(self, message: TickFailed) -> None:
@@ -643,6 +651,7 @@ class MlflowTui(App[int]):
             self.notify("Mark at least two runs with space, then press c.", timeout=3)
             return
         self.compare_poller = Poller(self.source, first_load_points=2500)
+        self._compare_opened = False
         self.compare_view = 0
         self.push_screen(CompareScreen())
         self._force_tick = True
@@ -668,8 +677,22 @@ class MlflowTui(App[int]):
         for run in message.result.runs:
             if run.run_id in self.marked:
                 self.marked[run.run_id] = run
+        self._forget_deleted(message.result.removed_runs)
+        if len(self.marked) < 2 and isinstance(self.screen, CompareScreen):
+            self.notify("Fewer than two marked runs are left: back to the monitor.",
+                        severity="warning")
+            self.action_close_compare()
+            return
         self._show_compare()
         self._render_state()
+
+    def _forget_deleted(self, run_ids: Iterable[str]) -> None:
+        gone = [rid for rid in run_ids if rid in self.marked]
+        for rid in gone:
+            del self.marked[rid]
+        if gone:
+            self.notify(f"{len(gone)} marked run(s) were deleted on the server.",
+                        severity="warning")
 
     def _compare_runs(self) -> list[Run]:
         return list(self.marked.values())
@@ -786,7 +809,8 @@ class MlflowTui(App[int]):
                 self.view_keys = views[index]
                 self._show_chart()
                 self._chart_dirty = True
-            self._force_tick = compare
+            if compare:
+                self._force_tick = True  # load the newly charted metric
             self._wake_loop()
 
         labels = [" vs ".join(view) for view in views]
@@ -865,14 +889,14 @@ class MlflowTui(App[int]):
             target = parent
         if target in self.expanded:
             self.expanded.discard(target)
-            if target != run.run_id:
-                self.highlighted = target
-                monitor = self.monitor
-                if monitor is not None:
-                    self._show_all()
-                    table = monitor.query_one(RunTable)
+            monitor = self.monitor
+            if target != run.run_id and monitor is not None:
+                self._show_all()
+                table = monitor.query_one(RunTable)
+                if target in table.rows:  # the parent may be filtered out of the table
+                    self.highlighted = target
                     table.move_cursor(row=table.get_row_index(target))
-                    return
+                return
         else:
             self.expanded.add(target)
         self._show_all()
@@ -917,13 +941,15 @@ SMOOTHING_STEPS = (0.6, 0.8, 0.9, 0.95)  # s cycles through these, then off
 ZOOM_STEPS: tuple[int | None, ...] = (None, 500, 100, 50)  # n: all, then the last N points
 
 
-def _unique_names(runs: Sequence[Run]) -> dict[str, str]:
-    """Run names for legends; a name shared by several runs gets its short id."""
+def _unique_names(runs: Sequence[Run], width: int = 40) -> dict[str, str]:
+    """Run names for legends, at most `width` cells; names that are (or shorten to) the same
+    get the run's short id."""
+    short = {r.run_id: safe_text(r.name, width) for r in runs}
     counts: dict[str, int] = {}
-    for run in runs:
-        counts[run.name] = counts.get(run.name, 0) + 1
-    return {r.run_id: r.name if counts[r.name] == 1 else f"{r.name} [{r.run_id[:6]}]"
-            for r in runs}
+    for name in short.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {rid: name if counts[name] == 1 else f"{safe_text(name, width - 9)} [{rid[:6]}]"
+            for rid, name in short.items()}
 
 
 def make_app(settings: Settings, source: TrackingSource | None = None, *,

@@ -9,10 +9,12 @@ from tui.tracking.poller import ExperimentSummary, TickResult
 
 
 class TickDone(Message):
-    def __init__(self, result: TickResult, summary: ExperimentSummary | None) -> None:
+    def __init__(self, result: TickResult, summary: ExperimentSummary | None,
+                 watched: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.result = result
         self.summary = summary
+        self.watched = watched  # the experiments this tick was for
 
 
 class TickFailed(Message):

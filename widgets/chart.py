@@ -99,6 +99,22 @@ class ChartOptions:
         return " · ".join(parts)
 
 
+def _display_names(series: Mapping[str, object], width: int = 60) -> dict[str, str]:
+    """Legend text for each label: sanitised and shortened, and still one per series (two
+    long labels that shorten alike get a number, instead of one replacing the other)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for label in series:
+        name = safe_text(label, width)
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{safe_text(label, width - 4)} ({n})"
+        taken.add(name)
+        out[label] = name
+    return out
+
+
 def _is_finite(value: float) -> bool:
     return value - value == 0  # False for nan, inf and -inf; fast
 
@@ -451,16 +467,17 @@ class MetricChart(PlotextPlot, can_focus=True):
         `marker_x` is in the same units as the x values. `options`, if given, replaces
         the display options too (else the current ones are kept).
         """
-        self._series = {safe_text(label, 60): pts for label, pts in series.items()}
+        names = _display_names(series)
+        self._series = {names[label]: pts for label, pts in series.items()}
         self._title = safe_text(title, 200)
         self._x_label = safe_text(x_label, 60)
         self._y_label = safe_text(y_label, 60)
         self._marker_x = marker_x if marker_x is not None and _is_finite(marker_x) else None
         self._marker_label = safe_text(marker_label, 60)
-        self._series_colors = {safe_text(k, 60): v for k, v in (colors or {}).items()}
+        self._series_colors = {names[k]: v for k, v in (colors or {}).items() if k in names}
         # plotext marker per series ("braille" lines by default; e.g. "dot" tells a second
         # series of the same colour apart).
-        self._series_markers = {safe_text(k, 60): v for k, v in (markers or {}).items()}
+        self._series_markers = {names[k]: v for k, v in (markers or {}).items() if k in names}
         if options is not None:
             self._options = options
         for label in list(self._ema_cache):

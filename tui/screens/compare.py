@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -62,12 +63,12 @@ class CompareScreen(Screen[None]):
                    colors: Mapping[str, str], markers: Mapping[str, str], title: str,
                    subtitle: str, options: ChartOptions) -> None:
         chart = self.query_one("#compare-chart", MetricChart)
-        chart.border_title = subtitle
+        chart.border_title = escape(subtitle)
         chart.set_data(series, title=title, colors=colors, markers=markers, options=options)
 
     def show_table(self, frame: pd.DataFrame, run_styles: Mapping[str, str], title: str) -> None:
         table = self.query_one("#compare-table", RunTable)
-        table.border_title = title
+        table.border_title = escape(title)  # column names come from metric/param keys
         columns = [(str(c), str(c)) for c in frame.columns if c != "run_id"]
         rows = []
         for record in frame.to_dict("records"):

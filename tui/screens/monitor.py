@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -18,7 +19,15 @@ from tui.charting import step_to_x, xy
 from tui.nesting import Row
 from tui.tracking.models import Experiment, Point, Run
 from tui.watch import HealthBook
-from widgets import ChartOptions, ExperimentEntry, ExperimentTree, MetricChart, RunTable, plain
+from widgets import (
+    ChartOptions,
+    ExperimentEntry,
+    ExperimentTree,
+    MetricChart,
+    RunTable,
+    plain,
+    safe_text,
+)
 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
 # Chart controls, the same in the monitor and the compare view.
@@ -133,7 +142,7 @@ class MonitorScreen(Screen[None]):
         marks = marks or {}
         best = best or {}
         table = self.query_one(RunTable)
-        table.border_title = title
+        table.border_title = escape(title)  # names from the server are never markup
         cells_by_row = []
         for row in rows:
             run = row.run
@@ -170,7 +179,8 @@ class MonitorScreen(Screen[None]):
             banner.display = False
             return
         options = options or chart.options
-        chart.border_title = f"{run.name[:60]}  ·  view {view + 1}/{max(views, 1)} (m)"
+        chart.border_title = escape(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
+                                    f"{max(views, 1)} (m)")
         mode = options.x_mode
         data = {key: xy(pts, mode, run.start_time) for key, pts in series.items()}
         title = " vs ".join(series) if series else "no metrics logged yet"
@@ -195,7 +205,7 @@ class MonitorScreen(Screen[None]):
 
     def clear_runs(self, title: str) -> None:
         table = self.query_one(RunTable)
-        table.border_title = title
+        table.border_title = escape(title)
         table.set_rows(RUN_COLUMNS, [])
 
 

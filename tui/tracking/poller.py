@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
@@ -61,13 +62,17 @@ class Poller:
     """Owns the cache of runs and series for the watched experiments. Not thread-safe: call
     tick() from one task at a time (the app guarantees ticks never overlap)."""
 
-    def __init__(self, source: TrackingSource, *, first_load_points: int = 500) -> None:
+    def __init__(self, source: TrackingSource, *, first_load_points: int = 500,
+                 max_parallel: int = 4) -> None:
         self.source = source
         self.first_load_points = first_load_points
         self.runs: dict[str, Run] = {}
         self.series: dict[SeriesKey, SeriesCache] = {}
         self.run_counts: dict[str, int] = {}
         self._watched: tuple[str, ...] = ()
+        # Requests in flight at once: the http client's pool holds 4 connections, and more
+        # would queue there and time out as if the server were slow.
+        self._slots = asyncio.Semaphore(max_parallel)
         self._filter = ""
         self._calls = 0
 
@@ -140,6 +145,21 @@ class Poller:
         """Load or advance series of the runs already known, without a runs/search."""
         return await self._fetch_series(self.runs, tracked)
 
+    async def sample(self, run_ids: Sequence[str], keys: Sequence[str], max_results: int
+                     ) -> dict[SeriesKey, list[Point]]:
+        """A sampled view of some series (a chart-sized preview), not cached: the cache
+        holds only what it can keep exact."""
+        ids = list(run_ids)
+
+        async def one(key: str) -> dict[SeriesKey, list[Point]]:
+            got = await self._window(ids, key, None, None, max_results)
+            return {(rid, key): pts for rid, pts in got.items()}
+
+        out: dict[SeriesKey, list[Point]] = {}
+        for part in await gather_all([one(k) for k in keys]):
+            out.update(part)
+        return out
+
     def _source_calls(self) -> int:
         return int(getattr(self.source, "requests", 0))
 
@@ -182,7 +202,7 @@ class Poller:
 
         # First loads of different metrics go out together (a sweep opening in the compare
         # view, or a run first charted): the server answers them in parallel.
-        await asyncio.gather(*[
+        await gather_all([
             first_load(key, run_ids[i:i + MAX_RUNS_PER_BULK])
             for key, run_ids in first.items()
             for i in range(0, len(run_ids), MAX_RUNS_PER_BULK)
@@ -208,9 +228,10 @@ class Poller:
                       max_results: int) -> dict[str, list[Point]]:
         self._calls += 1
         try:
-            return await self.source.get_history_window(
-                run_ids, key, start_step=start, end_step=end, max_results=max_results
-            )
+            async with self._slots:
+                return await self.source.get_history_window(
+                    run_ids, key, start_step=start, end_step=end, max_results=max_results
+                )
         except NotFound:
             # A run deleted between runs/search and this call: the next tick drops it.
             if len(run_ids) == 1:
@@ -236,3 +257,13 @@ class Poller:
         for rid, pts in right.items():
             left.setdefault(rid, []).extend(pts)
         return left
+
+
+async def gather_all(aws: list[Any]) -> list[Any]:
+    """Run coroutines together and wait for all of them; then raise the first failure, if any
+    (no task is left running behind a failed tick)."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

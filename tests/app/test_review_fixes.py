@@ -1,0 +1,65 @@
+"""Regressions found in review: markup in titles, folding a filtered parent, pausing."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import screen_text, wait_until
+from tests.fakes import FakeSource
+from tests.sample_data import NOW, T0, curves
+from tui.app import make_app
+from tui.config import Settings
+from tui.tracking.models import Experiment, Run, RunStatus
+from widgets import RunTable
+
+
+def _source() -> FakeSource:
+    src = FakeSource()
+    src.experiments = [Experiment("1", "cifar[/x] [@click=app.quit]", last_update_time=T0)]
+    src.add_run(Run("p", "1", "sweep[/b]", RunStatus.FINISHED, T0, T0 + 1000), {})
+    src.add_run(Run("c", "1", "child [red]x", RunStatus.FINISHED, T0 + 10, T0 + 900,
+                    tags={"mlflow.parentRunId": "p"}), curves(10))
+    return src
+
+
+async def test_markup_in_names_and_filters_never_breaks_titles_and_z_on_orphaned_child():
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), _source(),
+                   clock=lambda: NOW)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(lambda: app.monitor is not None
+                         and app.monitor.query_one(RunTable).row_count == 1)
+        await pilot.press("z")  # unfold the sweep
+        await wait_until(lambda: app.monitor.query_one(RunTable).row_count == 2)
+        await pilot.press("slash")
+        box = app.monitor.query_one("#filter")
+        box.value = "child [/]"
+        await pilot.press("enter")
+        table = app.monitor.query_one(RunTable)
+        await wait_until(lambda: table.row_count == 0 or "[/]" in str(table.border_title))
+        box.value = "child"
+        await pilot.press("slash")
+        box.value = "child"
+        await pilot.press("enter")
+        await wait_until(lambda: table.row_count == 1)  # the parent is filtered out
+        await pilot.press("z")  # z on the child whose parent is not in the table
+        await pilot.pause()
+        assert app.is_running
+        assert "cifar[/x] [@click=app.quit]" in screen_text(app)  # literal, not markup
+
+
+async def test_pausing_does_not_spin_the_poll_loop():
+    src = _source()
+    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.2), src,
+                   clock=lambda: NOW)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(lambda: app.ticks > 0)
+        await pilot.press("p")
+        before, rounds = src.requests, app._loop_rounds
+        start = time.monotonic()
+        while time.monotonic() - start < 1.0:
+            await pilot.pause()
+        assert src.requests == before, "no requests while paused"
+        # Paused, the loop wakes about once an interval (0.2 s), not thousands of times.
+        assert app._loop_rounds - rounds < 30
+        await pilot.press("p")
+        await wait_until(lambda: src.requests > before)
