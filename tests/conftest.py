@@ -60,3 +60,12 @@ def screen_text(app) -> str:
                       color_system=None, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text()
+
+
+async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
+    """Until the monitor's run table shows `rows` rows."""
+    from widgets import RunTable
+
+    await wait_until(lambda: app.monitor is not None
+                     and app.monitor.query_one(RunTable).row_count == rows,
+                     timeout=timeout, message=f"{rows} rows in the run table")

@@ -56,3 +56,13 @@ def sample_source() -> FakeSource:
     src.add_run(run("a6", "resnet18-queued", RunStatus.SCHEDULED, 44), {})
     src.add_run(run("b1", "xgb-churn", RunStatus.FINISHED, 0, 4, exp="1"), curves(20, seed=8))
     return src
+
+
+def fake_app(source: FakeSource | None = None, **settings):
+    """The app on an in-memory source, with the clock frozen at NOW."""
+    from tui.app import make_app
+    from tui.config import Settings
+
+    settings.setdefault("interval", 0.3)
+    return make_app(Settings(uri=FakeSource.display_uri, **settings),
+                    source if source is not None else sample_source(), clock=lambda: NOW)

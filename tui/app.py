@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input
 
 from tui import __version__
 from tui import format as fmt
-from tui.analysis import find_pairs
+from tui.analysis import find_pairs, higher_is_better
 from tui.analysis.health import HealthSettings
 from tui.charting import best_point, chart_views, sort_key, warning_pair, xy
 from tui.config import Settings
@@ -351,8 +351,7 @@ class MlflowTui(App[int]):
         if self._pairs.get(run.run_id) is None:
             explicit = self.settings.pair
             if explicit and explicit[0] in run.metrics and explicit[1] in run.metrics:
-                found = find_pairs(explicit)
-                better = found[0].higher_is_better if found else False
+                better = higher_is_better(explicit[1])
                 self._pairs[run.run_id] = (explicit[0], explicit[1], better)
             else:
                 pair = warning_pair(run.metrics)
@@ -408,7 +407,7 @@ class MlflowTui(App[int]):
         self._forget_deleted(result.removed_runs)
         was_highlighted = self.highlighted
         self._update_health()
-        self._show_all(result)
+        self._show_all()
         if was_highlighted in result.removed_runs:
             self.notify("The highlighted run was deleted on the server.", severity="warning")
         self._render_state()
@@ -465,12 +464,18 @@ class MlflowTui(App[int]):
             runs.sort(key=key, reverse=self.sort_reverse)
         return runs
 
-    def _show_all(self, result: TickResult | None = None) -> None:
+    def _show_all(self) -> None:
+        """Tree, run table and chart, after new data."""
         monitor = self.monitor
         if monitor is None or self.poller is None:
             return
         counts = dict(self.poller.run_counts)
         monitor.show_experiments(self.experiments, self.running, counts, self.watched)
+        self._show_runs(monitor)
+        self._show_chart()
+
+    def _show_runs(self, monitor: MonitorScreen) -> None:
+        assert self.poller is not None
         rows = self._visible_rows()
         runs = [row.run for row in rows]
         pairs = {r.run_id: self._pair(r) for r in runs}
@@ -490,7 +495,6 @@ class MlflowTui(App[int]):
         table = monitor.query_one(RunTable)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
-        self._show_chart()
 
     def _show_chart(self) -> None:
         monitor = self.monitor
@@ -511,8 +515,10 @@ class MlflowTui(App[int]):
         self._render_state()
         if self.compare_screen is not None:
             return
-        if self.poller is not None and any(r.status.is_active for r in self.poller.runs.values()):
-            self._show_all()
+        monitor = self.monitor
+        if (monitor is not None and self.poller is not None
+                and any(r.status.is_active for r in self.poller.runs.values())):
+            self._show_runs(monitor)  # live durations; the tree and chart change only on ticks
 
     def _render_state(self) -> None:
         if not self.is_running:

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.analysis import find_pairs
+from tui.analysis import higher_is_better
+from tui.charting import best_point
 from tui.tracking.models import Point, Run, SeriesKey
 
 if TYPE_CHECKING:
@@ -19,24 +20,14 @@ ID_COLUMNS = ("run", "run_id", "experiment")
 STAT_SUFFIXES = ("latest", "min", "max", "best_step")
 
 
-def higher_is_better(key: str) -> bool:
-    """Accuracy-like metrics are better high; losses and errors, low."""
-    pairs = find_pairs([key, f"val_{key}"])
-    return bool(pairs and pairs[0].higher_is_better)
-
-
 def series_stats(points: Sequence[Point], better_high: bool) -> dict[str, float | int | None]:
-    finite = [p for p in points if math.isfinite(p.value)]
-    if not finite:
+    best = best_point(points, better_high)
+    if best is None:
         latest = points[-1].value if points else None
         return {"latest": latest, "min": None, "max": None, "best_step": None}
-    best = max(finite, key=lambda p: p.value) if better_high else min(finite, key=lambda p: p.value)
-    return {
-        "latest": points[-1].value,
-        "min": min(p.value for p in finite),
-        "max": max(p.value for p in finite),
-        "best_step": best.step,
-    }
+    finite = [p.value for p in points if math.isfinite(p.value)]
+    return {"latest": points[-1].value, "min": min(finite), "max": max(finite),
+            "best_step": best.step}
 
 
 def compare_frame(

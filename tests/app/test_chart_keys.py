@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from tests.conftest import screen_text, wait_until
-from tests.sample_data import NOW, sample_source
-from tui.app import make_app
-from tui.config import Settings
+from tests.conftest import screen_text, wait_rows, wait_until
+from tests.sample_data import fake_app
 from tui.screens.compare import CompareScreen
-from widgets import MetricChart, RunTable
+from widgets import MetricChart
 
 
 async def test_chart_keys_change_the_options_and_the_summary_shows_them():
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), sample_source(),
-                   clock=lambda: NOW)
+    app = fake_app()
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_until(lambda: app.monitor is not None
-                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_rows(app, 6)
         await pilot.press("j")
         await wait_until(lambda: bool(app.poller.points(("a1", "val_loss"))))
         chart = app.monitor.query_one(MetricChart)
@@ -44,11 +40,9 @@ async def test_chart_keys_change_the_options_and_the_summary_shows_them():
 async def test_metric_picker_lists_the_views_and_enter_picks_one():
     from tui.screens.picker import PickerScreen
 
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), sample_source(),
-                   clock=lambda: NOW)
+    app = fake_app()
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_until(lambda: app.monitor is not None
-                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_rows(app, 6)
         await pilot.press("j")
         await wait_until(lambda: app.highlighted == "a1")
         await pilot.press("M")

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tests.conftest import screen_text, wait_until
-from tests.sample_data import NOW, sample_source
-from tui.app import make_app
-from tui.config import Settings
+from tests.conftest import screen_text, wait_rows, wait_until
+from tests.sample_data import fake_app
 from tui.screens.compare import CompareScreen
 from widgets import MetricChart, RunTable
 
 
 async def test_mark_compare_cycle_differences_sort_export(tmp_path):
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3,
-                            export_dir=str(tmp_path)), sample_source(), clock=lambda: NOW)
+    app = fake_app(export_dir=str(tmp_path))
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_until(lambda: app.monitor is not None
-                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_rows(app, 6)
         table = app.monitor.query_one(RunTable)
         await pilot.press("c")  # nothing marked: a hint, no compare
         assert not isinstance(app.screen, CompareScreen)

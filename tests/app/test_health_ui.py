@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from tests.conftest import wait_until
+from tests.conftest import wait_rows, wait_until
 from tests.fakes import FakeSource
-from tests.sample_data import NOW, T0, curves, sample_source
-from tui.app import make_app
-from tui.config import Settings
+from tests.sample_data import NOW, T0, curves, fake_app, sample_source
 from tui.tracking.models import Experiment, Point, Run, RunStatus
 from widgets import RunTable
 
 
 def _app(source=None, **kw):
     source = source or sample_source()
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.2, **kw), source,
-                   clock=lambda: NOW)
-    return app, source
+    return fake_app(source, interval=0.2, **kw), source
 
 
 def _rows(app) -> list[str]:
@@ -27,8 +23,7 @@ def _rows(app) -> list[str]:
 async def test_badges_for_each_kind_and_warnings_only_filter():
     app, _ = _app()
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_until(lambda: app.monitor is not None
-                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_rows(app, 6)
         await wait_until(lambda: app.health.overfitting("a1") is not None)
         table = app.monitor.query_one(RunTable)
         assert str(table.get_cell("a1", "warn")) == "⚠ overfit"
@@ -47,8 +42,7 @@ async def test_badges_for_each_kind_and_warnings_only_filter():
 async def test_sort_by_warnings_then_reverse_and_back_to_newest():
     app, _ = _app()
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_until(lambda: app.monitor is not None
-                         and app.monitor.query_one(RunTable).row_count == 6)
+        await wait_rows(app, 6)
         await wait_until(lambda: app.health.overfitting("a1") is not None)
         newest = _rows(app)
         assert newest == ["a6", "a1", "a2", "a3", "a4", "a5"]

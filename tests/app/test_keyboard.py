@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.conftest import screen_text, wait_until
-from tests.sample_data import NOW, sample_source
-from tui.app import make_app
-from tui.config import Settings
+from tests.conftest import screen_text, wait_rows, wait_until
+from tests.sample_data import fake_app, sample_source
 from tui.screens.help import HelpScreen
 from widgets import ExperimentTree, MetricChart, RunTable
 
 
 def _app(**kw):
     source = sample_source()
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3, **kw), source,
-                   clock=lambda: NOW)
-    return app, source
+    return fake_app(source, **kw), source
 
 
 async def _loaded(app, pilot, rows: int) -> None:
-    await wait_until(lambda: app.monitor is not None
-                     and app.monitor.query_one(RunTable).row_count == rows, timeout=10,
-                     message=f"{rows} rows")
+    await wait_rows(app, rows)
 
 
 async def test_tab_moves_between_tree_table_and_chart():

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import screen_text, wait_until
 from tests.fakes import FakeSource
-from tests.sample_data import NOW, T0, curves
-from tui.app import make_app
-from tui.config import Settings
+from tests.sample_data import T0, curves, fake_app
 from tui.tracking.models import Experiment, Run, RunStatus
 from widgets import RunTable
 
@@ -31,8 +29,7 @@ def _rows(app) -> list[str]:
 
 
 async def test_children_fold_under_the_parent_with_the_best_child_starred():
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), _sweep(),
-                   clock=lambda: NOW)
+    app = fake_app(_sweep())
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(lambda: app.monitor is not None and _rows(app) == ["p", "solo"])
         table = app.monitor.query_one(RunTable)
@@ -53,8 +50,7 @@ async def test_children_fold_under_the_parent_with_the_best_child_starred():
 
 
 async def test_sort_by_best_validation_value():
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), _sweep(),
-                   clock=lambda: NOW)
+    app = fake_app(_sweep())
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(lambda: app.monitor is not None and len(_rows(app)) == 2)
         await pilot.press("z")

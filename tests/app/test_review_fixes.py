@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import screen_text, wait_until
+from tests.conftest import screen_text, wait_rows, wait_until
 from tests.fakes import FakeSource
-from tests.sample_data import NOW, T0, curves
-from tui.app import make_app
-from tui.config import Settings
+from tests.sample_data import T0, curves, fake_app
 from tui.tracking.models import Experiment, Run, RunStatus
 from widgets import RunTable
 
@@ -23,11 +21,9 @@ def _source() -> FakeSource:
 
 
 async def test_markup_in_names_and_filters_never_breaks_titles_and_z_on_orphaned_child():
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.3), _source(),
-                   clock=lambda: NOW)
+    app = fake_app(_source())
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(lambda: app.monitor is not None
-                         and app.monitor.query_one(RunTable).row_count == 1)
+        await wait_rows(app, 1)
         await pilot.press("z")  # unfold the sweep
         await wait_until(lambda: app.monitor.query_one(RunTable).row_count == 2)
         await pilot.press("slash")
@@ -49,8 +45,7 @@ async def test_markup_in_names_and_filters_never_breaks_titles_and_z_on_orphaned
 
 async def test_pausing_does_not_spin_the_poll_loop():
     src = _source()
-    app = make_app(Settings(uri="http://tracking.example:5000", interval=0.2), src,
-                   clock=lambda: NOW)
+    app = fake_app(src, interval=0.2)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_until(lambda: app.ticks > 0)
         await pilot.press("p")

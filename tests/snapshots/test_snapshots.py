@@ -5,15 +5,14 @@ SVGs in tests/snapshots/__snapshots__/."""
 from __future__ import annotations
 
 from tests.conftest import wait_until
-from tests.sample_data import NOW, sample_source
+from tests.sample_data import NOW, fake_app
 from tui.app import make_app
 from tui.config import Settings
 from widgets import RunTable
 
 
 def _app(**kw):
-    return make_app(Settings(uri="http://tracking.example:5000", interval=3600, **kw),
-                    sample_source(), clock=lambda: NOW)
+    return fake_app(interval=3600, **kw)
 
 
 async def _ready(pilot, run_id: str = "a1") -> None:

@@ -10,7 +10,13 @@ from tui.analysis.health import (
     stalled,
 )
 from tui.analysis.overfit import OverfitFinding, detect_overfitting
-from tui.analysis.pairing import MetricPair, find_pairs, loss_like, primary_pair
+from tui.analysis.pairing import (
+    MetricPair,
+    find_pairs,
+    higher_is_better,
+    loss_like,
+    primary_pair,
+)
 
 __all__ = [
     "HealthSettings",
@@ -23,6 +29,7 @@ __all__ = [
     "detect_overfitting",
     "diverged",
     "find_pairs",
+    "higher_is_better",
     "loss_like",
     "primary_pair",
     "stalled",

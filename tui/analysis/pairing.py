@@ -71,6 +71,11 @@ def _higher_is_better(base: str) -> bool:
     return False
 
 
+def higher_is_better(name: str) -> bool:
+    """Whether a metric is better high (accuracy, F1, AUC, ...) rather than low (losses)."""
+    return _higher_is_better(name)
+
+
 def _is_system(key: str) -> bool:
     return key.lower().startswith(("system/", "system.", "sys/"))
 
