@@ -372,9 +372,15 @@ class MlflowTui(App[int]):
     def monitor(self) -> MonitorScreen | None:
         """The monitor screen, also while a modal (help) is on top of it."""
         for screen in self.screen_stack:
-            if isinstance(screen, MonitorScreen) and screen.ready:
+            if isinstance(screen, MonitorScreen) and self._can_update(screen):
                 return screen
         return None
+
+    def _can_update(self, screen: Any) -> bool:
+        """A composed screen that is not being torn down (the app exiting, or the screen
+        closing): results arriving then are dropped instead of querying removed widgets."""
+        return bool(screen.ready and screen.is_attached and not self._exit
+                    and not screen._closing and not screen._closed)
 
     def on_tick_done(self, message: TickDone) -> None:
         result, summary = message.result, message.summary
@@ -674,7 +680,7 @@ class MlflowTui(App[int]):
     @property
     def compare_screen(self) -> CompareScreen | None:
         screen = self.screen
-        return screen if isinstance(screen, CompareScreen) and screen.ready else None
+        return screen if isinstance(screen, CompareScreen) and self._can_update(screen) else None
 
     def on_compare_done(self, message: CompareDone) -> None:
         self.ticks += 1
