@@ -62,7 +62,9 @@ class MlflowTui(App[int]):
         self.running: dict[str, int] = {}
         self.highlighted: str | None = None
         self.view_keys: tuple[str, ...] = ()  # the metric view the user chose (m)
-        self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after))
+        self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after,
+                                                stall_factor=settings.stall_factor,
+                                                explode_factor=settings.explode_factor))
         self.warnings_only = False
         self.ticks = 0  # results applied to the screen (tests wait on it)
         self.chart_options = ChartOptions()  # x axis, log y, smoothing, zoom: both views
@@ -89,6 +91,7 @@ class MlflowTui(App[int]):
         self.state_detail = ""
         self.retry_at = 0.0
         self.last_ok: float | None = None
+        self.busy_since: float | None = None  # monotonic start of the request round in flight
         self._wake: asyncio.Event | None = None
         self._force_tick = True
         self._force_experiments = True
@@ -98,6 +101,10 @@ class MlflowTui(App[int]):
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
+        if self.settings.theme:
+            self.theme = self.settings.theme
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
         self.sub_title = "" if self.source is None else self.source.display_uri
         if self.settings.demo:
             self.push_screen(MonitorScreen())
@@ -175,6 +182,7 @@ class MlflowTui(App[int]):
             now = time.monotonic()
             tick_due = self._force_tick or now >= next_tick
             flt = self.server_filter  # the filter this tick sends, whatever the UI does meanwhile
+            self.busy_since = now
             try:
                 if self.paused and not self._force_tick:
                     next_tick = now + settings.interval  # idle while paused; no busy loop
@@ -231,6 +239,7 @@ class MlflowTui(App[int]):
                 next_tick = time.monotonic() + delay
                 self.retry_at = time.time() + delay
                 self.post_message(TickFailed(exc))
+            self.busy_since = None
             timeout = max(0.0, next_tick - time.monotonic())
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
@@ -526,6 +535,13 @@ class MlflowTui(App[int]):
                 and any(r.status.is_active for r in self.poller.runs.values())):
             self._show_runs(monitor)  # live durations; the tree and chart change only on ticks
 
+    def waiting_for_server(self) -> int:
+        """Whole seconds the current request round has taken, once it is overdue (0 if not)."""
+        if self.busy_since is None:
+            return 0
+        waited = time.monotonic() - self.busy_since
+        return int(waited) if waited >= max(3.0, self.settings.interval) else 0
+
     def _render_state(self) -> None:
         if not self.is_running:
             return
@@ -547,6 +563,9 @@ class MlflowTui(App[int]):
         else:
             wait = max(0, int(round(self.retry_at - time.time())))
             text.append(f" ✘ error, retry in {wait} s ", style="bold red")
+        waiting = self.waiting_for_server()
+        if waiting:
+            text.append(f" ⌛ server slow: waiting {waiting} s ", style="bold yellow")
         if self.last_ok:
             text.append(f" refreshed {fmt.clock(self.last_ok)} ", style="dim")
         if self.state_detail and self.state != "live":

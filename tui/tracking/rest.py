@@ -200,7 +200,10 @@ class RestSource:
             )
         if status == 400 or code == "INVALID_PARAMETER_VALUE":
             raise BadRequest(text or f"bad request ({status})")
-        err = ServerError(f"{where} answered {status}: {text or response.reason_phrase}")
+        html = "html" in response.headers.get("content-type", "").lower()
+        err = ServerError(f"{where} answered {status}: {text or response.reason_phrase}",
+                          hint="an HTML page, not MLflow's answer: from a proxy in front of "
+                          "the server?" if html else "")
         err.status = status  # type: ignore[attr-defined]
         raise err
 
