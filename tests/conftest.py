@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -15,6 +16,8 @@ from tests.server import MlflowServer, wait_until_sync  # noqa: F401 (re-exporte
 for _var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
              "MLFLOW_TRACKING_TOKEN"):
     os.environ.pop(_var, None)
+# Nor the developer's own config file (~/.config/mlflow-tui/config.toml).
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mlflow-tui-test-config-")
 # MLflow's client in tests: fail fast instead of retrying for minutes.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")

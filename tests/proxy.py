@@ -232,7 +232,8 @@ def _abort(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     try:
         if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            linger_zero = b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_zero)
     except OSError:
         pass
     writer.transport.abort()

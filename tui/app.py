@@ -25,6 +25,7 @@ from tui.filtering import is_search_expression, name_matches
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
 from tui.nesting import PARENT_TAG, Row, nest
 from tui.screens.compare import CompareScreen
+from tui.screens.details import RunDetailsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
 from tui.screens.picker import PickerScreen
@@ -626,9 +627,22 @@ class MlflowTui(App[int]):
             sections.append(("Table", list(RunTable.BINDINGS)))
         elif isinstance(screen, StartScreen):
             sections.append(("Start", list(StartScreen.BINDINGS)))
+        elif isinstance(screen, RunDetailsScreen):
+            sections.append(("Run details", list(RunDetailsScreen.BINDINGS)))
         if isinstance(screen, HelpScreen):
             return
         self.push_screen(HelpScreen(sections))
+
+    def action_run_details(self) -> None:
+        if self.poller is None or self.monitor is None or self.screen is not self.monitor:
+            return
+        run = self.poller.runs.get(self.highlighted or "")
+        if run is None:
+            self.notify("No run highlighted.", severity="warning")
+            return
+        names = {e.experiment_id: e.name for e in self.experiments}
+        self.push_screen(RunDetailsScreen(run, names.get(run.experiment_id, run.experiment_id),
+                                          int(self.clock() * 1000)))
 
     def action_cycle_metric(self) -> None:
         if self.poller is None:

@@ -1,45 +1,93 @@
-"""`mlflow-tui [URI] [-e NAME ...] [-i SECONDS] [--demo] [--version]`."""
+"""`mlflow-tui [URI] [options]` watches runs live; `mlflow-tui status [URI] [options]` prints
+their state once and exits.
+
+Settings are layered: defaults < config file < environment (MLFLOW_TRACKING_URI) < flags.
+The console script is `mlflow-tui`; `python -m tui` is the same. Neither path imports Textual
+before it knows it will start the app (`status` never does).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tui import __version__
 from tui.config import Settings
+from tui.configfile import ConfigError, ConfigFile, check_names, default_path, load
 from tui.tracking.uri import InvalidURI, classify, resolve
 
 EXIT_USAGE = 2
+PROG = "mlflow-tui"
+STATUS_PROG = "mlflow-tui status"
+CONFIG_HELP = ("config file (default: $XDG_CONFIG_HOME/mlflow-tui/config.toml, else "
+               "~/.config/mlflow-tui/config.toml)")
+
+
+def _common_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("uri", nargs="?", help="tracking URI: http(s)://host:port, "
+                        "sqlite:///path/mlflow.db, or a path to an mlruns folder")
+    parser.add_argument("-e", "--experiment", action="append", default=None, metavar="NAME",
+                        help=f"experiment to {what}, by name or id (repeat for several; "
+                        "replaces the config file's list)")
+    parser.add_argument("--pair", type=_pair, metavar="TRAIN,VAL",
+                        help="metric keys to judge overfitting on (default: found by name, "
+                        "e.g. train_loss,val_loss)")
+    parser.add_argument("--stall-after", type=_positive_seconds, default=None,
+                        metavar="SECONDS", help="a RUNNING run silent this long (and ten times "
+                        "its usual logging gap) is marked stalled (default: 300)")
+    parser.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mlflow-tui",
+        prog=PROG,
         description="Watch MLflow training runs live: experiments, runs, status, loss curves "
-        "and overfitting warnings.",
-        epilog="The URI comes from the argument, else MLFLOW_TRACKING_URI, else ./mlflow.db or "
-        "./mlruns in the current folder (opened read-only). Keys: ? in the app.",
+        "and overfitting warnings. `mlflow-tui status --help`: the same, printed once.",
+        epilog="The URI comes from the argument, else MLFLOW_TRACKING_URI, else the config "
+        "file's uri, else ./mlflow.db or ./mlruns in the current folder (opened read-only). "
+        "Settings: defaults < config file < environment < flags. Keys: ? in the app.",
     )
-    parser.add_argument("uri", nargs="?", help="tracking URI: http(s)://host:port, "
-                        "sqlite:///path/mlflow.db, or a path to an mlruns folder")
-    parser.add_argument("-e", "--experiment", action="append", default=[], metavar="NAME",
-                        help="experiment to watch (repeat to watch several)")
-    parser.add_argument("-i", "--interval", type=_positive, default=2.0, metavar="SECONDS",
+    _common_arguments(parser, "watch")
+    parser.add_argument("-i", "--interval", type=_positive, default=None, metavar="SECONDS",
                         help="seconds between refreshes (default: 2)")
-    parser.add_argument("--pair", type=_pair, metavar="TRAIN,VAL",
-                        help="metric keys to judge overfitting on (default: found by name, "
-                        "e.g. train_loss,val_loss)")
-    parser.add_argument("--stall-after", type=_positive_seconds, default=300.0,
-                        metavar="SECONDS", help="a RUNNING run silent this long (and ten times "
-                        "its usual logging gap) is marked stalled (default: 300)")
-    parser.add_argument("--no-bell", action="store_true",
-                        help="do not ring the terminal bell with new warnings")
+    parser.add_argument("--bell", action=argparse.BooleanOptionalAction, default=None,
+                        help="ring the terminal bell with new warnings (default: on)")
+    parser.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. nord, "
+                        "gruvbox, textual-light (default: textual-dark)")
     parser.add_argument("--demo", action="store_true",
                         help="watch a built-in simulated training session (no server needed)")
-    parser.add_argument("--version", action="version", version=f"mlflow-tui {__version__}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def build_status_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=STATUS_PROG,
+        description="Print the newest runs once, with status, duration, latest step, latest "
+        "train/validation values and warnings (overfitting, diverged, stalled, failed, "
+        "killed), then exit. No UI; no colour unless stdout is a terminal (and NO_COLOR is "
+        "unset).",
+        epilog="Runs: those of the experiments named with -e (else the config file's "
+        "`experiments`), else of every active experiment; the newest --max-runs of them, "
+        "newest first. Exit status: 0 done; 1 server unreachable, credentials refused or "
+        "unknown experiment; 2 bad usage, bad URI or bad config file; 3 with "
+        "--fail-on-warning when a listed run has a warning.",
+    )
+    _common_arguments(parser, "list")
+    parser.add_argument("-n", "--max-runs", type=_count, default=None, metavar="N",
+                        help="list at most the N newest runs (default: 50)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", dest="output", action="store_const", const="json",
+                     help="a JSON list of objects (NaN as null)")
+    out.add_argument("--csv", dest="output", action="store_const", const="csv",
+                     help="CSV, with a metrics.<key> column for every metric")
+    parser.add_argument("--fail-on-warning", action="store_true",
+                        help="exit with status 3 when any listed run has a warning")
+    parser.set_defaults(output="table")
     return parser
 
 
@@ -70,28 +118,145 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def parse_settings(argv: Sequence[str] | None = None) -> Settings:
-    """Arguments -> Settings. Exits with status 2 and a one-line reason on bad input."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = Settings(experiments=list(args.experiment), interval=args.interval,
-                        demo=args.demo, pair=args.pair, bell=not args.no_bell,
-                        stall_after=args.stall_after)
-    if args.demo:
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.exit(EXIT_USAGE, f"{parser.prog}: error: {message}\n")
+
+
+def load_config(parser: argparse.ArgumentParser, path: Path | None,
+                environ: Mapping[str, str]) -> ConfigFile:
+    """The config file `--config` names (it must exist), else the default one (if any).
+    Exits with status 2 and a one-line reason when it is invalid."""
+    try:
+        if path is not None:
+            return load(path.expanduser(), required=True)
+        return load(default_path(environ))
+    except ConfigError as exc:
+        _fail(parser, str(exc))
+
+
+def layer(args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, str],
+          cwd: Path, parser: argparse.ArgumentParser) -> Settings:
+    """Defaults < config file < environment < flags. The URI: the argument, else
+    MLFLOW_TRACKING_URI, else the config file's `uri`, else a store in `cwd`."""
+    settings = config.apply(Settings())
+    if args.experiment is not None:
+        settings.experiments = list(args.experiment)
+    if args.pair is not None:
+        settings.pair = args.pair
+    if args.stall_after is not None:
+        settings.stall_after = args.stall_after
+    for name in ("interval", "bell", "theme", "max_runs"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(settings, name, value)
+    if getattr(args, "demo", False):
+        settings.demo = True
         return settings
-    uri = resolve(args.uri, os.environ, Path.cwd())
+    env_uri = environ.get("MLFLOW_TRACKING_URI", "").strip()
+    file_uri = settings.uri
+    settings.uri = None
+    if args.uri or env_uri or not file_uri:
+        uri = resolve(args.uri, environ, cwd)
+    else:
+        uri = file_uri
     if uri is not None:
         try:
             settings.uri = classify(uri).uri
         except InvalidURI as exc:
-            parser.exit(EXIT_USAGE, f"mlflow-tui: error: {exc}\n")
+            _fail(parser, str(exc))
     return settings
 
 
+def _parse(argv: Sequence[str] | None) -> tuple[Settings, ConfigFile, argparse.ArgumentParser]:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = load_config(parser, args.config, os.environ)
+    return layer(args, config, os.environ, Path.cwd(), parser), config, parser
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    """Arguments -> Settings. Exits with status 2 and a one-line reason on bad input."""
+    return _parse(argv)[0]
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a keymap can name: those of the app, its screens and widgets (and of
+    Textual's own widgets that have ids). Imports the app."""
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    import tui.app  # noqa: F401 - defines every screen and widget class
+
+    ids: set[str] = set()
+    stack: list[type] = [DOMNode]
+    seen: set[type] = set()
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        stack += cls.__subclasses__()
+        for binding in cls.__dict__.get("BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
+
+
+def check_ui_settings(settings: Settings, config: ConfigFile, parser: argparse.ArgumentParser,
+                      themes: Iterable[str], ids: Iterable[str]) -> None:
+    """Theme and keymap names against what Textual and the app know; exit 2 if unknown."""
+    names = sorted(themes)
+    try:
+        check_names(config, names, ids)
+    except ConfigError as exc:
+        _fail(parser, str(exc))
+    if settings.theme is not None and settings.theme not in names:
+        _fail(parser, f"unknown theme {settings.theme!r} (choose one of: {', '.join(names)})")
+
+
+def status_main(argv: Sequence[str]) -> int:
+    """`mlflow-tui status ...`: never imports Textual."""
+    parser = build_status_parser()
+    args = parser.parse_args(argv)
+    config = load_config(parser, args.config, os.environ)
+    settings = layer(args, config, os.environ, Path.cwd(), parser)
+    if settings.uri is None:
+        _fail(parser, "no tracking URI: pass one, set MLFLOW_TRACKING_URI, set uri in the "
+              "config file, or run it in a folder with mlflow.db or mlruns")
+    from tui.status import run_status
+    from tui.tracking import open_source
+
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:  # a non-UTF-8 terminal gets \u escapes, not a crash
+            reconfigure(errors="backslashreplace")
+    source = open_source(classify(settings.uri))
+    return run_status(settings, source, output=args.output,
+                      fail_on_warning=args.fail_on_warning, stdout=sys.stdout,
+                      stderr=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = parse_settings(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A subcommand dispatched by hand: argparse subparsers would fight the optional URI.
+    if argv and argv[0] == "status":
+        return status_main(argv[1:])
+    settings, config, parser = _parse(argv)
+    from textual.theme import BUILTIN_THEMES
+
     from tui.app import make_app
 
+    check_ui_settings(settings, config, parser, BUILTIN_THEMES, binding_ids())
     app = make_app(settings)
     app.run()
     return int(app.return_code or 0)

@@ -1,4 +1,8 @@
-"""Settings: defaults < environment < command-line flags."""
+"""Settings: defaults < config file < environment < command-line flags.
+
+The config file (`tui.configfile`) and the flags (`tui.cli`) fill these in; the app and the
+headless `status` command only read them.
+"""
 
 from __future__ import annotations
 
@@ -20,3 +24,8 @@ class Settings:
     bell: bool = True  # ring the terminal bell with a new warning
     export_dir: str = "."  # where compare exports (e) write their CSV
     stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls
+    stall_factor: float = 10.0  # ... and silent for this many times its usual logging gap
+    explode_factor: float = 10.0  # a loss this many times its best (sustained) has diverged
+    theme: str | None = None  # a Textual theme name; None: Textual's default
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. "R,f5"
+    max_runs: int = 50  # `status`: the newest runs listed

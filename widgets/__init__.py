@@ -19,9 +19,10 @@ from .chart import (
 )
 from .experiment_tree import ExperimentEntry, ExperimentTree, NodeInfo, split_name
 from .run_table import RunTable
-from .text import plain, safe_text
+from .text import plain, safe_text, title
 
 __all__ = [
+    "title",
     "PALETTE",
     "X_MODES",
     "ChartOptions",

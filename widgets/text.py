@@ -31,8 +31,9 @@ import re
 
 from rich.cells import get_character_cell_size
 from rich.text import Text
+from textual.markup import escape
 
-__all__ = ["ELLIPSIS", "plain", "safe_text"]
+__all__ = ["ELLIPSIS", "plain", "safe_text", "title"]
 
 ELLIPSIS = "…"
 
@@ -127,3 +128,8 @@ def safe_text(value: object, max_len: int = 200) -> str:
 def plain(value: object, max_len: int = 200, style: str = "") -> Text:
     """A `Text` showing `value` literally (never markup), sanitised by `safe_text`."""
     return Text(safe_text(value, max_len), style=style)
+
+
+def title(value: object, max_len: int = 200) -> str:
+    """A border title (which Textual parses as markup) showing `value` literally and safely."""
+    return escape(safe_text(value, max_len))

@@ -99,8 +99,9 @@ async def test_killed_mid_session_backs_off_capped_and_loses_nothing(live_server
         # Back-off: attempts come in bursts (one tick and its quick retries); the gaps between
         # bursts grow (1 s, 2 s) and stop growing at max_backoff (2 s), each plus the quick
         # retries' own 0.75 s.
-        bursts = [attempts[0]] + [b for a, b in zip(attempts, attempts[1:]) if b - a > 0.9]
-        gaps = [b - a for a, b in zip(bursts, bursts[1:])]
+        pairs = zip(attempts, attempts[1:], strict=False)
+        bursts = [attempts[0]] + [b for a, b in pairs if b - a > 0.9]
+        gaps = [b - a for a, b in zip(bursts, bursts[1:], strict=False)]
         assert len(gaps) >= 3, gaps
         assert gaps[1] > gaps[0] + 0.5, f"no back-off: {gaps}"
         assert abs(gaps[2] - gaps[1]) < 0.5, f"back-off not capped: {gaps}"

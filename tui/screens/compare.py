@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui import format as fmt
 from tui.screens.monitor import CHART_BINDINGS
 from widgets import ChartOptions, MetricChart, RunTable, plain
+from widgets import title as safe_title
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,12 +63,12 @@ class CompareScreen(Screen[None]):
                    colors: Mapping[str, str], markers: Mapping[str, str], title: str,
                    subtitle: str, options: ChartOptions) -> None:
         chart = self.query_one("#compare-chart", MetricChart)
-        chart.border_title = escape(subtitle)
+        chart.border_title = safe_title(subtitle)
         chart.set_data(series, title=title, colors=colors, markers=markers, options=options)
 
     def show_table(self, frame: pd.DataFrame, run_styles: Mapping[str, str], title: str) -> None:
         table = self.query_one("#compare-table", RunTable)
-        table.border_title = escape(title)  # column names come from metric/param keys
+        table.border_title = safe_title(title)  # column names come from metric/param keys
         columns = [(str(c), str(c)) for c in frame.columns if c != "run_id"]
         rows = []
         for record in frame.to_dict("records"):

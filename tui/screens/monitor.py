@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -28,6 +27,7 @@ from widgets import (
     plain,
     safe_text,
 )
+from widgets import title as safe_title
 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
 # Chart controls, the same in the monitor and the compare view.
@@ -65,6 +65,7 @@ class MonitorScreen(Screen[None]):
         Binding("m", "app.cycle_metric", "Metrics", id="monitor.cycle_metric"),
         Binding("r", "app.refresh", "Refresh", id="monitor.refresh"),
         Binding("p", "app.toggle_pause", "Pause", id="monitor.pause"),
+        Binding("i", "app.run_details", "Details", id="monitor.details"),
         Binding("space", "app.toggle_mark", "Mark", id="monitor.mark"),
         Binding("c", "app.compare", "Compare", id="monitor.compare"),
         Binding("u", "app.clear_marks", "Clear marks", show=False, id="monitor.clear_marks"),
@@ -142,7 +143,7 @@ class MonitorScreen(Screen[None]):
         marks = marks or {}
         best = best or {}
         table = self.query_one(RunTable)
-        table.border_title = escape(title)  # names from the server are never markup
+        table.border_title = safe_title(title)  # names from the server are never markup
         cells_by_row = []
         for row in rows:
             run = row.run
@@ -179,7 +180,7 @@ class MonitorScreen(Screen[None]):
             banner.display = False
             return
         options = options or chart.options
-        chart.border_title = escape(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
+        chart.border_title = safe_title(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
                                     f"{max(views, 1)} (m)")
         mode = options.x_mode
         data = {key: xy(pts, mode, run.start_time) for key, pts in series.items()}
@@ -205,7 +206,7 @@ class MonitorScreen(Screen[None]):
 
     def clear_runs(self, title: str) -> None:
         table = self.query_one(RunTable)
-        table.border_title = escape(title)
+        table.border_title = safe_title(title)
         table.set_rows(RUN_COLUMNS, [])
 
 

@@ -1,0 +1,22 @@
+"""The config file's theme and keymap reach the running app."""
+
+from __future__ import annotations
+
+from tests.conftest import wait_until
+from tests.sample_data import NOW, sample_source
+from tui.app import make_app
+from tui.config import Settings
+from tui.configfile import parse
+
+
+async def test_the_app_applies_theme_and_keymap():
+    settings = parse("theme = 'nord'\n[keymap]\n'monitor.warnings_only' = 'W'\n").apply(
+        Settings(uri="fake://", interval=0.2))
+    app = make_app(settings, sample_source(), clock=lambda: NOW)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(lambda: app.ticks > 0)
+        assert app.theme == "nord"
+        await pilot.press("w")  # the old key does nothing now
+        assert app.warnings_only is False
+        await pilot.press("W")
+        await wait_until(lambda: app.warnings_only)

@@ -1,0 +1,87 @@
+"""`i`: everything about one run: status, times, params, tags and the latest metrics.
+
+Every value here comes from the tracking server, so every cell is built with `plain()`: shown
+literally, control characters made visible, long values cut to the width of the dialog."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui import format as fmt
+from tui.tracking.models import Run
+from widgets import plain
+
+KEY_CELLS = 36
+VALUE_CELLS = 120
+
+
+def details_table(run: Run, experiment: str, now_ms: int) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+
+    def section(title: str) -> None:
+        table.add_row("", "")
+        table.add_row(Text(title, style="underline"), "")
+
+    table.add_row("name", plain(run.name or run.run_id, VALUE_CELLS))
+    table.add_row("run id", run.run_id)
+    table.add_row("experiment", plain(experiment, VALUE_CELLS))
+    table.add_row("status", fmt.status_text(run.status))
+    table.add_row("started", fmt.start_time(run.start_time, now_ms))
+    table.add_row("duration", fmt.duration(run.duration_ms(now_ms)))
+    section(f"Metrics ({len(run.metrics)}), latest value and step")
+    for key in sorted(run.metrics):
+        point = run.metrics[key]
+        table.add_row(plain(key, KEY_CELLS), Text(f"{fmt.number(point.value)}  step {point.step}"))
+    section(f"Params ({len(run.params)})")
+    for key in sorted(run.params):
+        table.add_row(plain(key, KEY_CELLS), plain(run.params[key], VALUE_CELLS))
+    section(f"Tags ({len(run.tags)})")
+    for key in sorted(run.tags):
+        table.add_row(plain(key, KEY_CELLS), plain(run.tags[key], VALUE_CELLS))
+    return table
+
+
+class RunDetailsScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    RunDetailsScreen { align: center middle; }
+    RunDetailsScreen > VerticalScroll {
+        width: 100; max-width: 95%; height: auto; max-height: 90%;
+        border: round $accent; background: $panel; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape,q,i", "dismiss", "Close", id="details.close"),
+        Binding("j,down", "scroll_down", "Scroll down", show=False, id="details.down"),
+        Binding("k,up", "scroll_up", "Scroll up", show=False, id="details.up"),
+    ]
+
+    def __init__(self, run: Run, experiment: str, now_ms: int) -> None:
+        super().__init__()
+        self.run = run
+        self.experiment = experiment
+        self.now_ms = now_ms
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Run details · escape closes"
+            yield Static(details_table(self.run, self.experiment, self.now_ms), id="details")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def action_scroll_down(self) -> None:
+        self.query_one(VerticalScroll).scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self.query_one(VerticalScroll).scroll_up()
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
