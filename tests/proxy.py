@@ -58,6 +58,7 @@ class FaultProxy:
     fault: Fault | None = None
     records: list[Record] = field(default_factory=list)
     on_request: Callable[[str, str], None] | None = None
+    on_header: Callable[[str], None] | None = None  # each request's Authorization header
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -169,6 +170,8 @@ class FaultProxy:
             value = value.strip()
             if name.lower() == "content-length":
                 length = int(value)
+            if name.lower() == "authorization" and self.on_header is not None:
+                self.on_header(value)
             if name.lower() not in _HOP and name.lower() != "host":
                 headers.append((name, value))
         body = await reader.readexactly(length) if length else b""
