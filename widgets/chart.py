@@ -684,7 +684,15 @@ class MetricChart(PlotextPlot, can_focus=True):
         if self._marker_x is not None and self._marker_visible(data.values()):
             plt.vline(self._marker_x, MARKER_COLOR)
         self.render_count += 1
-        return super().render()
+        try:
+            return super().render()
+        except (ArithmeticError, ValueError, IndexError) as exc:
+            # plotext gives up on some extreme values: say so instead of taking the app down.
+            return Align.center(Group(
+                Text(self._plot_title() or "Chart", style="bold", justify="center"),
+                Text(f"these values cannot be drawn ({type(exc).__name__}); press y for a "
+                     "log scale or n to zoom", style="dim", justify="center")),
+                vertical="middle")
 
     def _marker_visible(self, data: Iterable[tuple[list[Point], list[Point] | None]]) -> bool:
         """When zoomed, only draw the marker inside the shown x range (it would widen it)."""

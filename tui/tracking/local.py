@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from tui.tracking.errors import BadRequest, NotFound, StoreError, TrackingError
 from tui.tracking.models import Experiment, Point, Run
-from tui.tracking.source import MAX_RESULTS_PER_RUN, make_run
+from tui.tracking.source import MAX_RESULTS_PER_RUN, make_run, to_float
 from tui.tracking.uri import redact
 
 T = TypeVar("T")
@@ -175,7 +175,7 @@ class LocalSource:
             )
             out: dict[str, list[Point]] = {}
             for m in rows:
-                out.setdefault(m.run_id, []).append(Point(int(m.step), float(m.value),
+                out.setdefault(m.run_id, []).append(Point(int(m.step), to_float(m.value),
                                                           int(m.timestamp or 0)))
             for points in out.values():
                 points.sort(key=lambda p: (p.step, p.timestamp))
@@ -186,7 +186,7 @@ class LocalSource:
     async def get_full_history(self, run_id: str, key: str) -> list[Point]:
         def call(store: Any) -> list[Point]:
             hist = store.get_metric_history(run_id, key)
-            pts = [Point(int(m.step), float(m.value), int(m.timestamp or 0)) for m in hist]
+            pts = [Point(int(m.step), to_float(m.value), int(m.timestamp or 0)) for m in hist]
             return sorted(pts, key=lambda p: (p.step, p.timestamp))
 
         return await self._run(call)
@@ -206,12 +206,12 @@ def _convert_run(r: Any) -> Run:
     info = r.info
     metrics: dict[str, Point] = {}
     for m in getattr(r.data, "_metric_objs", None) or []:
-        point = Point(int(m.step or 0), float(m.value), int(m.timestamp or 0))
+        point = Point(int(m.step or 0), to_float(m.value), int(m.timestamp or 0))
         old = metrics.get(m.key)
         if old is None or (point.step, point.timestamp) >= (old.step, old.timestamp):
             metrics[m.key] = point
     if not metrics:
-        metrics = {k: Point(0, float(v), 0) for k, v in r.data.metrics.items()}
+        metrics = {k: Point(0, to_float(v), 0) for k, v in r.data.metrics.items()}
     return make_run(
         {"run_id": info.run_id, "experiment_id": info.experiment_id,
          "run_name": getattr(info, "run_name", None), "status": info.status,

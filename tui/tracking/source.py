@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -47,12 +48,19 @@ class TrackingSource(Protocol):
     async def aclose(self) -> None: ...
 
 
+FLOAT_MAX = sys.float_info.max
+
+
 def to_float(value: Any) -> float:
-    """MLflow's JSON writes NaN and infinities as strings: "NaN", "Infinity", "-Infinity"."""
+    """MLflow's JSON writes NaN and infinities as strings: "NaN", "Infinity", "-Infinity".
+    MLflow's SQL stores keep +/-inf as +/-sys.float_info.max: those come back as infinities."""
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return math.nan
+    if number in (FLOAT_MAX, -FLOAT_MAX):
+        return math.copysign(math.inf, number)
+    return number
 
 
 def to_int(value: Any, default: int | None = None) -> int | None:
