@@ -2,7 +2,9 @@
 
     python screenshots/make_screenshots.py
 
-Writes monitor.svg (the overfitting run highlighted), help.svg and start.svg next to itself.
+Writes monitor.svg (the overfitting run highlighted), help.svg, compare.svg and start.svg next
+to itself, and the same monitor view on a small terminal (monitor-80x24.svg) and in a light
+theme (monitor-light.svg).
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ async def demo_shots() -> None:
         app.clear_notifications()
         await pilot.pause()
         app.save_screenshot("monitor.svg", str(HERE))
+        app.theme = "textual-light"
+        await pilot.pause()
+        app.save_screenshot("monitor-light.svg", str(HERE))
+        app.theme = "textual-dark"
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await asyncio.sleep(0.5)
+        app.clear_notifications()
+        await pilot.pause()
+        app.save_screenshot("monitor-80x24.svg", str(HERE))
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
         app.save_screenshot("help.svg", str(HERE))

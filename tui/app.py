@@ -20,6 +20,7 @@ from tui import format as fmt
 from tui.analysis import find_pairs, higher_is_better
 from tui.analysis.health import HealthSettings
 from tui.charting import best_point, chart_views, sort_key, warning_pair, xy
+from tui.commands import BindingCommands
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
@@ -30,10 +31,11 @@ from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
 from tui.screens.picker import PickerScreen
 from tui.screens.start import StartScreen
+from tui.system_metrics import WINDOW_STEPS, advance, fetch_window, panel_metrics, panel_rows
 from tui.tracking import TrackingError, classify, open_source
-from tui.tracking.errors import AuthError, BadRequest
+from tui.tracking.errors import AuthError, BadRequest, NotFound
 from tui.tracking.models import Experiment, Point, Run, SeriesKey
-from tui.tracking.poller import ExperimentSummary, Poller, TickResult
+from tui.tracking.poller import ExperimentSummary, Poller, TickResult, gather_all
 from tui.tracking.source import TrackingSource
 from tui.watch import HealthBook
 from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable, safe_text
@@ -42,6 +44,11 @@ from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable, safe_text
 class MlflowTui(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mlflow-tui"
+    COMMANDS = App.COMMANDS | {BindingCommands}  # ctrl+p: every action of the view, themes
+    # Responsive classes on every screen (app.tcss): narrow terminals fold the experiment
+    # tree, short ones give the chart's spare rows to the run table.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal"), (160, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
@@ -98,6 +105,8 @@ class MlflowTui(App[int]):
         self._force_experiments = True
         self._chart_dirty = False
         self._pairs: dict[str, tuple[str, str, bool] | None] = {}
+        # The highlighted run's system metrics: the last WINDOW_STEPS samples of each.
+        self.system_points: dict[SeriesKey, list[Point]] = {}
         self._user_chose = bool(settings.experiments)  # else follow where the runs are
 
     # ------------------------------------------------------------------ start-up
@@ -106,6 +115,7 @@ class MlflowTui(App[int]):
             self.theme = self.settings.theme
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = "" if self.source is None else self.source.display_uri
         if self.settings.demo:
             self.push_screen(MonitorScreen())
@@ -117,6 +127,11 @@ class MlflowTui(App[int]):
             self.push_screen(MonitorScreen())
             self._start_polling()
         self.set_interval(1.0, self._every_second)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """Run colours depend on the theme being dark or light: redraw what shows them."""
+        self._show_all()
+        self._show_compare()
 
     def _start_polling(self) -> None:
         assert self.source is not None
@@ -208,13 +223,15 @@ class MlflowTui(App[int]):
                         watched = self.watched
                         result = await poller.tick(watched, self._tracked, filter_string=flt)
                         self._good_filter = flt
+                        await self._fetch_system(poller.ordered_runs())
                         self.post_message(TickDone(result, summary, watched))
                     failures = 0
                     next_tick = now + settings.interval
                 elif self._chart_dirty:
                     self._chart_dirty = False
                     runs = poller.ordered_runs()
-                    if await poller.fetch(self._tracked(runs)):
+                    fetched = await poller.fetch(self._tracked(runs))
+                    if await self._fetch_system(runs) or fetched:
                         self.post_message(TickDone(self._snapshot(runs), None, self.watched))
             except BadRequest as exc:
                 if flt and flt != self._good_filter:
@@ -354,6 +371,43 @@ class MlflowTui(App[int]):
                 if pair:
                     out += [(r.run_id, pair[0]), (r.run_id, pair[1])]
         return out
+
+    async def _fetch_system(self, runs: list[Run]) -> bool:
+        """Keep the highlighted run's system metrics fresh, cheaply: the last WINDOW_STEPS
+        samples are read once, then each runs/search's latest point extends them (no request);
+        history is read again only to fill a gap. Other runs' windows are dropped, and nothing
+        is read while the terminal is too narrow to show the panel."""
+        by_id = {r.run_id: r for r in runs}
+        run = by_id.get(self.highlighted or "") or (runs[0] if runs else None)
+        if self.size.width < MonitorScreen.SYSTEM_MIN_WIDTH:
+            run = None
+        cache = self.system_points
+        for key in [k for k in cache if run is None or k[0] != run.run_id]:
+            del cache[key]
+        if run is None or self.source is None:
+            return False
+        source, rid, metrics = self.source, run.run_id, run.metrics
+        slots = asyncio.Semaphore(4)  # the http client's pool size, as the poller's
+
+        async def one(key: str) -> bool:
+            latest, cached = metrics[key], cache.get((rid, key), [])
+            if cached and cached[-1] == latest:
+                return False
+            window = fetch_window(cached, latest)
+            fetched: list[Point] = []
+            if window is not None:
+                try:
+                    async with slots:
+                        got = await source.get_history_window(
+                            [rid], key, start_step=window[0], end_step=window[1],
+                            max_results=2 * WINDOW_STEPS)
+                except NotFound:  # deleted meanwhile: the next tick drops the run
+                    return False
+                fetched = got.get(rid, [])
+            cache[(rid, key)] = advance(cached, latest, fetched)
+            return True
+
+        return any(await gather_all([one(m.key) for m in panel_metrics(metrics)]))
 
     def _pair(self, run: Run) -> tuple[str, str, bool] | None:
         """(train key, validation key, higher is better) the run is judged on: the pair given
@@ -519,6 +573,7 @@ class MlflowTui(App[int]):
         run = self.poller.runs.get(self.highlighted or "")
         if run is None:
             monitor.show_chart(None, {}, None, 0, 0)
+            monitor.show_system([])
             return
         views = chart_views(run.metrics)
         keys = self._view_for(run)
@@ -526,6 +581,11 @@ class MlflowTui(App[int]):
         view = views.index(keys) if keys in views else 0
         monitor.show_chart(run, series, self.health.of(run.run_id), view, len(views),
                            self.chart_options)
+
+        def system(key: str) -> list[Point]:  # the latest point alone until the window loads
+            return self.system_points.get((run.run_id, key)) or [run.metrics[key]]
+
+        monitor.show_system(panel_rows(run.metrics, system, run.status.value == "RUNNING"))
 
     def _every_second(self) -> None:
         self._render_state()
@@ -629,6 +689,10 @@ class MlflowTui(App[int]):
             sections.append(("Start", list(StartScreen.BINDINGS)))
         elif isinstance(screen, RunDetailsScreen):
             sections.append(("Run details", list(RunDetailsScreen.BINDINGS)))
+        elif isinstance(screen, PickerScreen):
+            sections.append(("Pick", [Binding("enter", "", "Choose"),
+                                      Binding("j,down", "", "Down"), Binding("k,up", "", "Up"),
+                                      *PickerScreen.BINDINGS]))
         if isinstance(screen, HelpScreen):
             return
         self.push_screen(HelpScreen(sections))
@@ -668,8 +732,8 @@ class MlflowTui(App[int]):
 
     # ------------------------------------------------------------------ marks and compare
     def _mark_styles(self) -> dict[str, str]:
-        return {rid: fmt.RUN_COLOURS[i % len(fmt.RUN_COLOURS)][1]
-                for i, rid in enumerate(self.marked)}
+        dark = self.current_theme.dark
+        return {rid: fmt.run_colour(i, dark)[1] for i, rid in enumerate(self.marked)}
 
     def action_toggle_mark(self) -> None:
         if self.poller is None:
@@ -758,7 +822,7 @@ class MlflowTui(App[int]):
         colors: dict[str, str] = {}
         markers: dict[str, str] = {}
         for i, run in enumerate(runs):
-            colour = fmt.RUN_COLOURS[i % len(fmt.RUN_COLOURS)][0]
+            colour = fmt.run_colour(i, self.current_theme.dark)[0]
             for j, key in enumerate(view):
                 role = ("train", "val")[j] if len(view) == 2 and find_pairs(view) else key
                 label = f"{names[run.run_id]} · {role}" if len(view) > 1 else names[run.run_id]

@@ -66,9 +66,23 @@ def number(value: float | None) -> str:
 
 
 # Run colours in the compare view: (plotext colour, rich style), the same run the same colour in
-# the chart, the tables and the mark column. They repeat after eight runs.
-RUN_COLOURS: tuple[tuple[str, str], ...] = (
-    ("cyan+", "bright_cyan"), ("orange+", "dark_orange"), ("green+", "bright_green"),
-    ("magenta+", "bright_magenta"), ("yellow+", "bright_yellow"), ("blue+", "bright_blue"),
-    ("red+", "bright_red"), ("white", "white"),
+# the chart, the tables and the mark column; they repeat after eight runs. Each pair names the
+# same ANSI colour (plotext "orange" is ANSI yellow, "gray" bright black), which Textual maps
+# through its dark or light terminal palette: white and bright yellow vanish on a light
+# background and the dim colours on a dark one, so each kind of theme has its own list.
+RUN_COLOURS_DARK: tuple[tuple[str, str], ...] = (
+    ("cyan+", "bright_cyan"), ("orange", "yellow"), ("green+", "bright_green"),
+    ("blue+", "bright_blue"), ("orange+", "bright_yellow"), ("red+", "bright_red"),
+    ("white", "bright_white"), ("gray", "bright_black"),
 )
+RUN_COLOURS_LIGHT: tuple[tuple[str, str], ...] = (
+    ("cyan", "cyan"), ("orange", "yellow"), ("green", "green"), ("magenta", "magenta"),
+    ("blue", "blue"), ("red", "red"), ("magenta+", "bright_magenta"), ("gray", "bright_black"),
+)
+RUN_COLOURS = RUN_COLOURS_DARK
+
+
+def run_colour(index: int, dark: bool = True) -> tuple[str, str]:
+    """(plotext colour, rich style) of the index-th marked run, readable on the theme."""
+    colours = RUN_COLOURS_DARK if dark else RUN_COLOURS_LIGHT
+    return colours[index % len(colours)]

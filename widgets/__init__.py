@@ -19,6 +19,7 @@ from .chart import (
 )
 from .experiment_tree import ExperimentEntry, ExperimentTree, NodeInfo, split_name
 from .run_table import RunTable
+from .sparklines import Sparklines, SparkRow, spark
 from .text import plain, safe_text, title
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "MetricChart",
     "NodeInfo",
     "RunTable",
+    "Sparklines",
+    "SparkRow",
     "downsample",
     "ema",
     "finite_segments",
@@ -40,6 +43,7 @@ __all__ = [
     "log_safe",
     "plain",
     "safe_text",
+    "spark",
     "split_name",
     "y_range",
 ]

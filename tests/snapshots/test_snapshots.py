@@ -4,6 +4,8 @@ SVGs in tests/snapshots/__snapshots__/."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import wait_until
 from tests.sample_data import NOW, fake_app
 from tui.app import make_app
@@ -80,3 +82,44 @@ def test_compare_view(snap_compare):
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=(150, 45), run_before=before)
+
+
+# Small and large terminals, dark and light themes (issue 7): the tree folds below 100
+# columns, the run table and the chart both keep rows at 24 lines, a light theme stays readable.
+SIZES = {"80x24": (80, 24), "200x60": (200, 60)}
+THEMES = ("textual-dark", "textual-light")
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", list(SIZES))
+def test_monitor_sizes_and_themes(snap_compare, size, theme):
+    assert snap_compare(_app(theme=theme), terminal_size=SIZES[size], run_before=_ready)
+
+
+async def _compare_three(pilot) -> None:
+    app = pilot.app
+    await _ready(pilot, "a2")
+    table = app.monitor.query_one(RunTable)
+    for rid in ("a1", "a2", "a3"):
+        table.move_cursor(row=table.get_row_index(rid))
+        await wait_until(lambda rid=rid: app.highlighted == rid)
+        await pilot.press("space")
+    await pilot.press("c")
+    await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
+                     and app.compare_frame["val_loss.min"].notna().all())
+    await pilot.pause()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_compare_small_terminal(snap_compare, theme):
+    assert snap_compare(_app(theme=theme), terminal_size=(80, 24), run_before=_compare_three)
+
+
+def test_tree_widens_when_focused_on_a_narrow_terminal(snap_compare):
+    async def before(pilot):
+        await _ready(pilot)
+        await pilot.press("shift+tab")  # from the run table to the experiment tree
+        await pilot.pause()
+
+    assert snap_compare(_app(theme="textual-light"), terminal_size=(80, 24), run_before=before)

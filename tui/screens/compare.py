@@ -28,6 +28,8 @@ class CompareScreen(Screen[None]):
     CompareScreen #compare-chart:focus { border: round $accent; }
     CompareScreen #compare-table { height: 40%; min-height: 6; border: round $primary-darken-2; }
     CompareScreen #compare-table:focus { border: round $accent; }
+    /* A short terminal: the table takes the rows its runs need, the chart the rest. */
+    CompareScreen.-short #compare-table { height: auto; max-height: 40%; min-height: 5; }
     """
     BINDINGS = [
         Binding("escape,c", "app.close_compare", "Back", id="compare.back"),

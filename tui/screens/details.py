@@ -59,6 +59,8 @@ class RunDetailsScreen(ModalScreen[None]):
     """
     BINDINGS = [
         Binding("escape,q,i", "dismiss", "Close", id="details.close"),
+        # A modal screen stops the app's bindings: help is bound here too.
+        Binding("question_mark,f1", "app.help", "Help", id="details.help"),
         Binding("j,down", "scroll_down", "Scroll down", show=False, id="details.down"),
         Binding("k,up", "scroll_up", "Scroll up", show=False, id="details.up"),
     ]

@@ -12,7 +12,11 @@ from textual.widgets import Static
 
 
 def _key_label(app, binding: Binding) -> str:
-    return ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in binding.key.split(","))
+    """The binding's keys as the footer shows them; a key remapped by the user's `[keymap]`
+    shows its new keys."""
+    keymap = getattr(app, "_keymap", None) or {}
+    keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+    return ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -44,7 +48,8 @@ class HelpScreen(ModalScreen[None]):
                 seen.add(binding.description)
                 table.add_row(_key_label(self.app, binding), binding.description)
             table.add_row("", "")
-        table.add_row("", Text("Press escape or ? to close.", style="dim"))
+        table.add_row("", Text("Press escape or ? to close; ctrl+p searches every action "
+                               "(and the themes).", style="dim"))
         with VerticalScroll():
             yield Static(table, id="help-keys")
 

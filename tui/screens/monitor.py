@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,6 +17,7 @@ from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
 from tui.charting import step_to_x, xy
 from tui.nesting import Row
+from tui.system_metrics import PanelRow
 from tui.tracking.models import Experiment, Point, Run
 from tui.watch import HealthBook
 from widgets import (
@@ -24,6 +26,8 @@ from widgets import (
     ExperimentTree,
     MetricChart,
     RunTable,
+    Sparklines,
+    SparkRow,
     plain,
     safe_text,
 )
@@ -92,9 +96,12 @@ class MonitorScreen(Screen[None]):
                 table.border_title = "Runs"
                 yield table
                 yield Static(id="banner")
-                chart = MetricChart(id="chart")
-                chart.border_title = "Chart"
-                yield chart
+                with Horizontal(id="chart-row"):
+                    chart = MetricChart(id="chart")
+                    chart.border_title = "Chart"
+                    yield chart
+                    with Vertical(id="system"):
+                        yield Sparklines(id="sparklines")
         with Horizontal(id="bottom"):
             yield Static(id="marks")
             yield Footer()
@@ -106,6 +113,7 @@ class MonitorScreen(Screen[None]):
         self.query_one("#banner").display = False
         self.query_one("#filter").display = False
         self.query_one("#filter-error").display = False
+        self.query_one("#system").display = False
         self.query_one(RunTable).focus()
         self.ready = True
         self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
@@ -203,6 +211,26 @@ class MonitorScreen(Screen[None]):
             banner.display = True
         else:
             banner.display = False
+
+    # System metrics beside the chart: hidden without any, and on terminals too narrow to
+    # spare the columns (the chart keeps them).
+    SYSTEM_MIN_WIDTH = 110
+    _system_rows: Sequence[PanelRow] = ()
+
+    def show_system(self, rows: Sequence[PanelRow]) -> None:
+        self._system_rows = rows
+        panel = self.query_one("#system")
+        alerts = [r.label for r in rows if r.alert]
+        panel.border_title = safe_title(
+            "System" + (f" · ⚠ {', '.join(alerts)} idle" if alerts else ""), 60)
+        self.query_one(Sparklines).set_rows([
+            SparkRow(r.label, r.values, r.value_text, r.low, r.high, r.alert) for r in rows])
+        self._fit_system()
+
+    @on(events.Resize)
+    def _fit_system(self) -> None:
+        panel = self.query_one("#system")
+        panel.display = bool(self._system_rows) and self.size.width >= self.SYSTEM_MIN_WIDTH
 
     def clear_runs(self, title: str) -> None:
         table = self.query_one(RunTable)

@@ -27,6 +27,8 @@ class PickerScreen(ModalScreen[int | None]):
     """
     BINDINGS = [
         Binding("escape,q", "cancel", "Close", id="picker.close"),
+        # A modal screen stops the app's bindings: help is bound here too.
+        Binding("question_mark,f1", "app.help", "Help", id="picker.help"),
         Binding("j", "cursor_down", "Down", show=False, id="picker.down"),
         Binding("k", "cursor_up", "Up", show=False, id="picker.up"),
     ]
