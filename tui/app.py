@@ -654,13 +654,27 @@ class MlflowTui(App[int]):
 
     @on(DataTable.RowHighlighted, "#runs")
     def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        run_id = event.row_key.value if event.row_key is not None else None
+        self._highlight(event.row_key.value if event.row_key is not None else None)
+
+    def _highlight(self, run_id: str | None) -> None:
         if run_id == self.highlighted:
             return
         self.highlighted = run_id
         self._show_chart()
         self._chart_dirty = True
         self._wake_loop()
+
+    def _cursor_run(self) -> Run | None:
+        """The run under the table's cursor now. Keys typed fast ("j space") reach an action
+        before the table's RowHighlighted message has bubbled up: read the cursor itself."""
+        if self.poller is None:
+            return None
+        monitor = self.monitor
+        if monitor is not None and self.screen is monitor:
+            key = monitor.query_one(RunTable).current_row_key
+            if key is not None:
+                self._highlight(key)
+        return self.poller.runs.get(self.highlighted or "")
 
     @on(DataTable.RowSelected, "#runs")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
@@ -700,7 +714,7 @@ class MlflowTui(App[int]):
     def action_run_details(self) -> None:
         if self.poller is None or self.monitor is None or self.screen is not self.monitor:
             return
-        run = self.poller.runs.get(self.highlighted or "")
+        run = self._cursor_run()
         if run is None:
             self.notify("No run highlighted.", severity="warning")
             return
@@ -711,7 +725,7 @@ class MlflowTui(App[int]):
     def action_cycle_metric(self) -> None:
         if self.poller is None:
             return
-        run = self.poller.runs.get(self.highlighted or "")
+        run = self._cursor_run()
         if run is None:
             return
         views = chart_views(run.metrics)
@@ -738,7 +752,7 @@ class MlflowTui(App[int]):
     def action_toggle_mark(self) -> None:
         if self.poller is None:
             return
-        run = self.poller.runs.get(self.highlighted or "")
+        run = self._cursor_run()
         if run is None:
             return
         if run.run_id in self.marked:
@@ -899,7 +913,7 @@ class MlflowTui(App[int]):
             views = chart_views(self._compare_keys(self._compare_runs()))
             current = self.compare_view % max(len(views), 1)
         else:
-            run = self.poller.runs.get(self.highlighted or "") if self.poller else None
+            run = self._cursor_run()
             if run is None:
                 return
             views = chart_views(run.metrics)
@@ -985,7 +999,7 @@ class MlflowTui(App[int]):
         """Fold or unfold the children of the highlighted run (or of its parent)."""
         if self.poller is None:
             return
-        run = self.poller.runs.get(self.highlighted or "")
+        run = self._cursor_run()
         if run is None:
             return
         rows = {row.run.run_id: row for row in self._visible_rows()}

@@ -58,3 +58,25 @@ async def test_pausing_does_not_spin_the_poll_loop():
         assert app._loop_rounds - rounds < 30
         await pilot.press("p")
         await wait_until(lambda: src.requests > before)
+
+
+async def test_keys_typed_faster_than_the_highlight_message_act_on_the_cursor_row():
+    # In a real terminal "j space" arrives at once: the mark must go to the row the cursor is
+    # on now, not to the one the (not yet delivered) RowHighlighted message was about.
+    src = FakeSource()
+    src.experiments = [Experiment("1", "exp", last_update_time=T0)]
+    for i in range(3):
+        src.add_run(Run(f"r{i}", "1", f"run-{i}", RunStatus.FINISHED, T0 + i, T0 + 100),
+                    curves(5))
+    app = fake_app(src)
+    async with app.run_test(size=(140, 40)):
+        await wait_rows(app, 3)
+        table = app.monitor.query_one(RunTable)
+        await wait_until(lambda: app.highlighted == table.current_row_key)
+        first = table.current_row_key
+        app.action_toggle_mark()
+        table.move_cursor(row=table.cursor_row + 1)  # its message is still queued...
+        app.action_toggle_mark()  # ... when the next key's action runs
+        second = table.current_row_key
+        assert second != first
+        assert set(app.marked) == {first, second}
