@@ -37,7 +37,7 @@ class Tmux:
     def start(self, command: list[str], env: dict[str, str], cwd: str) -> None:
         envs = [f"{k}={v}" for k, v in env.items()]
         self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session,
-                 "-x", str(WIDTH), "-y", str(HEIGHT), "-c", cwd, "env", *envs, *command)
+                 "-x", str(WIDTH), "-y", str(HEIGHT), "-c", cwd, "env", "-i", *envs, *command)
         self.run("set-option", "-g", "escape-time", "0")
         self.run("set-option", "-t", self.session, "remain-on-exit", "on")
 
