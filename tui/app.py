@@ -322,7 +322,7 @@ class MlflowTui(App[int]):
 
     @work(thread=True, group="warm", exclusive=True)
     def _warm_imports(self) -> None:
-        """Import pandas off the event loop once the screen is up, so that the first compare
+        """Import pandas off the event loop when runs are marked, so that the first compare
         view does not pay for it."""
         import pandas  # noqa: F401
 
@@ -449,8 +449,6 @@ class MlflowTui(App[int]):
     def on_tick_done(self, message: TickDone) -> None:
         result, summary = message.result, message.summary
         self.ticks += 1
-        if self.ticks == 1:
-            self._warm_imports()
         self.last_ok = self.clock()
         self.state, self.state_detail = "live", ""
         monitor = self.monitor
@@ -759,6 +757,9 @@ class MlflowTui(App[int]):
             del self.marked[run.run_id]
         else:
             self.marked[run.run_id] = run
+            # pandas (~80 MB) is needed by the compare view only: load it, off the event loop,
+            # once the user starts marking runs to compare, not in every session.
+            self._warm_imports()
         self._show_all()
         self._render_state()
 

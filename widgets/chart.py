@@ -468,16 +468,23 @@ class MetricChart(PlotextPlot, can_focus=True):
         the display options too (else the current ones are kept).
         """
         names = _display_names(series)
-        self._series = {names[label]: pts for label, pts in series.items()}
-        self._title = safe_text(title, 200)
-        self._x_label = safe_text(x_label, 60)
-        self._y_label = safe_text(y_label, 60)
-        self._marker_x = marker_x if marker_x is not None and _is_finite(marker_x) else None
-        self._marker_label = safe_text(marker_label, 60)
-        self._series_colors = {names[k]: v for k, v in (colors or {}).items() if k in names}
-        # plotext marker per series ("braille" lines by default; e.g. "dot" tells a second
-        # series of the same colour apart).
-        self._series_markers = {names[k]: v for k, v in (markers or {}).items() if k in names}
+        new_series = {names[label]: pts for label, pts in series.items()}
+        state = (
+            safe_text(title, 200), safe_text(x_label, 60), safe_text(y_label, 60),
+            marker_x if marker_x is not None and _is_finite(marker_x) else None,
+            safe_text(marker_label, 60),
+            {names[k]: v for k, v in (colors or {}).items() if k in names},
+            # plotext marker per series ("braille" lines by default; e.g. "dot" tells a second
+            # series of the same colour apart).
+            {names[k]: v for k, v in (markers or {}).items() if k in names},
+        )
+        if (options is None or options == self._options) and state == (
+                self._title, self._x_label, self._y_label, self._marker_x, self._marker_label,
+                self._series_colors, self._series_markers) and new_series == self._series:
+            return  # the same plot (a tick that brought nothing new): no rebuild, no repaint
+        self._series = new_series
+        (self._title, self._x_label, self._y_label, self._marker_x, self._marker_label,
+         self._series_colors, self._series_markers) = state
         if options is not None:
             self._options = options
         for label in list(self._ema_cache):

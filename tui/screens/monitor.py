@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
@@ -119,15 +120,26 @@ class MonitorScreen(Screen[None]):
         self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ updates
+    _marks_shown: int | None = None
+    _state_shown: Text | None = None
+
     def show_marks(self, count: int) -> None:
+        # Static.update() always re-lays the screen out: skip it when nothing changed.
+        if count == self._marks_shown:
+            return
+        self._marks_shown = count
         for marks in self.query("#marks").results(Static):
             marks.update(Text(f" ● {count} marked · c compare · u clear ", style="bold reverse")
                          if count else "")
             marks.display = count > 0
 
     def show_state(self, text: Text) -> None:
+        if text == self._state_shown:  # same words and styles: nothing to repaint
+            return
+        self._state_shown = text
         for state in self.query("#state").results(Static):  # absent while the screen closes
-            state.update(text)
+            # One line of fixed height: no re-layout (a layout repaints every scrollbar).
+            state.update(text, layout=False)
 
     def show_experiments(self, experiments: Sequence[Experiment], running: Mapping[str, int],
                          counts: Mapping[str, int], watched: Sequence[str]) -> None:
@@ -151,7 +163,7 @@ class MonitorScreen(Screen[None]):
         marks = marks or {}
         best = best or {}
         table = self.query_one(RunTable)
-        table.border_title = safe_title(title)  # names from the server are never markup
+        set_title(table, safe_title(title))  # names from the server are never markup
         cells_by_row = []
         for row in rows:
             run = row.run
@@ -183,13 +195,13 @@ class MonitorScreen(Screen[None]):
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
         if run is None:
-            chart.border_title = "Chart"
+            set_title(chart, "Chart")
             chart.set_data({}, title="no run selected")
             banner.display = False
             return
         options = options or chart.options
-        chart.border_title = safe_title(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
-                                    f"{max(views, 1)} (m)")
+        set_title(chart, safe_title(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
+                                    f"{max(views, 1)} (m)"))
         mode = options.x_mode
         data = {key: xy(pts, mode, run.start_time) for key, pts in series.items()}
         title = " vs ".join(series) if series else "no metrics logged yet"
@@ -234,7 +246,7 @@ class MonitorScreen(Screen[None]):
 
     def clear_runs(self, title: str) -> None:
         table = self.query_one(RunTable)
-        table.border_title = safe_title(title)
+        set_title(table, safe_title(title))
         table.set_rows(RUN_COLUMNS, [])
 
 
@@ -289,3 +301,9 @@ def _value(point: Point | None) -> Text:
     text = fmt.number(point.value)
     return Text(text, style="bold red" if not math.isfinite(point.value) else "")
 
+
+def set_title(widget: Widget, title: str) -> None:
+    """Set a border title only when it changed: setting one repaints the whole widget."""
+    if getattr(widget, "_title_set", None) != title:
+        widget._title_set = title  # type: ignore[attr-defined]
+        widget.border_title = title
