@@ -550,6 +550,9 @@ class MlflowTui(App[int]):
         now_ms = int(self.clock() * 1000)
         names = [e.name for e in self.experiments if e.experiment_id in self.watched]
         title = f"Runs · {', '.join(names) or '—'} · {len(self.poller.runs)}"
+        if self.poller.truncated:
+            title += (f" (the newest {self.poller.max_runs} and all running; / searches the "
+                      "rest)")
         active = self.server_filter or self.name_filter
         if active:
             title += f" · filter: {active[:60]} · {len(runs)} shown"

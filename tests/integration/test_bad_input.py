@@ -175,6 +175,9 @@ async def test_five_thousand_runs_in_one_experiment(live_server):
         await wait_until(lambda: table.row_count > 0, timeout=60)
         text = screen_text(app)
         assert "sweep-4999" in text  # newest first
+        # One page is listed (the newest 500; and any running run): the title says so.
+        assert table.row_count == 500
+        assert "newest 500" in str(table.border_title)
         await pilot.press("G")
         await wait_until(lambda: table.cursor_row == table.row_count - 1, timeout=10)
         await _still_answers(app, pilot)

@@ -424,3 +424,37 @@ async def test_cache_matches_history_for_random_logging(seed: int):
                 assert poller.series[(rid, key)].last_step == last_step[rid]
             else:
                 assert (rid, key) not in poller.series
+
+
+async def test_a_big_experiment_costs_one_page_and_keeps_old_running_runs():
+    src = FakeSource()
+    src.add_run("old-but-running", start_time=T0 - 10**6)
+    for i in range(30):
+        src.add_run(f"r{i:02d}", status=RunStatus.FINISHED)
+    poller = Poller(src, max_runs=10)  # type: ignore[arg-type]
+    first = await poller.tick(["1"])
+    ids = [r.run_id for r in first.runs]
+    assert ids[:10] == [f"r{i:02d}" for i in range(29, 19, -1)]  # the newest page
+    assert "old-but-running" in ids and len(ids) == 11
+    assert poller.truncated and "1" not in poller.run_counts  # the total is not known
+    assert src.calls["search_runs"] == 2
+    # Newer runs push older ones past the page: that is not a deletion.
+    for i in range(30, 35):
+        src.add_run(f"r{i:02d}", status=RunStatus.FINISHED)
+    second = await poller.tick(["1"])
+    assert second.removed_runs == []
+    assert set(second.new_runs) == {f"r{i:02d}" for i in range(30, 35)}
+    assert "r20" not in poller.runs and "old-but-running" in poller.runs
+
+
+async def test_a_small_experiment_is_listed_whole_in_one_request():
+    src = FakeSource()
+    for i in range(5):
+        src.add_run(f"r{i}")
+    poller = Poller(src, max_runs=10)  # type: ignore[arg-type]
+    await poller.tick(["1"])
+    assert not poller.truncated and poller.run_counts["1"] == 5
+    assert src.calls["search_runs"] == 1
+    src.delete_run("r1")
+    result = await poller.tick(["1"])
+    assert result.removed_runs == ["r1"]

@@ -63,9 +63,13 @@ class Poller:
     tick() from one task at a time (the app guarantees ticks never overlap)."""
 
     def __init__(self, source: TrackingSource, *, first_load_points: int = 500,
-                 max_parallel: int = 4) -> None:
+                 max_parallel: int = 4, max_runs: int = 500) -> None:
         self.source = source
         self.first_load_points = first_load_points
+        # Runs listed per tick: the newest `max_runs`, plus every RUNNING run when there are
+        # more (an experiment of 10,000 runs costs one page per tick, not ten).
+        self.max_runs = max_runs
+        self.truncated = False  # the last tick's listing stopped at max_runs
         self.runs: dict[str, Run] = {}
         self.series: dict[SeriesKey, SeriesCache] = {}
         self.run_counts: dict[str, int] = {}
@@ -114,8 +118,17 @@ class Poller:
         calls_before = self._source_calls()
         watched = tuple(experiment_ids)
         same_view = watched == self._watched and filter_string == self._filter
-        runs = (await self.source.search_runs(watched, filter_string=filter_string)
-                if watched else [])
+        runs = (await self.source.search_runs(watched, filter_string=filter_string,
+                                              max_runs=self.max_runs) if watched else [])
+        truncated = len(runs) >= self.max_runs
+        if truncated:
+            # Older runs still training must not drop out of view behind newer ones.
+            running = "attributes.status = 'RUNNING'"
+            active = await self.source.search_runs(
+                watched, filter_string=f"{running} and {filter_string}" if filter_string
+                else running, max_runs=self.max_runs)
+            listed = {r.run_id for r in runs}
+            runs += [r for r in active if r.run_id not in listed]
         previous = self.runs if same_view else {}
         current = {r.run_id: r for r in runs}
         new_runs = [r.run_id for r in runs if same_view and r.run_id not in previous]
@@ -124,12 +137,19 @@ class Poller:
             for rid, run in current.items()
             if rid in previous and previous[rid].status != run.status
         }
-        removed = [rid for rid in previous if rid not in current] if same_view else []
+        # A run missing from a complete listing was deleted; from a truncated one it may only
+        # have been pushed past the page by newer runs.
+        removed = ([rid for rid in previous if rid not in current]
+                   if same_view and not truncated else [])
+        self.truncated = truncated
         self.runs = current
         self._watched, self._filter = watched, filter_string
         if not filter_string:
             for eid in watched:
-                self.run_counts[eid] = sum(1 for r in runs if r.experiment_id == eid)
+                if truncated:  # not known: more runs than one page
+                    self.run_counts.pop(eid, None)
+                else:
+                    self.run_counts[eid] = sum(1 for r in runs if r.experiment_id == eid)
         # Drop caches of runs that left the view (deleted, or another experiment selected).
         for key in [k for k in self.series if k[0] not in current]:
             del self.series[key]
