@@ -740,6 +740,9 @@ class MlflowTui(App[int]):
         self._wake_loop()
 
     def action_refresh(self) -> None:
+        for poller in (self.poller, self.compare_poller):
+            if poller is not None:
+                poller.refresh()
         self._force_tick = True
         self._force_experiments = True
         self._wake_loop()

@@ -240,7 +240,8 @@ def status_main(argv: Sequence[str]) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:  # a non-UTF-8 terminal gets \u escapes, not a crash
             reconfigure(errors="backslashreplace")
-    source = open_source(classify(settings.uri))
+    # A one-shot command can wait for a busy server longer than the live view does.
+    source = open_source(classify(settings.uri), read_timeout=60.0)
     return run_status(settings, source, output=args.output,
                       fail_on_warning=args.fail_on_warning, stdout=sys.stdout,
                       stderr=sys.stderr)

@@ -159,8 +159,8 @@ def test_experiments_from_the_config_file(seeded, capsys, isolated: Path):
 
 
 def test_every_experiment_by_default(seeded, capsys):
-    code, out, _ = status(capsys, seeded["url"], "--json", "-n", "1000")
-    assert code == 0
+    code, out, err = status(capsys, seeded["url"], "--json", "-n", "1000")
+    assert code == 0, err
     listed = {r["run_id"] for r in json.loads(out)}
     assert set(seeded["runs"].values()) <= listed
 

@@ -35,6 +35,7 @@ class FakeSource:
         self.calls: Counter[str] = Counter()
         self.windows: list[tuple[tuple[str, ...], str, int | None, int | None, int]] = []
         self.missing: set[str] = set()  # get_history_window raises NotFound for these
+        self.filters: list[str] = []  # the filter of each runs/search
         self.clock = T0
 
     # ------------------------------------------------------------ writing
@@ -80,6 +81,7 @@ class FakeSource:
     async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
                           max_runs: int = 5000) -> list[Run]:
         self._count("search_runs")
+        self.filters.append(filter_string)
         runs = [r for r in self.runs.values() if r.experiment_id in experiment_ids]
         if "RUNNING" in filter_string:
             runs = [r for r in runs if r.status is RunStatus.RUNNING]
@@ -431,7 +433,7 @@ async def test_a_big_experiment_costs_one_page_and_keeps_old_running_runs():
     src.add_run("old-but-running", start_time=T0 - 10**6)
     for i in range(30):
         src.add_run(f"r{i:02d}", status=RunStatus.FINISHED)
-    poller = Poller(src, max_runs=10)  # type: ignore[arg-type]
+    poller = Poller(src, max_runs=10, full_every=0)  # type: ignore[arg-type]
     first = await poller.tick(["1"])
     ids = [r.run_id for r in first.runs]
     assert ids[:10] == [f"r{i:02d}" for i in range(29, 19, -1)]  # the newest page
@@ -451,10 +453,76 @@ async def test_a_small_experiment_is_listed_whole_in_one_request():
     src = FakeSource()
     for i in range(5):
         src.add_run(f"r{i}")
-    poller = Poller(src, max_runs=10)  # type: ignore[arg-type]
+    poller = Poller(src, max_runs=10, full_every=0)  # type: ignore[arg-type]
     await poller.tick(["1"])
     assert not poller.truncated and poller.run_counts["1"] == 5
     assert src.calls["search_runs"] == 1
     src.delete_run("r1")
     result = await poller.tick(["1"])
     assert result.removed_runs == ["r1"]
+
+
+async def test_between_full_listings_a_tick_asks_only_for_running_runs():
+    now = [0.0]
+    src = FakeSource()
+    for i in range(10):
+        src.add_run(f"done{i}", status=RunStatus.FINISHED)
+    src.add_run("live-a")
+    src.add_run("live-b")
+    poller = Poller(src, full_every=30, clock=lambda: now[0])  # type: ignore[arg-type]
+    first = await poller.tick(["1"])
+    assert len(first.runs) == 12 and src.filters == [""]
+    # A quiet tick: one search, for the running runs only; the finished ones are kept.
+    src.log("live-a", "loss", 1)
+    now[0] = 2
+    quiet = await poller.tick(["1"])
+    assert src.filters[-1] == "attributes.status = 'RUNNING'" and len(src.filters) == 2
+    assert len(quiet.runs) == 12 and quiet.runs[0].run_id == "live-b"
+    assert poller.runs["live-a"].metrics["loss"].step == 1
+    # A new run shows up at once.
+    src.add_run("live-c")
+    now[0] = 4
+    assert (await poller.tick(["1"])).new_runs == ["live-c"]
+    # A run that stops running brings the full listing forward, in the same tick.
+    src.set_status("live-a", RunStatus.FAILED)
+    now[0] = 6
+    changed = await poller.tick(["1"])
+    assert changed.status_changes == {"live-a": (RunStatus.RUNNING, RunStatus.FAILED)}
+    assert src.filters[-2:] == ["attributes.status = 'RUNNING'", ""]
+    # A finished run deleted is seen at the next full listing (30 s), or on refresh().
+    src.delete_run("done3")
+    now[0] = 8
+    assert (await poller.tick(["1"])).removed_runs == []
+    poller.refresh()
+    assert (await poller.tick(["1"])).removed_runs == ["done3"]
+    now[0] = 20
+    await poller.tick(["1"])
+    assert src.filters[-1] != ""  # still a quiet tick
+    now[0] = 40
+    await poller.tick(["1"])
+    assert src.filters[-1] == ""  # the periodic full listing
+
+
+async def test_a_failed_tick_is_followed_by_a_full_listing():
+    from tui.tracking.errors import ConnectionFailed
+
+    now = [0.0]
+    src = FakeSource()
+    src.add_run("done", status=RunStatus.FINISHED)
+    src.add_run("live")
+    poller = Poller(src, full_every=30, clock=lambda: now[0])  # type: ignore[arg-type]
+    await poller.tick(["1"])
+    search = src.search_runs
+
+    async def down(*args, **kwargs):
+        raise ConnectionFailed("connection refused")
+
+    src.search_runs = down  # type: ignore[method-assign]
+    now[0] = 2
+    with pytest.raises(ConnectionFailed):
+        await poller.tick(["1"])
+    src.search_runs = search  # type: ignore[method-assign]
+    src.delete_run("done")  # while the server was away
+    now[0] = 4
+    result = await poller.tick(["1"])
+    assert src.filters[-1] == "" and result.removed_runs == ["done"]

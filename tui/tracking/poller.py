@@ -22,6 +22,8 @@ from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
 from tui.tracking.source import MAX_RESULTS_PER_RUN, MAX_RUNS_PER_BULK, TrackingSource
 
+RUNNING = "attributes.status = 'RUNNING'"
+
 
 @dataclass
 class SeriesCache:
@@ -63,8 +65,16 @@ class Poller:
     tick() from one task at a time (the app guarantees ticks never overlap)."""
 
     def __init__(self, source: TrackingSource, *, first_load_points: int = 500,
-                 max_parallel: int = 4, max_runs: int = 500) -> None:
+                 max_parallel: int = 4, max_runs: int = 500, full_every: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.source = source
+        # Only running runs change from tick to tick: between full listings (every
+        # `full_every` s, on a new view, after a failure, on refresh()) a tick asks for the
+        # RUNNING runs alone. A run that leaves that set (finished, failed, killed, deleted)
+        # brings the full listing forward to the same tick.
+        self.full_every = full_every
+        self._clock = clock
+        self._next_full = 0.0
         self.first_load_points = first_load_points
         # Runs listed per tick: the newest `max_runs`, plus every RUNNING run when there are
         # more (an experiment of 10,000 runs costs one page per tick, not ten).
@@ -118,17 +128,11 @@ class Poller:
         calls_before = self._source_calls()
         watched = tuple(experiment_ids)
         same_view = watched == self._watched and filter_string == self._filter
-        runs = (await self.source.search_runs(watched, filter_string=filter_string,
-                                              max_runs=self.max_runs) if watched else [])
-        truncated = len(runs) >= self.max_runs
-        if truncated:
-            # Older runs still training must not drop out of view behind newer ones.
-            running = "attributes.status = 'RUNNING'"
-            active = await self.source.search_runs(
-                watched, filter_string=f"{running} and {filter_string}" if filter_string
-                else running, max_runs=self.max_runs)
-            listed = {r.run_id for r in runs}
-            runs += [r for r in active if r.run_id not in listed]
+        try:
+            runs, truncated = await self._list_runs(watched, filter_string, same_view)
+        except BaseException:
+            self._next_full = 0.0  # after a failure, start again from a full listing
+            raise
         previous = self.runs if same_view else {}
         current = {r.run_id: r for r in runs}
         new_runs = [r.run_id for r in runs if same_view and r.run_id not in previous]
@@ -160,6 +164,42 @@ class Poller:
             runs=runs, new_runs=new_runs, status_changes=changes, removed_runs=removed,
             updated_series=updated, requests=self._source_calls() - calls_before, at=time.time(),
         )
+
+    def refresh(self) -> None:
+        """Make the next tick a full listing (the user asked for a refresh)."""
+        self._next_full = 0.0
+
+    async def _list_runs(self, watched: tuple[str, ...], filter_string: str,
+                         same_view: bool) -> tuple[list[Run], bool]:
+        """(runs newest first, whether the listing stopped at max_runs)."""
+        if not watched:
+            return [], False
+        running_filter = RUNNING + (f" and {filter_string}" if filter_string else "")
+        now = self._clock()
+        if same_view and now < self._next_full:
+            active = await self.source.search_runs(watched, filter_string=running_filter,
+                                                   max_runs=self.max_runs)
+            current = {r.run_id for r in active}
+            was_running = [rid for rid, r in self.runs.items() if r.status is RunStatus.RUNNING]
+            if all(rid in current for rid in was_running):
+                merged = {rid: r for rid, r in self.runs.items()
+                          if r.status is not RunStatus.RUNNING}
+                merged.update((r.run_id, r) for r in active)
+                runs = sorted(merged.values(), key=lambda r: (r.start_time or 0, r.run_id),
+                              reverse=True)
+                return runs, self.truncated
+            # A run stopped running (or was deleted): list everything now.
+        runs = await self.source.search_runs(watched, filter_string=filter_string,
+                                             max_runs=self.max_runs)
+        truncated = len(runs) >= self.max_runs
+        if truncated:
+            # Older runs still training must not drop out of view behind newer ones.
+            active = await self.source.search_runs(watched, filter_string=running_filter,
+                                                   max_runs=self.max_runs)
+            listed = {r.run_id for r in runs}
+            runs += [r for r in active if r.run_id not in listed]
+        self._next_full = now + self.full_every
+        return runs, truncated
 
     async def fetch(self, tracked: Iterable[SeriesKey]) -> set[SeriesKey]:
         """Load or advance series of the runs already known, without a runs/search."""
