@@ -68,7 +68,7 @@ class Report:
     extra: dict[str, object] = field(default_factory=dict)
 
     def add(self, target: str, figure: str, holds: bool | None, notes: str = "") -> None:
-        self.results.append(Result(target, figure, holds, notes if holds is False else notes,
+        self.results.append(Result(target, figure, holds, notes,
                                    self.bench))
 
     def print(self, title: str) -> None:
@@ -124,10 +124,10 @@ def mlflow_server() -> Iterator[MlflowServer]:
     """A real `mlflow server` (sqlite, --workers 1, loopback) for the duration of the block."""
     server = MlflowServer(Path(tempfile.mkdtemp(prefix="mlflow-tui-bench-")))
     started = time.monotonic()
-    server.start()
-    print(f"  (mlflow server ready in {time.monotonic() - started:.1f} s at {server.url})",
-          flush=True)
     try:
+        server.start()
+        print(f"  (mlflow server ready in {time.monotonic() - started:.1f} s at {server.url})",
+              flush=True)
         yield server
     finally:
         server.stop()

@@ -1,6 +1,6 @@
 """How fast what happens on the server reaches the screen, measured end to end.
 
-    python bench/live_latency.py [--interval 2] [--epochs 40]
+    python bench/live_latency.py [--interval 2] [--epochs 30] [--points-only] [--json PATH]
 
 Starts a real `mlflow server` (sqlite, --workers 1) on 127.0.0.1, runs the app headless at the
 given interval watching an experiment, runs a real training script (bench/train_digits.py,
@@ -11,6 +11,8 @@ train_loss and val_loss each epoch) against it, and prints:
 - dead port: start -> the state line says it cannot connect (http://127.0.0.1:1);
 - demo: start -> first RUNNING row of `mlflow-tui --demo`.
 Targets from issue 2: each within interval + 1 s; dead port within 5 s; demo within 10 s.
+Target 3 of issue 6 (freshness): new point p95 within interval + 0.5 s. `--points-only` skips
+the dead-port and demo measures (bench/run_all.py uses it).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import Report  # noqa: E402
 
 from tests.server import MlflowServer  # noqa: E402
 from tui.app import make_app  # noqa: E402
@@ -117,9 +123,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--points-only", action="store_true",
+                        help="only the live measures (skip the dead port and the demo)")
+    parser.add_argument("--json")
     args = parser.parse_args()
-    dead = asyncio.run(measure_dead_port())
-    demo = asyncio.run(measure_demo())
+    dead = demo = None
+    if not args.points_only:
+        dead = asyncio.run(measure_dead_port())
+        demo = asyncio.run(measure_demo())
     live = asyncio.run(measure_server(args.interval, args.epochs))
     limit = args.interval + 1
     print(f"\nlive latency, interval {args.interval:g} s, mlflow server --workers 1 on loopback")
@@ -128,10 +139,36 @@ def main() -> None:
     for key in ("new run", "new point p50", "new point p95", "new point max", "status change"):
         value = float(live[key])  # type: ignore[arg-type]
         print(f"| {key} | {value:.2f} | <= {limit:g} | {'yes' if value <= limit else 'NO'} |")
-    print(f"| dead port -> error shown | {dead:.2f} | <= 5 | {'yes' if dead <= 5 else 'NO'} |")
-    print(f"| demo -> first live run on screen | {demo:.2f} | <= 10 | "
-          f"{'yes' if demo <= 10 else 'NO'} |")
+    if dead is not None and demo is not None:
+        print(f"| dead port -> error shown | {dead:.2f} | <= 5 | "
+              f"{'yes' if dead <= 5 else 'NO'} |")
+        print(f"| demo -> first live run on screen | {demo:.2f} | <= 10 | "
+              f"{'yes' if demo <= 10 else 'NO'} |")
     print(f"({live['points measured']} points measured; {live['requests']} requests in all)")
+
+    report = Report("live_latency")
+    report.extra.update(live)
+    fresh = args.interval + 0.5
+    p95 = float(live["new point p95"])  # type: ignore[arg-type]
+    ok = p95 <= fresh
+    report.add(f"freshness: logged point -> app's charted series, p95 <= interval + 0.5 s "
+               f"({fresh:g} s)", f"{p95:.2f} s (p50 {float(live['new point p50']):.2f}, max "
+               f"{float(live['new point max']):.2f}; {live['points measured']} points)", ok,
+               "" if ok else FRESH_NOTE)
+    report.add(f"new run -> its row, <= interval + 1 s ({limit:g} s)",
+               f"{float(live['new run']):.2f} s", float(live["new run"]) <= limit)
+    report.add(f"status change -> status cell, <= interval + 1 s ({limit:g} s)",
+               f"{float(live['status change']):.2f} s", float(live["status change"]) <= limit)
+    report.write(args.json)
+
+
+FRESH_NOTE = (
+    "a point waits on average interval/2 for the next tick, then the tick's runs/search and "
+    "bulk-interval round trips (two sequential requests to a one-worker server that the "
+    "training script also writes to); on this shared 2-core machine those round trips take "
+    "longer than on a quiet one. Closing it without more traffic: start the history request "
+    "for running runs' charted series in the same round as runs/search (speculatively, "
+    "from the last cached step) instead of after it.")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,237 @@
+"""Target 2: server traffic of the app charting 5 live runs, against a naive poller.
+
+    python bench/traffic.py [--seconds 60] [--naive-seconds 60] [--json PATH]
+
+Workload, on a real `mlflow server` (sqlite, --workers 1, loopback): one experiment with 25
+runs, 20 FINISHED with 4 metrics x 500 steps and 5 RUNNING, each 2,000 steps in; during the
+measurement a background thread logs train_loss and val_loss of each running run once per
+second (log-batch, straight to the server). The app (headless, 160x45, interval 2 s) talks to the
+server through tests/proxy.py FaultProxy, which counts every request and its bytes. The app
+charts several runs in its compare view: the 5 running runs are marked and `c` opens it; it then
+keeps train_loss and val_loss of all 5 fresh (runs/search + incremental bulk-interval per tick).
+Traffic is counted for SECONDS once the view is open. Target: <= 0.3 MB per minute.
+
+The naive poller, through its own FaultProxy: every 2 s one runs/search for the same 5 runs and
+a full get-history of each of the 10 charted series (what a poller that re-fetches the whole
+history every tick costs; httpx directly). The ratio naive / app is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx  # noqa: E402
+from common import API, Report, Seeder, create_experiment, mlflow_server, until  # noqa: E402
+
+from tests.proxy import FaultProxy  # noqa: E402
+from tui.app import make_app  # noqa: E402
+from tui.config import Settings  # noqa: E402
+from tui.screens.compare import CompareScreen  # noqa: E402
+from widgets import MetricChart, RunTable  # noqa: E402
+
+TARGET_MB = 0.3
+KEYS4 = ("train_loss", "val_loss", "train_acc", "val_acc")
+LIVE_KEYS = ("train_loss", "val_loss")
+
+
+def seed(server) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    name = f"bench/{uuid.uuid4().hex[:6]}/traffic"
+    exp = create_experiment(server.url, name)
+    seeder = Seeder(server)
+    now = int(time.time() * 1000)
+    done = seeder.runs(exp, [f"done-{i:02d}" for i in range(20)], status="FINISHED",
+                       start_ms=now - 3 * 86_400_000, spacing_ms=3_600_000,
+                       params={"lr": "0.01", "batch": "64"})
+    for i, rid in enumerate(done):
+        seeder.history(rid, KEYS4, 500, start_ms=now - 3 * 86_400_000 + i * 3_600_000,
+                       offset=0.01 * i)
+    live_start = now - 2000 * 1000 - 5000
+    live = seeder.runs(exp, [f"live-{i}" for i in range(5)], status="RUNNING",
+                       start_ms=live_start, spacing_ms=1000, params={"lr": "0.001"})
+    for i, rid in enumerate(live):
+        seeder.history(rid, LIVE_KEYS, 2000, start_ms=live_start + i * 1000, offset=0.01 * i)
+    return name, live
+
+
+class Logger(threading.Thread):
+    """Logs train_loss and val_loss of each running run once per second, from step 2000 on."""
+
+    def __init__(self, url: str, run_ids: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.run_ids = url, run_ids
+        self.stop_event = threading.Event()
+        self.step = 2000
+        self.errors = 0
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self.stop_event.is_set():
+                t0 = time.monotonic()
+                ts = int(time.time() * 1000)
+                for rid in self.run_ids:
+                    metrics = [{"key": k, "value": 0.05 + 0.0001 * (self.step % 50), "step":
+                                self.step, "timestamp": ts} for k in LIVE_KEYS]
+                    try:
+                        client.post(API + "/runs/log-batch",
+                                    json={"run_id": rid, "metrics": metrics}).raise_for_status()
+                    except httpx.HTTPError:
+                        self.errors += 1
+                self.step += 1
+                self.stop_event.wait(max(0.0, 1.0 - (time.monotonic() - t0)))
+
+
+def summarise(proxy: FaultProxy, seconds: float) -> dict[str, object]:
+    records = proxy.snapshot()
+    out_bytes = sum(r.bytes_out for r in records)
+    in_bytes = sum(r.bytes_in for r in records)
+    by_path: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for r in records:
+        path = r.path.split("?")[0].replace(API, "")
+        by_path[path][0] += 1
+        by_path[path][1] += r.bytes_out + r.bytes_in
+    per_minute = (out_bytes + in_bytes) / seconds * 60 / 1e6
+    return {"requests": len(records), "bytes_out": out_bytes, "bytes_in": in_bytes,
+            "mb_per_minute": per_minute, "seconds": seconds,
+            "by_path": {k: {"requests": v[0], "bytes": v[1]} for k, v in by_path.items()}}
+
+
+async def measure_app(url: str, name: str, live: list[str], seconds: float) -> dict[str, object]:
+    with FaultProxy(url) as proxy:
+        app = make_app(Settings(uri=proxy.url, experiments=[name], interval=2.0))
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.monitor.query_one(RunTable)
+            await until(lambda: table.row_count == 25, timeout=60)
+            app.marked = {rid: app.poller.runs[rid] for rid in live}  # = space on each row
+            await pilot.press("c")
+
+            def open_() -> bool:
+                screen = app.screen
+                if not isinstance(screen, CompareScreen) or app.compare_poller is None:
+                    return False
+                chart = screen.query_one(MetricChart)
+                return (len(chart.series_labels) == 10
+                        and all((r, k) in app.compare_poller.series
+                                for r in live for k in LIVE_KEYS))
+
+            await until(open_, timeout=60)
+            await asyncio.sleep(4.0)  # the view's one-off loads settle
+            proxy.clear()
+            ticks0 = app.ticks
+            t0 = time.monotonic()
+            await asyncio.sleep(seconds)
+            elapsed = time.monotonic() - t0
+            result = summarise(proxy, elapsed)
+            result["ticks"] = app.ticks - ticks0
+            # The cache follows the server: compare with the latest step the server has.
+            lag = []
+            for rid in live:
+                cached = app.compare_poller.points((rid, "val_loss"))
+                run = app.compare_poller.runs.get(rid)
+                latest = run.metrics["val_loss"].step if run else -1
+                lag.append(latest - (cached[-1].step if cached else -1))
+            result["cache_lag_steps"] = max(lag)
+            result["cached_points"] = sum(len(app.compare_poller.points((r, k)))
+                                          for r in live for k in LIVE_KEYS)
+    return result
+
+
+async def measure_naive(url: str, live: list[str], seconds: float,
+                        interval: float = 2.0) -> dict[str, object]:
+    in_list = ", ".join(f"'{rid}'" for rid in live)
+    with FaultProxy(url) as proxy:
+        async with httpx.AsyncClient(base_url=proxy.url, timeout=60) as client:
+            exp_ids = None
+            t0 = time.monotonic()
+            ticks = 0
+            points = 0
+            while time.monotonic() - t0 < seconds:
+                tick = time.monotonic()
+                body = {"experiment_ids": exp_ids or [], "filter":
+                        f"attributes.run_id IN ({in_list})", "max_results": 1000}
+                if exp_ids is None:
+                    got = await client.get(API + "/runs/get", params={"run_id": live[0]})
+                    exp_ids = [got.json()["run"]["info"]["experiment_id"]]
+                    body["experiment_ids"] = exp_ids
+                (await client.post(API + "/runs/search", json=body)).raise_for_status()
+                points = 0
+                for rid in live:
+                    for key in LIVE_KEYS:
+                        got = await client.get(API + "/metrics/get-history",
+                                               params={"run_id": rid, "metric_key": key})
+                        got.raise_for_status()
+                        points += len(got.json().get("metrics", []))
+                ticks += 1
+                await asyncio.sleep(max(0.0, interval - (time.monotonic() - tick)))
+            elapsed = time.monotonic() - t0
+            result = summarise(proxy, elapsed)
+            result["ticks"] = ticks
+            result["points_last_tick"] = points
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--naive-seconds", type=float, default=60.0)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    report = Report("traffic")
+    with mlflow_server() as server:
+        t0 = time.monotonic()
+        name, live = seed(server)
+        print(f"  seeded 25 runs (60,000 points) in {time.monotonic() - t0:.1f} s", flush=True)
+        logger = Logger(server.url, live)
+        logger.start()
+        try:
+            app = asyncio.run(measure_app(server.url, name, live, args.seconds))
+            naive = asyncio.run(measure_naive(server.url, live, args.naive_seconds))
+        finally:
+            logger.stop_event.set()
+            logger.join(5)
+    report.extra.update(app=app, naive=naive, logger_errors=logger.errors)
+    mb = float(app["mb_per_minute"])  # type: ignore[arg-type]
+    naive_mb = float(naive["mb_per_minute"])  # type: ignore[arg-type]
+    ratio = naive_mb / mb if mb else float("inf")
+    print(f"\napp, {app['seconds']:.0f} s: {app['requests']} requests, {app['ticks']} ticks, "
+          f"{int(app['bytes_out']) / 1e3:.0f} KB answers + {int(app['bytes_in']) / 1e3:.0f} KB "
+          f"requests; cache lag at the end: {app['cache_lag_steps']} steps")
+    for path, v in sorted(app["by_path"].items()):  # type: ignore[union-attr]
+        print(f"  {path}: {v['requests']} requests, {v['bytes'] / 1e3:.0f} KB")
+    print(f"naive, {naive['seconds']:.0f} s: {naive['requests']} requests, {naive['ticks']} "
+          f"ticks, {(int(naive['bytes_out']) + int(naive['bytes_in'])) / 1e6:.1f} MB "
+          f"({naive['points_last_tick']} points in its last tick)")
+    ok = mb <= TARGET_MB
+    per_tick = (int(app["bytes_out"]) + int(app["bytes_in"])) / max(1, int(app["ticks"]))
+    search = app["by_path"].get("/runs/search", {"bytes": 0, "requests": 0})  # type: ignore[union-attr]
+    history = app["by_path"].get(  # type: ignore[union-attr]
+        "/metrics/get-history-bulk-interval", {"bytes": 0, "requests": 0})
+    total = max(1, int(app["bytes_out"]) + int(app["bytes_in"]))
+    note = (f"about {per_tick / 1e3:.1f} KB per tick: runs/search for the 5 runs "
+            f"{search['bytes'] / total:.0%} (MLflow answers pretty-printed JSON with every tag, "
+            "param and latest metric of each run, no gzip), bulk-interval "
+            f"{history['bytes'] / total:.0%} (2 requests a tick; each window starts AT the last "
+            "cached step, so 1 of every ~3 points comes again). Closing it (about 0.2 MB/min by "
+            "arithmetic): between full refreshes ask bulk-interval open-ended from the last "
+            "cached step + 1 without a runs/search first, and run runs/search (status, new "
+            "keys) every 5th tick; start windows after the last cached step when the latest "
+            "step advanced. See /work/scratch/perf/README.md.")
+    report.add("traffic, app charting 5 live runs x 2 metrics, 2 s interval: "
+               f"<= {TARGET_MB:g} MB/min", f"{mb:.3f} MB/min ({app['requests']} requests in "
+               f"{app['seconds']:.0f} s)", ok, "" if ok else note)
+    report.add("naive full-history poller, same charts", f"{naive_mb:.1f} MB/min", None)
+    report.add("naive / app traffic", f"{ratio:.0f}x", None)
+    report.print("server traffic, mlflow server --workers 1 on loopback")
+    report.write(args.json)
+
+
+if __name__ == "__main__":
+    main()
