@@ -221,7 +221,10 @@ class MlflowTui(App[int]):
                         await self._compare_round(self.compare_poller)
                     else:
                         watched = self.watched
-                        result = await poller.tick(watched, self._tracked, filter_string=flt)
+                        result = await poller.tick(
+                            watched, self._tracked, filter_string=flt,
+                            on_listed=lambda r, s=summary, w=watched: self.post_message(
+                                TickDone(r, s, w)))
                         self._good_filter = flt
                         await self._fetch_system(poller.ordered_runs())
                         self.post_message(TickDone(result, summary, watched))
@@ -272,6 +275,7 @@ class MlflowTui(App[int]):
             self._compare_opened = True
             cpoller.runs = dict(self.marked)
             runs = cpoller.ordered_runs()
+            self.post_message(CompareDone(self._snapshot(runs)))  # the table, at once
             await self._compare_preview(cpoller, runs)
             self.post_message(CompareDone(self._snapshot(runs)))
             await cpoller.fetch(self._compare_tracked(runs))

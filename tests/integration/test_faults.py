@@ -217,3 +217,20 @@ async def test_refusals_name_what_to_set_and_the_app_stays_up(live_server, proxy
         proxy.fault = None  # credentials fixed on the server side: the next try succeeds
         await wait_until(lambda: app.state == "live", timeout=40)
         await _cache_equals_server(app, client, rid, 10)
+
+
+async def test_slow_history_does_not_hold_back_the_run_table(live_server, proxy):
+    # MLflow reads every point of long histories to sample them: a first load can take longer
+    # than the ordinary 15 s read timeout. The runs show at once; the curves when they come.
+    client = live_server.client()
+    name, _, rid = _seed(client)
+    proxy.fault = Fault(delay=16.0, match="get-history")
+    app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_rows(app, 1, timeout=10)
+        assert app.poller.points((rid, "val_loss")) == []  # still loading
+        await _keys_still_work(app, pilot)
+        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 10, timeout=40)
+        proxy.fault = None
+        assert app.state == "live"
+        await _cache_equals_server(app, client, rid, 10)

@@ -23,6 +23,7 @@ from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
 from tui.tracking.source import MAX_RESULTS_PER_RUN, MAX_RUNS_PER_BULK, TrackingSource
 
 RUNNING = "attributes.status = 'RUNNING'"
+FIRST_LOAD_BATCH = 10  # runs per first-load request
 
 
 @dataclass
@@ -122,9 +123,11 @@ class Poller:
         tracked: Iterable[SeriesKey] | Callable[[list[Run]], Iterable[SeriesKey]] = (),
         *,
         filter_string: str = "",
+        on_listed: Callable[[TickResult], None] | None = None,
     ) -> TickResult:
         """Refresh the runs of `experiment_ids`, then the tracked series that advanced.
-        `tracked` may be a function of the fresh runs (newest first)."""
+        `tracked` may be a function of the fresh runs (newest first). When series are loaded
+        for the first time (slow for long histories), `on_listed` gets the runs first."""
         calls_before = self._source_calls()
         watched = tuple(experiment_ids)
         same_view = watched == self._watched and filter_string == self._filter
@@ -158,7 +161,14 @@ class Poller:
         for key in [k for k in self.series if k[0] not in current]:
             del self.series[key]
 
-        keys = tracked(runs) if callable(tracked) else tracked
+        keys = list(tracked(runs) if callable(tracked) else tracked)
+        if on_listed is not None and any(
+                k not in self.series and k[0] in current and k[1] in current[k[0]].metrics
+                for k in keys):
+            on_listed(TickResult(runs=runs, new_runs=new_runs, status_changes=changes,
+                                 removed_runs=removed, updated_series=set(),
+                                 requests=self._source_calls() - calls_before,
+                                 at=time.time()))
         updated = await self._fetch_series(current, keys)
         return TickResult(
             runs=runs, new_runs=new_runs, status_changes=changes, removed_runs=removed,
@@ -262,10 +272,12 @@ class Poller:
 
         # First loads of different metrics go out together (a sweep opening in the compare
         # view, or a run first charted): the server answers them in parallel.
+        # In batches of a few runs: the server reads every point of a history to sample it,
+        # so smaller requests answer sooner, in parallel, and never one huge one at a time.
         await gather_all([
-            first_load(key, run_ids[i:i + MAX_RUNS_PER_BULK])
+            first_load(key, run_ids[i:i + FIRST_LOAD_BATCH])
             for key, run_ids in first.items()
-            for i in range(0, len(run_ids), MAX_RUNS_PER_BULK)
+            for i in range(0, len(run_ids), FIRST_LOAD_BATCH)
         ])
         for (key, start), members in advance.items():
             for i in range(0, len(members), MAX_RUNS_PER_BULK):

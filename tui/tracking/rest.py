@@ -64,6 +64,7 @@ class RestSource:
         read_timeout: float = 15.0,
         retries: int = 2,
         retry_budget: float = 4.0,
+        history_timeout: float = 90.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
@@ -79,6 +80,10 @@ class RestSource:
         self.display_uri = redact(uri)
         self.retries = retries
         self.retry_budget = retry_budget
+        # MLflow reads every point of a history to sample it: over many long runs one
+        # get-history-bulk-interval can take tens of seconds on a busy server.
+        self._history_timeout = httpx.Timeout(max(read_timeout, history_timeout),
+                                              connect=connect_timeout, pool=history_timeout)
         self.requests = 0  # counters, for benchmarks and the status line
         self.bytes_in = 0
 
@@ -126,12 +131,14 @@ class RestSource:
         return text
 
     async def _call(self, method: str, path: str, *, params: Any = None,
-                    body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                    body: Mapping[str, Any] | None = None,
+                    timeout: httpx.Timeout | None = None) -> dict[str, Any]:
         deadline = time.monotonic() + self.retry_budget
         attempt = 0
         while True:
             try:
-                return await self._call_once(method, path, params=params, body=body)
+                return await self._call_once(method, path, params=params, body=body,
+                                             timeout=timeout)
             except (ConnectionFailed, ServerError) as exc:
                 status = getattr(exc, "status", None)
                 retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS
@@ -142,10 +149,13 @@ class RestSource:
                 await asyncio.sleep(delay)
 
     async def _call_once(self, method: str, path: str, *, params: Any = None,
-                         body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                         body: Mapping[str, Any] | None = None,
+                         timeout: httpx.Timeout | None = None) -> dict[str, Any]:
         where = self.display_uri
         try:
-            response = await self._client.request(method, path, params=params, json=body)
+            extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+            response = await self._client.request(method, path, params=params, json=body,
+                                                  **extra)
             content = response.content
         except httpx.TimeoutException as exc:
             kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
@@ -295,7 +305,8 @@ class RestSource:
             if start_step is not None and end_step is not None:
                 params += [("start_step", start_step), ("end_step", end_step)]
             data = await self._call(
-                "GET", f"{API}/metrics/get-history-bulk-interval", params=params
+                "GET", f"{API}/metrics/get-history-bulk-interval", params=params,
+                timeout=self._history_timeout,
             )
             for m in data.get("metrics", []) or []:
                 rid = str(m.get("run_id", ""))
@@ -315,7 +326,8 @@ class RestSource:
             params: dict[str, Any] = {"run_id": run_id, "metric_key": key, "max_results": 25000}
             if token:
                 params["page_token"] = token
-            data = await self._call("GET", f"{API}/metrics/get-history", params=params)
+            data = await self._call("GET", f"{API}/metrics/get-history", params=params,
+                                    timeout=self._history_timeout)
             for m in data.get("metrics", []) or []:
                 out.append(Point(to_int(m.get("step"), 0) or 0, to_float(m.get("value")),
                                  to_int(m.get("timestamp"), 0) or 0))
