@@ -50,6 +50,8 @@ class FakeSource:
         runs = [r for r in self.runs if r.experiment_id in experiment_ids]
         if "RUNNING" in filter_string:
             runs = [r for r in runs if r.status is RunStatus.RUNNING]
+        if "status != 'FINISHED'" in filter_string:  # the poller's ACTIVE filter
+            runs = [r for r in runs if r.status.is_active]
         return sorted(runs, key=lambda r: (r.start_time or 0, r.run_id), reverse=True)[:max_runs]
 
     async def get_history_window(self, run_ids: Sequence[str], key: str, *,

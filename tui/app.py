@@ -224,7 +224,7 @@ class MlflowTui(App[int]):
                         result = await poller.tick(
                             watched, self._tracked, filter_string=flt,
                             on_listed=lambda r, s=summary, w=watched: self.post_message(
-                                TickDone(r, s, w)))
+                                TickDone(r, s, w, partial=True)))
                         self._good_filter = flt
                         await self._fetch_system(poller.ordered_runs())
                         self.post_message(TickDone(result, summary, watched))
@@ -407,6 +407,8 @@ class MlflowTui(App[int]):
                             max_results=2 * WINDOW_STEPS)
                 except NotFound:  # deleted meanwhile: the next tick drops the run
                     return False
+                except TrackingError:  # the panel waits for the next tick; the tick stands
+                    return False
                 fetched = got.get(rid, [])
             cache[(rid, key)] = advance(cached, latest, fetched)
             return True
@@ -478,7 +480,8 @@ class MlflowTui(App[int]):
                                     and r.status.value == "RUNNING")
         self._forget_deleted(result.removed_runs)
         was_highlighted = self.highlighted
-        self._update_health()
+        if not message.partial:  # judged once the series are in, not on the bare listing
+            self._update_health()
         self._show_all()
         if was_highlighted in result.removed_runs:
             self.notify("The highlighted run was deleted on the server.", severity="warning")

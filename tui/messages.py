@@ -10,11 +10,12 @@ from tui.tracking.poller import ExperimentSummary, TickResult
 
 class TickDone(Message):
     def __init__(self, result: TickResult, summary: ExperimentSummary | None,
-                 watched: tuple[str, ...] = ()) -> None:
+                 watched: tuple[str, ...] = (), *, partial: bool = False) -> None:
         super().__init__()
         self.result = result
         self.summary = summary
         self.watched = watched  # the experiments this tick was for
+        self.partial = partial  # the runs only: their first series are still loading
 
 
 class TickFailed(Message):

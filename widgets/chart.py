@@ -664,34 +664,34 @@ class MetricChart(PlotextPlot, can_focus=True):
                 hint = "no data points yet"
             return Align.center(
                 Group(message, Text(hint, style="dim", justify="center")), vertical="middle")
-        data = self._downsampled(width)
-        plt = self.plt
-        plt.clear_figure()
-        plt.title(self._plot_title())
-        plt.xlabel(self._x_axis_label())
-        plt.ylabel(self._y_label)
-        if opts.log_y:
-            plt.yscale("log")
-            self._set_log_ticks(data.values())
-        if opts.x_mode != "step":
-            self._set_time_ticks(data.values(), width)
-        # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.
-        for index, (label, (raw, smooth)) in enumerate(data.items()):
-            if smooth is not None:
-                faint = self.raw_color_for(self.color_for(label, index))
-                for xs, ys in finite_segments(raw):
-                    plt.plot(xs, ys, color=faint, marker="braille")
-        for index, (label, (raw, smooth)) in enumerate(data.items()):
-            color = self.color_for(label, index)
-            first = True
-            marker = self._series_markers.get(label, "braille")
-            for xs, ys in finite_segments(raw if smooth is None else smooth):
-                plt.plot(xs, ys, color=color, marker=marker, label=label if first else None)
-                first = False
-        if self._marker_x is not None and self._marker_visible(data.values()):
-            plt.vline(self._marker_x, MARKER_COLOR)
-        self.render_count += 1
         try:
+            data = self._downsampled(width)
+            plt = self.plt
+            plt.clear_figure()
+            plt.title(self._plot_title())
+            plt.xlabel(self._x_axis_label())
+            plt.ylabel(self._y_label)
+            if opts.log_y:
+                plt.yscale("log")
+                self._set_log_ticks(data.values())
+            if opts.x_mode != "step":
+                self._set_time_ticks(data.values(), width)
+            # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.
+            for index, (label, (raw, smooth)) in enumerate(data.items()):
+                if smooth is not None:
+                    faint = self.raw_color_for(self.color_for(label, index))
+                    for xs, ys in finite_segments(raw):
+                        plt.plot(xs, ys, color=faint, marker="braille")
+            for index, (label, (raw, smooth)) in enumerate(data.items()):
+                color = self.color_for(label, index)
+                first = True
+                marker = self._series_markers.get(label, "braille")
+                for xs, ys in finite_segments(raw if smooth is None else smooth):
+                    plt.plot(xs, ys, color=color, marker=marker, label=label if first else None)
+                    first = False
+            if self._marker_x is not None and self._marker_visible(data.values()):
+                plt.vline(self._marker_x, MARKER_COLOR)
+            self.render_count += 1
             return super().render()
         except (ArithmeticError, ValueError, IndexError) as exc:
             # plotext gives up on some extreme values: say so instead of taking the app down.

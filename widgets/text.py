@@ -31,7 +31,7 @@ import re
 
 from rich.cells import get_character_cell_size
 from rich.text import Text
-from textual.markup import escape
+from textual.content import Content
 
 __all__ = ["ELLIPSIS", "plain", "safe_text", "title"]
 
@@ -130,6 +130,6 @@ def plain(value: object, max_len: int = 200, style: str = "") -> Text:
     return Text(safe_text(value, max_len), style=style)
 
 
-def title(value: object, max_len: int = 200) -> str:
-    """A border title (which Textual parses as markup) showing `value` literally and safely."""
-    return escape(safe_text(value, max_len))
+def title(value: object, max_len: int = 200) -> Content:
+    """A border title showing `value` literally (Content is never parsed as markup), safely."""
+    return Content(safe_text(value, max_len))

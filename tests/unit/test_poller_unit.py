@@ -12,7 +12,7 @@ import pytest
 
 from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus
-from tui.tracking.poller import Poller
+from tui.tracking.poller import ACTIVE, Poller
 from tui.tracking.source import MAX_RESULTS_PER_RUN
 
 T0 = 1_700_000_000_000
@@ -85,6 +85,8 @@ class FakeSource:
         runs = [r for r in self.runs.values() if r.experiment_id in experiment_ids]
         if "RUNNING" in filter_string:
             runs = [r for r in runs if r.status is RunStatus.RUNNING]
+        if "status != 'FINISHED'" in filter_string:  # the poller's ACTIVE filter
+            runs = [r for r in runs if r.status.is_active]
         runs.sort(key=lambda r: (r.start_time or 0, r.run_id), reverse=True)
         return runs[:max_runs]
 
@@ -476,7 +478,7 @@ async def test_between_full_listings_a_tick_asks_only_for_running_runs():
     src.log("live-a", "loss", 1)
     now[0] = 2
     quiet = await poller.tick(["1"])
-    assert src.filters[-1] == "attributes.status = 'RUNNING'" and len(src.filters) == 2
+    assert src.filters[-1] == ACTIVE and len(src.filters) == 2
     assert len(quiet.runs) == 12 and quiet.runs[0].run_id == "live-b"
     assert poller.runs["live-a"].metrics["loss"].step == 1
     # A new run shows up at once.
@@ -488,7 +490,7 @@ async def test_between_full_listings_a_tick_asks_only_for_running_runs():
     now[0] = 6
     changed = await poller.tick(["1"])
     assert changed.status_changes == {"live-a": (RunStatus.RUNNING, RunStatus.FAILED)}
-    assert src.filters[-2:] == ["attributes.status = 'RUNNING'", ""]
+    assert src.filters[-2:] == [ACTIVE, ""]
     # A finished run deleted is seen at the next full listing (30 s), or on refresh().
     src.delete_run("done3")
     now[0] = 8

@@ -89,3 +89,11 @@ def test_plain_applies_style_and_sanitises():
     text = plain("a\x1b[1mb", style="bold")
     assert text.plain == "a␛b"
     assert str(text.style) == "bold"
+
+
+def test_titles_are_literal_content_without_doubled_backslashes():
+    from widgets import title
+
+    for raw in ("a\\", "run\\[x]", "[@click=app.quit]x[/]"):
+        assert title(raw).plain == raw
+    assert title("ok\x1b[31m").plain == "ok␛"

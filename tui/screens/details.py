@@ -31,7 +31,7 @@ def details_table(run: Run, experiment: str, now_ms: int) -> Table:
         table.add_row(Text(title, style="underline"), "")
 
     table.add_row("name", plain(run.name or run.run_id, VALUE_CELLS))
-    table.add_row("run id", run.run_id)
+    table.add_row("run id", plain(run.run_id, VALUE_CELLS))
     table.add_row("experiment", plain(experiment, VALUE_CELLS))
     table.add_row("status", fmt.status_text(run.status))
     table.add_row("started", fmt.start_time(run.start_time, now_ms))

@@ -10,6 +10,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
@@ -302,7 +303,7 @@ def _value(point: Point | None) -> Text:
     return Text(text, style="bold red" if not math.isfinite(point.value) else "")
 
 
-def set_title(widget: Widget, title: str) -> None:
+def set_title(widget: Widget, title: str | Content) -> None:
     """Set a border title only when it changed: setting one repaints the whole widget."""
     if getattr(widget, "_title_set", None) != title:
         widget._title_set = title  # type: ignore[attr-defined]

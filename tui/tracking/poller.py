@@ -22,7 +22,10 @@ from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
 from tui.tracking.source import MAX_RESULTS_PER_RUN, MAX_RUNS_PER_BULK, TrackingSource
 
-RUNNING = "attributes.status = 'RUNNING'"
+# Runs that can still change: RUNNING or SCHEDULED (MLflow's search has no IN for status).
+ACTIVE = ("attributes.status != 'FINISHED' and attributes.status != 'FAILED' "
+          "and attributes.status != 'KILLED'")
+MAX_ACTIVE = 5000  # active runs listed per tick, whatever the page size
 FIRST_LOAD_BATCH = 10  # runs per first-load request
 
 
@@ -81,6 +84,7 @@ class Poller:
         # more (an experiment of 10,000 runs costs one page per tick, not ten).
         self.max_runs = max_runs
         self.truncated = False  # the last tick's listing stopped at max_runs
+        self._page_oldest = 0  # start time of the oldest run of a truncated listing
         self.runs: dict[str, Run] = {}
         self.series: dict[SeriesKey, SeriesCache] = {}
         self.run_counts: dict[str, int] = {}
@@ -144,10 +148,12 @@ class Poller:
             for rid, run in current.items()
             if rid in previous and previous[rid].status != run.status
         }
-        # A run missing from a complete listing was deleted; from a truncated one it may only
-        # have been pushed past the page by newer runs.
-        removed = ([rid for rid in previous if rid not in current]
-                   if same_view and not truncated else [])
+        # A run missing from a complete listing was deleted; from a truncated one, only if it
+        # would have been listed (active, or newer than the page's oldest run): else it was
+        # pushed past the page by newer runs.
+        removed = [rid for rid, r in previous.items() if rid not in current and (
+            not truncated or r.status.is_active or (r.start_time or 0) > self._page_oldest)
+        ] if same_view else []
         self.truncated = truncated
         self.runs = current
         self._watched, self._filter = watched, filter_string
@@ -184,28 +190,28 @@ class Poller:
         """(runs newest first, whether the listing stopped at max_runs)."""
         if not watched:
             return [], False
-        running_filter = RUNNING + (f" and {filter_string}" if filter_string else "")
+        active_filter = ACTIVE + (f" and {filter_string}" if filter_string else "")
         now = self._clock()
         if same_view and now < self._next_full:
-            active = await self.source.search_runs(watched, filter_string=running_filter,
-                                                   max_runs=self.max_runs)
+            active = await self.source.search_runs(watched, filter_string=active_filter,
+                                                   max_runs=MAX_ACTIVE)
             current = {r.run_id for r in active}
-            was_running = [rid for rid, r in self.runs.items() if r.status is RunStatus.RUNNING]
-            if all(rid in current for rid in was_running):
-                merged = {rid: r for rid, r in self.runs.items()
-                          if r.status is not RunStatus.RUNNING}
+            if all(rid in current for rid, r in self.runs.items() if r.status.is_active):
+                merged = {rid: r for rid, r in self.runs.items() if not r.status.is_active}
                 merged.update((r.run_id, r) for r in active)
                 runs = sorted(merged.values(), key=lambda r: (r.start_time or 0, r.run_id),
                               reverse=True)
                 return runs, self.truncated
             # A run stopped running (or was deleted): list everything now.
         runs = await self.source.search_runs(watched, filter_string=filter_string,
-                                             max_runs=self.max_runs)
-        truncated = len(runs) >= self.max_runs
+                                             max_runs=self.max_runs + 1)
+        truncated = len(runs) > self.max_runs
         if truncated:
+            runs = runs[:self.max_runs]
+            self._page_oldest = min((r.start_time or 0) for r in runs)
             # Older runs still training must not drop out of view behind newer ones.
-            active = await self.source.search_runs(watched, filter_string=running_filter,
-                                                   max_runs=self.max_runs)
+            active = await self.source.search_runs(watched, filter_string=active_filter,
+                                                   max_runs=MAX_ACTIVE)
             listed = {r.run_id for r in runs}
             runs += [r for r in active if r.run_id not in listed]
         self._next_full = now + self.full_every
