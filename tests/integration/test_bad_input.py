@@ -151,6 +151,8 @@ async def test_two_hundred_thousand_points_in_one_series(live_server):
         await wait_rows(app, 1, timeout=20)
         chart = app.monitor.query_one(MetricChart)
         await wait_until(lambda: "val_loss" in chart.series_labels, timeout=30)
+        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) >= 2, timeout=60,
+                         message="the first (sampled) load of 200,000 points")
         points = app.poller.points((rid, "val_loss"))
         # Loaded as a bounded sample, not 200,000 points; the first and last steps are in it.
         assert 2 <= len(points) <= 10_000
