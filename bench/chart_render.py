@@ -52,8 +52,7 @@ WHY_LINEAR = (
     "re-downsamples all N points on each set_data (its caches are keyed on a version that every "
     "set_data bumps). Closing it: keep each series' downsampled buckets and extend them with "
     "the appended points only (the EMA cache already works this way), or have the app keep "
-    "long cached series downsampled (a few thousand points), so a tick costs O(new points). "
-    "See /work/scratch/perf/README.md.")
+    "long cached series downsampled (a few thousand points), so a tick costs O(new points).")
 
 
 def why(total: float, convert: float, widget_small: float | None) -> str:

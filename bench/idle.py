@@ -26,7 +26,7 @@ from common import PtyApp, Report, Seeder, create_experiment, mlflow_server  # n
 
 CPU, RSS, OUTPUT = 3.0, 100.0, 20.0
 
-PATCH = "/work/scratch/perf/idle-repaints.patch"
+PATCH = "the fix in commit 304506e"
 NOTES = {
     "cpu": ("nothing changes, yet every 2 s tick repaints the whole screen: setting a border "
             "title (run table, chart) always refreshes the widget, MetricChart.set_data always "

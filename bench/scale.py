@@ -34,10 +34,12 @@ NOTES = {
              "warning pair of the newest rows, then building the table. Closing it: list the "
              "newest few hundred runs per tick (plus RUNNING ones), post the runs before any "
              "history request, and parse the answer off the event loop (asyncio.to_thread)."),
-    "key": ("the keypress is handled on the event loop that, every tick, parses the runs/search "
-            "answer (json.loads + parse_run for every listed run), re-sorts them and pushes "
-            "every row to the DataTable; a key arriving during that work waits for it. Closing "
-            "it: fewer runs per tick, parsing in a thread, and pushing only changed rows."),
+    "key": ("most presses repaint in a few ms (p50); the slow ones meet the full listing that "
+            "runs every 30 s: the 500-run page's JSON is parsed (json.loads + parse_run) and "
+            "every row compared with the table on the event loop, ~100 ms, and a key waits for "
+            "it. Closing it: parse the page off the event loop in smaller pieces (json.loads "
+            "holds the GIL, so a thread alone does not help), and compare only runs whose "
+            "answer changed."),
     "mem": ("RSS grows with the run list held (Run objects and table rows)."),
 }
 
