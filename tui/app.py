@@ -108,6 +108,10 @@ class MlflowTui(App[int]):
         # The highlighted run's system metrics: the last WINDOW_STEPS samples of each.
         self.system_points: dict[SeriesKey, list[Point]] = {}
         self._user_chose = bool(settings.experiments)  # else follow where the runs are
+        # -e names not on the server yet (the training script has not created them): looked
+        # for at every tick until they appear or the user picks an experiment in the tree.
+        self._pending_names: set[str] = set(settings.experiments)
+        self._told_missing: set[str] = set()
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -206,14 +210,16 @@ class MlflowTui(App[int]):
                     summary = None
                     # Until the user picks an experiment, an empty view keeps looking for the
                     # one a training script is about to create (each tick, not every 30 s).
-                    waiting = not self._user_chose and not poller.runs
+                    waiting = (not self._user_chose and not poller.runs) or bool(
+                        self._pending_names)
                     if (self._force_experiments or now >= next_experiments or waiting
                             or not self.watched):
                         summary = await poller.refresh_experiments()
                         self._force_experiments = False
                         next_experiments = now + settings.experiments_interval
                         # Decided after the await: the user may have chosen meanwhile.
-                        if not self.watched or (not self._user_chose and not poller.runs):
+                        if (not self.watched or (not self._user_chose and not poller.runs)
+                                or self._pending_names):
                             self.watched = self._choose_watched(summary)
                     self._force_tick = False
                     self._chart_dirty = False
@@ -350,11 +356,17 @@ class MlflowTui(App[int]):
                     chosen.append(name)
                 else:
                     missing.append(name)
-            if missing:
+            self._pending_names = set(missing)
+            new = [m for m in missing if m not in self._told_missing]
+            if new:
+                self._told_missing.update(new)
                 self.call_later(self.notify, "No experiment named " + ", ".join(
-                    repr(m) for m in missing), severity="warning", markup=False)
+                    repr(m) for m in new) + " yet: watching for it", severity="warning",
+                    markup=False)
             if chosen:
                 return tuple(chosen)
+            if self.watched:
+                return self.watched  # keep showing something steady while waiting
         if not exps:
             return ()
         best = max(exps, key=lambda e: (summary.running.get(e.experiment_id, 0) > 0,
@@ -652,6 +664,7 @@ class MlflowTui(App[int]):
             return
         self.watched = (event.experiment_id,)
         self._user_chose = True
+        self._pending_names = set()  # the user's pick wins over the -e names still missing
         self.highlighted = None
         monitor = self.monitor
         if monitor is not None:

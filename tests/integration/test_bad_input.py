@@ -35,18 +35,23 @@ async def _still_answers(app, pilot) -> None:
     await pilot.press("y")
 
 
-async def test_unknown_experiment_name_is_reported(live_server):
+async def test_unknown_experiment_name_is_reported_then_watched_once_created(live_server):
     client = live_server.client()
     real = _name("real")
-    client.create_experiment(real)
-    app = make_app(Settings(uri=live_server.url, experiments=["no such [bold]thing", real],
-                            **FAST))
+    later = _name("no such [bold]thing")
+    real_id = client.create_experiment(real)
+    app = make_app(Settings(uri=live_server.url, experiments=[later, real], **FAST))
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(lambda: "No experiment named 'no such [bold]thing'" in _notes(app),
-                         timeout=15)
+        await wait_until(lambda: f"No experiment named '{later}'" in _notes(app), timeout=15)
         await wait_until(lambda: app.state == "live")
-        assert len(app.watched) == 1  # the one that exists is watched
+        assert app.watched == (real_id,)  # the one that exists is watched
         await _still_answers(app, pilot)
+        # The training script creates it a moment later: it is watched as soon as it exists.
+        later_id = client.create_experiment(later)
+        client.create_run(later_id, run_name="first")
+        await wait_until(lambda: set(app.watched) == {real_id, later_id}, timeout=15)
+        await wait_rows(app, 1)
+        assert _notes(app).count("No experiment named") == 1  # said once
 
 
 async def test_empty_experiment_and_run_without_metrics_and_one_point(live_server):
