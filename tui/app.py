@@ -612,9 +612,10 @@ class MlflowTui(App[int]):
         if self.compare_screen is not None:
             return
         monitor = self.monitor
-        if (monitor is not None and self.poller is not None
-                and any(r.status.is_active for r in self.poller.runs.values())):
-            self._show_runs(monitor)  # live durations; the tree and chart change only on ticks
+        if monitor is not None and self.poller is not None:
+            active = [r for r in self.poller.runs.values() if r.status.is_active]
+            if active:  # live durations: one cell each, not the whole table
+                monitor.show_durations(active, int(self.clock() * 1000))
 
     def waiting_for_server(self) -> int:
         """Whole seconds the current request round has taken, once it is overdue (0 if not)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -105,6 +105,20 @@ class RunTable(DataTable[Text]):
             self._update_in_place(keys, cells)
         else:
             self._rebuild(column_spec, keys, cells)
+
+    def set_cells(self, column_key: str, values: Mapping[str, object]) -> None:
+        """Update one column of some rows ({row_key: value}) in place; unknown rows are
+        skipped. Cheap: a clock column ticking every second need not rebuild the rows."""
+        for row_key, raw in values.items():
+            current = self._data.get(RowKey(row_key))
+            if current is None:
+                continue
+            value = _cell(raw)
+            old = current.get(column_key)  # type: ignore[call-overload]
+            if not _same(old, value):
+                width_before = old.cell_len if isinstance(old, Text) else 0
+                self.update_cell(row_key, column_key, value,
+                                 update_width=value.cell_len != width_before)
 
     # ------------------------------------------------------------------ internals
     def _update_in_place(self, keys: list[str], cells: list[list[Text]]) -> None:

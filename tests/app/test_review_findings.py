@@ -104,3 +104,33 @@ async def test_log_scale_with_values_above_1e308_does_not_crash():
         await pilot.pause()
     assert app.return_code in (None, 0), app.return_code
     assert not app._exception, app._exception
+
+
+async def test_live_durations_tick_one_cell_each_not_the_whole_table():
+    from tests.fakes import FakeSource
+    from tui.app import make_app
+    from tui.config import Settings
+    from widgets import RunTable
+
+    src = FakeSource()
+    src.experiments = [Experiment("1", "exp", last_update_time=T0)]
+    src.add_run(Run("live", "1", "live", RunStatus.RUNNING, T0), curves(5))
+    for i in range(30):
+        src.add_run(Run(f"done{i}", "1", f"done{i}", RunStatus.FINISHED, T0 - i - 1, T0),
+                    curves(5))
+    now = [T0 / 1000 + 65]
+    app = make_app(Settings(uri=FakeSource.display_uri, interval=3600), src,
+                   clock=lambda: now[0])
+    async with app.run_test(size=(160, 45)):
+        await wait_rows(app, 31)
+        table = app.monitor.query_one(RunTable)
+        await wait_until(lambda: str(table.get_cell("live", "duration")) == "1m05s")
+        finished = str(table.get_cell("done0", "duration"))
+        calls = []
+        original = table.set_rows
+        table.set_rows = lambda *a, **k: (calls.append(1), original(*a, **k))[1]
+        now[0] += 60
+        app._every_second()
+        assert str(table.get_cell("live", "duration")) == "2m05s"
+        assert str(table.get_cell("done0", "duration")) == finished  # finished: unchanged
+        assert calls == []  # no row was rebuilt or compared for it
