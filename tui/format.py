@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 from rich.text import Text
 
+from tui.numbers import number  # noqa: F401 (re-exported: fmt.number)
 from tui.tracking.models import RunStatus
 
 STATUS_STYLE: dict[RunStatus, tuple[str, str]] = {
@@ -50,19 +50,6 @@ def start_time(ms: int | None, now_ms: int) -> str:
 
 def clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
-
-
-def number(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    magnitude = abs(value)
-    if magnitude != 0 and (magnitude >= 1e5 or magnitude < 1e-3):
-        return f"{value:.3e}"
-    return f"{value:.4f}"
 
 
 # Run colours in the compare view: (plotext colour, rich style), the same run the same colour in

@@ -29,6 +29,7 @@ from tui.analysis import higher_is_better
 from tui.analysis.health import HealthSettings, HealthWarning, format_duration
 from tui.charting import warning_pair
 from tui.config import Settings
+from tui.numbers import number
 from tui.tracking.errors import TrackingError
 from tui.tracking.models import Experiment, Run, RunStatus
 from tui.tracking.poller import Poller
@@ -202,20 +203,6 @@ def _iso(ms: int | None) -> str | None:
     if not ms:
         return None
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-def number(value: float | None) -> str:
-    """Like the app's run table: 4 decimals, scientific for very large or small values."""
-    if value is None:
-        return "—"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    magnitude = abs(value)
-    if magnitude != 0 and (magnitude >= 1e5 or magnitude < 1e-3):
-        return f"{value:.3e}"
-    return f"{value:.4f}"
 
 
 def _kinds(row: RunRow) -> str:

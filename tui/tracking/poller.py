@@ -20,7 +20,12 @@ from typing import Any
 
 from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
-from tui.tracking.source import MAX_RESULTS_PER_RUN, MAX_RUNS_PER_BULK, TrackingSource
+from tui.tracking.source import (
+    MAX_RESULTS_PER_RUN,
+    MAX_RUNS_PER_BULK,
+    TrackingSource,
+    sort_newest_first,
+)
 
 # Runs that can still change: RUNNING or SCHEDULED (MLflow's search has no IN for status).
 ACTIVE = ("attributes.status != 'FINISHED' and attributes.status != 'FAILED' "
@@ -72,15 +77,15 @@ class Poller:
                  max_parallel: int = 4, max_runs: int = 500, full_every: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.source = source
-        # Only running runs change from tick to tick: between full listings (every
-        # `full_every` s, on a new view, after a failure, on refresh()) a tick asks for the
-        # RUNNING runs alone. A run that leaves that set (finished, failed, killed, deleted)
-        # brings the full listing forward to the same tick.
+        # Only active (running or scheduled) runs change from tick to tick: between full
+        # listings (every `full_every` s, on a new view, after a failure, on refresh()) a
+        # tick asks for the active runs alone. A run that leaves that set (finished, failed,
+        # killed, deleted) brings the full listing forward to the same tick.
         self.full_every = full_every
         self._clock = clock
         self._next_full = 0.0
         self.first_load_points = first_load_points
-        # Runs listed per tick: the newest `max_runs`, plus every RUNNING run when there are
+        # Runs listed per tick: the newest `max_runs`, plus every active run when there are
         # more (an experiment of 10,000 runs costs one page per tick, not ten).
         self.max_runs = max_runs
         self.truncated = False  # the last tick's listing stopped at max_runs
@@ -101,8 +106,7 @@ class Poller:
         return cache.points if cache else []
 
     def ordered_runs(self) -> list[Run]:
-        return sorted(self.runs.values(), key=lambda r: (r.start_time or 0, r.run_id),
-                      reverse=True)
+        return sort_newest_first(list(self.runs.values()))
 
     # ------------------------------------------------------------------ experiments
     async def refresh_experiments(self) -> ExperimentSummary:
@@ -199,9 +203,7 @@ class Poller:
             if all(rid in current for rid, r in self.runs.items() if r.status.is_active):
                 merged = {rid: r for rid, r in self.runs.items() if not r.status.is_active}
                 merged.update((r.run_id, r) for r in active)
-                runs = sorted(merged.values(), key=lambda r: (r.start_time or 0, r.run_id),
-                              reverse=True)
-                return runs, self.truncated
+                return sort_newest_first(list(merged.values())), self.truncated
             # A run stopped running (or was deleted): list everything now.
         runs = await self.source.search_runs(watched, filter_string=filter_string,
                                              max_runs=self.max_runs + 1)
