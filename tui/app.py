@@ -137,9 +137,14 @@ class MlflowTui(App[int]):
         self._show_all()
         self._show_compare()
 
+    def _active_every(self) -> float:
+        """Active runs are listed whole every 5th tick (new metric keys, renames; at 2 s, every
+        10 s); the ticks between only probe (see Poller)."""
+        return 5 * self.settings.interval
+
     def _start_polling(self) -> None:
         assert self.source is not None
-        self.poller = Poller(self.source)
+        self.poller = Poller(self.source, active_every=self._active_every())
         self._wake = asyncio.Event()
         self._render_state()
         self._poll_loop()
@@ -298,7 +303,7 @@ class MlflowTui(App[int]):
         ids = [rid for rid in self.marked if rid.isalnum()]  # MLflow run ids are hex
         experiments = sorted({r.experiment_id for r in self.marked.values()})
         in_list = ", ".join(f"'{rid}'" for rid in ids)
-        return await poller.tick(experiments, self._compare_tracked,
+        return await poller.tick(experiments, self._compare_tracked, new_runs=False,
                                  filter_string=f"attributes.run_id IN ({in_list})")
 
     async def _compare_preview(self, poller: Poller, runs: list[Run]) -> None:
@@ -801,7 +806,8 @@ class MlflowTui(App[int]):
         if len(self.marked) < 2:
             self.notify("Mark at least two runs with space, then press c.", timeout=3)
             return
-        self.compare_poller = Poller(self.source, first_load_points=2500)
+        self.compare_poller = Poller(self.source, first_load_points=2500,
+                                     active_every=self._active_every())
         self._compare_opened = False
         self.compare_view = 0
         self.push_screen(CompareScreen())

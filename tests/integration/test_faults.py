@@ -89,22 +89,24 @@ async def test_killed_mid_session_backs_off_capped_and_loses_nothing(live_server
         await _cache_equals_server(app, client, rid, 10)
         proxy.on_request = lambda method, path: attempts.append(time.monotonic())
         proxy.fault = Fault(status=503)  # a server that is up but failing
-        await wait_until(lambda: len(attempts) >= 12, timeout=40, message="a dozen attempts")
+        # Back-off: attempts come in bursts (one tick and its quick retries); the gaps between
+        # bursts grow (1 s, 2 s) and stop growing at max_backoff (2 s), each plus the quick
+        # retries' own 0.75 s.
+        def gaps() -> list[float]:
+            pairs = zip(attempts, attempts[1:], strict=False)
+            bursts = attempts[:1] + [b for a, b in pairs if b - a > 0.9]
+            return [b - a for a, b in zip(bursts, bursts[1:], strict=False)]
+
+        await wait_until(lambda: len(gaps()) >= 3, timeout=40, message="four bursts of attempts")
         proxy.down()  # ... then gone: the port refuses
         _log(client, rid, range(10, 25))  # logged while the app cannot reach the server
         await wait_until(lambda: "refused" in app.state_detail, timeout=15)
         assert app.monitor.query_one("#state") is not None
         assert len(app.poller.points((rid, "val_loss"))) == 10, "the cache is kept"
         await _keys_still_work(app, pilot)
-        # Back-off: attempts come in bursts (one tick and its quick retries); the gaps between
-        # bursts grow (1 s, 2 s) and stop growing at max_backoff (2 s), each plus the quick
-        # retries' own 0.75 s.
-        pairs = zip(attempts, attempts[1:], strict=False)
-        bursts = [attempts[0]] + [b for a, b in pairs if b - a > 0.9]
-        gaps = [b - a for a, b in zip(bursts, bursts[1:], strict=False)]
-        assert len(gaps) >= 3, gaps
-        assert gaps[1] > gaps[0] + 0.5, f"no back-off: {gaps}"
-        assert abs(gaps[2] - gaps[1]) < 0.5, f"back-off not capped: {gaps}"
+        measured = gaps()
+        assert measured[1] > measured[0] + 0.5, f"no back-off: {measured}"
+        assert abs(measured[2] - measured[1]) < 0.5, f"back-off not capped: {measured}"
         proxy.fault = None
         proxy.up()
         await wait_until(lambda: app.state == "live", timeout=20)
@@ -172,14 +174,15 @@ async def test_slow_server_keys_work_while_requests_hang(live_server, proxy):
     app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST))
     async with app.run_test(size=(140, 40)) as pilot:
         await _cache_equals_server(app, client, rid, 10)
-        proxy.fault = Fault(delay=3.0)
+        # 4.5 s a request: a round of one request (a light tick) is overdue for 1.5 s.
+        proxy.fault = Fault(delay=4.5)
         _log(client, rid, range(10, 13))
         await wait_until(lambda: app.waiting_for_server() > 0, timeout=15)
         assert app.busy_since is not None, "a request round is hanging"
         await _keys_still_work(app, pilot)
         assert app.busy_since is not None, "keys were handled while it still hung"
         await wait_until(lambda: "server slow" in _state(app), timeout=5)
-        # Slow is not broken: the new points still arrive, 3 s per request.
+        # Slow is not broken: the new points still arrive, 4.5 s per request.
         await _cache_equals_server(app, client, rid, 13)
         proxy.fault = None
         await wait_until(lambda: app.waiting_for_server() == 0 and "server slow" not in _state(app),

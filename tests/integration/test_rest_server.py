@@ -75,7 +75,8 @@ async def test_poller_sees_new_runs_and_status_transitions(live_server):
     client = live_server.client()
     exp = _experiment(client)
     source = RestSource(live_server.url)
-    poller = Poller(source)
+    now = [0.0]
+    poller = Poller(source, clock=lambda: now[0])
     try:
         first = await poller.tick([exp])
         assert first.runs == []
@@ -91,13 +92,16 @@ async def test_poller_sees_new_runs_and_status_transitions(live_server):
         assert {rid: new.value for rid, (_, new) in third.status_changes.items()} == dict(
             zip(ids, ends, strict=False))
         assert third.new_runs == []
-        client.delete_run(ids[3])
+        client.delete_run(ids[3])  # still running: seen by the next active listing
+        now[0] += poller.active_every
         fourth = await poller.tick([exp])
         assert fourth.removed_runs == [ids[3]]
-        # Nothing changed: a tick is one runs/search and nothing else.
+        # Nothing changed and nothing runs: a tick is one probe for new runs, answered empty.
         before = source.requests
+        now[0] += 2
         quiet = await poller.tick([exp], [(rid, "train_loss") for rid in ids[:3]])
         assert source.requests - before == 1 and quiet.updated_series == set()
+        assert quiet.runs == fourth.runs
     finally:
         await source.aclose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ import pytest
 
 from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus
-from tui.tracking.poller import ACTIVE, Poller
+from tui.tracking.poller import ACTIVE, OPEN_END, Poller
 from tui.tracking.source import MAX_RESULTS_PER_RUN
 
 T0 = 1_700_000_000_000
@@ -82,11 +83,8 @@ class FakeSource:
                           max_runs: int = 5000) -> list[Run]:
         self._count("search_runs")
         self.filters.append(filter_string)
-        runs = [r for r in self.runs.values() if r.experiment_id in experiment_ids]
-        if "RUNNING" in filter_string:
-            runs = [r for r in runs if r.status is RunStatus.RUNNING]
-        if "status != 'FINISHED'" in filter_string:  # the poller's ACTIVE filter
-            runs = [r for r in runs if r.status.is_active]
+        runs = [r for r in self.runs.values()
+                if r.experiment_id in experiment_ids and matches(r, filter_string)]
         runs.sort(key=lambda r: (r.start_time or 0, r.run_id), reverse=True)
         return runs[:max_runs]
 
@@ -119,6 +117,29 @@ class FakeSource:
 
     async def aclose(self) -> None:
         pass
+
+
+_CLAUSE = re.compile(
+    r"attributes\.(?P<attr>status|run_id|start_time)\s*(?P<op>=|!=|>|IN)\s*(?P<value>.+)")
+
+
+def matches(run: Run, filter_string: str) -> bool:
+    """The filters the poller writes (clauses joined by "and"): status = / != 'X',
+    run_id IN ('a', 'b'), start_time > N. Any other clause fails the test."""
+    for clause in filter(None, (c.strip() for c in filter_string.split(" and "))):
+        m = _CLAUSE.fullmatch(clause)
+        assert m, f"the fake does not know this filter clause: {clause!r}"
+        attr, op, value = m["attr"], m["op"], m["value"]
+        if attr == "status":
+            hit = run.status.value == value.strip("'")
+            if (op == "=") != hit:
+                return False
+        elif attr == "run_id":
+            if run.run_id not in re.findall(r"'([^']*)'", value):
+                return False
+        elif (run.start_time or 0) <= int(value):
+            return False
+    return True
 
 
 def assert_exact(poller: Poller, source: FakeSource, run_id: str, key: str) -> None:
@@ -217,7 +238,7 @@ async def test_small_first_load_is_exact():
     assert_exact(poller, source, "r", "loss")
 
 
-async def test_tick_with_nothing_new_costs_one_search():
+async def test_a_quiet_tick_costs_two_empty_probes_and_one_window_per_key():
     source = FakeSource()
     source.add_run("r")
     source.log_steps("r", "loss", range(50))
@@ -225,13 +246,25 @@ async def test_tick_with_nothing_new_costs_one_search():
     poller = Poller(source)
     first = await poller.tick(["1"], [("r", "loss"), ("r", "acc")])
     assert first.requests == 3  # runs/search + one load per key
-    calls_before = source.requests
+    n = len(source.filters)
     second = await poller.tick(["1"], [("r", "loss"), ("r", "acc")])
-    assert second.requests == 1
-    assert source.requests - calls_before == 1
-    assert source.calls["search_runs"] == 2
+    # No runs/search that returns runs: a probe for new runs and one for status changes,
+    # then each tracked series of the running run asked open-ended from its last step.
+    assert source.filters[n:] == [
+        "attributes.start_time > 1700000000000",
+        "attributes.run_id IN ('r') and attributes.status != 'RUNNING'"]
+    assert second.requests == 4
+    assert sorted((w[1], w[2], w[3]) for w in source.windows[-2:]) == [
+        ("acc", 49, OPEN_END), ("loss", 49, OPEN_END)]
     assert second.updated_series == set()
     assert second.new_runs == [] and second.status_changes == {} and second.removed_runs == []
+    # New points arrive through those windows, and become the run's latest values.
+    source.log_steps("r", "loss", range(50, 53))
+    third = await poller.tick(["1"], [("r", "loss"), ("r", "acc")])
+    assert third.updated_series == {("r", "loss")}
+    assert third.runs[0].metrics["loss"] == source.history[("r", "loss")][-1]
+    assert poller.runs["r"].metrics["loss"].step == 52
+    assert_exact(poller, source, "r", "loss")
 
 
 async def test_same_step_relog_with_newer_timestamp_replaces_the_step():
@@ -287,21 +320,42 @@ async def test_new_runs_and_status_changes_in_the_same_view():
 
 
 async def test_removed_run_is_reported_and_its_caches_dropped():
+    now = [0.0]
     source = FakeSource()
     for rid in ("a", "b"):
         source.add_run(rid)
         source.log_steps(rid, "loss", range(20))
         source.log_steps(rid, "acc", range(20))
     keys = [(rid, k) for rid in ("a", "b") for k in ("loss", "acc")]
-    poller = Poller(source)
+    poller = Poller(source, clock=lambda: now[0])  # type: ignore[arg-type]
     await poller.tick(["1"], keys)
     assert set(poller.series) == set(keys)
     source.delete_run("b")
+    now[0] = 2  # a light tick does not list runs: nothing seen yet
+    assert (await poller.tick(["1"], keys)).removed_runs == []
+    now[0] = 10  # the active listing misses a running run: the full listing, same tick
     result = await poller.tick(["1"], keys)
+    assert source.filters[-2:] == [ACTIVE, ""]
     assert result.removed_runs == ["b"]
     assert "b" not in poller.runs
     assert set(poller.series) == {("a", "loss"), ("a", "acc")}
     assert poller.points(("b", "loss")) == []
+
+
+async def test_a_history_request_that_finds_no_run_brings_the_full_listing_forward():
+    now = [0.0]
+    source = FakeSource()
+    source.add_run("a")
+    source.log_steps("a", "loss", range(5))
+    poller = Poller(source, clock=lambda: now[0])  # type: ignore[arg-type]
+    await poller.tick(["1"], [("a", "loss")])
+    source.missing.add("a")
+    source.delete_run("a")
+    now[0] = 2
+    await poller.tick(["1"], [("a", "loss")])  # light: the window answers "not found"
+    now[0] = 4
+    result = await poller.tick(["1"], [("a", "loss")])
+    assert source.filters[-1] == "" and result.removed_runs == ["a"]
 
 
 async def test_changing_the_watched_experiments_is_a_new_view_not_news():
@@ -405,7 +459,10 @@ async def test_cache_matches_history_for_random_logging(seed: int):
     last_step: dict[str, int | None] = {rid: None for rid in run_ids}
     for rid in run_ids:
         source.add_run(rid)
-    poller = Poller(source, first_load_points=rng.choice([20, 300, 500]))
+    # Ticks 0-16 s apart: light ticks, active listings and full listings all occur.
+    now = [0.0]
+    poller = Poller(source, first_load_points=rng.choice([20, 300, 500]),
+                    clock=lambda: now[0])  # type: ignore[arg-type]
 
     def append(rid: str) -> None:
         for _ in range(rng.choice([0, 0, 1, 2, 5, 30, 400, 2600])):
@@ -421,6 +478,7 @@ async def test_cache_matches_history_for_random_logging(seed: int):
     for _ in range(12):
         for _ in range(rng.choice([0, 1, 1, 2])):
             append(rng.choice(run_ids))
+        now[0] += rng.choice([0, 2, 2, 2, 5, 9, 16])
         await poller.tick(["1"], keys)
         for rid, key in keys:
             if (rid, key) in source.history:
@@ -464,45 +522,87 @@ async def test_a_small_experiment_is_listed_whole_in_one_request():
     assert result.removed_runs == ["r1"]
 
 
-async def test_between_full_listings_a_tick_asks_only_for_running_runs():
+async def test_between_full_listings_ticks_ask_only_about_active_runs():
     now = [0.0]
     src = FakeSource()
     for i in range(10):
         src.add_run(f"done{i}", status=RunStatus.FINISHED)
     src.add_run("live-a")
     src.add_run("live-b")
-    poller = Poller(src, full_every=30, clock=lambda: now[0])  # type: ignore[arg-type]
+    src.log("live-a", "loss", 0)
+    src.log("live-b", "loss", 0)
+    poller = Poller(src, full_every=30, active_every=10,  # type: ignore[arg-type]
+                    clock=lambda: now[0])
     first = await poller.tick(["1"])
     assert len(first.runs) == 12 and src.filters == [""]
-    # A quiet tick: one search, for the running runs only; the finished ones are kept.
+    # A light tick: two probes; nothing returned, the finished runs are kept.
     src.log("live-a", "loss", 1)
     now[0] = 2
     quiet = await poller.tick(["1"])
-    assert src.filters[-1] == ACTIVE and len(src.filters) == 2
+    assert len(src.filters) == 3 and "start_time >" in src.filters[1]
+    assert "status != 'RUNNING'" in src.filters[2]
     assert len(quiet.runs) == 12 and quiet.runs[0].run_id == "live-b"
-    assert poller.runs["live-a"].metrics["loss"].step == 1
-    # A new run shows up at once.
+    # Not tracked, so not fetched: its latest value waits for the active listing.
+    assert poller.runs["live-a"].metrics["loss"].step == 0
+    # A new run shows up at once, whole.
     src.add_run("live-c")
     now[0] = 4
     assert (await poller.tick(["1"])).new_runs == ["live-c"]
-    # A run that stops running brings the full listing forward, in the same tick.
+    # The active listing, every 10 s: the latest values of every active run.
+    now[0] = 10
+    await poller.tick(["1"])
+    assert src.filters[-1] == ACTIVE
+    assert poller.runs["live-a"].metrics["loss"].step == 1
+    # A run that stops running is seen by the status probe, with its final record.
+    src.log("live-a", "loss", 2)
     src.set_status("live-a", RunStatus.FAILED)
-    now[0] = 6
+    now[0] = 12
     changed = await poller.tick(["1"])
     assert changed.status_changes == {"live-a": (RunStatus.RUNNING, RunStatus.FAILED)}
-    assert src.filters[-2:] == [ACTIVE, ""]
+    assert poller.runs["live-a"].metrics["loss"].step == 2
+    assert "" not in src.filters[1:]
     # A finished run deleted is seen at the next full listing (30 s), or on refresh().
     src.delete_run("done3")
-    now[0] = 8
+    now[0] = 14
     assert (await poller.tick(["1"])).removed_runs == []
     poller.refresh()
     assert (await poller.tick(["1"])).removed_runs == ["done3"]
     now[0] = 20
     await poller.tick(["1"])
     assert src.filters[-1] != ""  # still a quiet tick
-    now[0] = 40
+    now[0] = 46
     await poller.tick(["1"])
     assert src.filters[-1] == ""  # the periodic full listing
+
+
+async def test_a_run_without_metrics_is_asked_whole_until_it_logs():
+    now = [0.0]
+    src = FakeSource()
+    src.add_run("new")
+    poller = Poller(src, clock=lambda: now[0])  # type: ignore[arg-type]
+    await poller.tick(["1"], lambda runs: [(r.run_id, "loss") for r in runs])
+    src.log_steps("new", "loss", range(3))
+    now[0] = 2
+    result = await poller.tick(["1"], lambda runs: [(r.run_id, "loss") for r in runs])
+    assert "attributes.run_id IN ('new')" in src.filters
+    assert result.runs[0].metrics["loss"].step == 2
+    assert [p.step for p in poller.points(("new", "loss"))] == [0, 1, 2]
+
+
+async def test_a_light_tick_catches_up_a_burst_larger_than_one_answer_exactly():
+    now = [0.0]
+    src = FakeSource()
+    src.add_run("r")
+    src.log_steps("r", "loss", range(10))
+    poller = Poller(src, clock=lambda: now[0])  # type: ignore[arg-type]
+    await poller.tick(["1"], [("r", "loss")])
+    src.log_steps("r", "loss", range(10, 10 + 3 * MAX_RESULTS_PER_RUN))
+    now[0] = 2
+    result = await poller.tick(["1"], [("r", "loss")])
+    assert result.updated_series == {("r", "loss")}
+    assert_exact(poller, src, "r", "loss")
+    assert poller.series[("r", "loss")].exact_from == 0
+    assert poller.runs["r"].metrics["loss"].step == 9 + 3 * MAX_RESULTS_PER_RUN
 
 
 async def test_a_failed_tick_is_followed_by_a_full_listing():
@@ -528,3 +628,19 @@ async def test_a_failed_tick_is_followed_by_a_full_listing():
     now[0] = 4
     result = await poller.tick(["1"])
     assert src.filters[-1] == "" and result.removed_runs == ["done"]
+
+
+async def test_a_view_that_names_its_runs_does_not_probe_for_new_ones():
+    now = [0.0]
+    src = FakeSource()
+    src.add_run("a")
+    src.add_run("b")
+    src.log("a", "loss", 0)
+    poller = Poller(src, clock=lambda: now[0])  # type: ignore[arg-type]
+    only_a = "attributes.run_id IN ('a')"
+    await poller.tick(["1"], [("a", "loss")], filter_string=only_a, new_runs=False)
+    n = len(src.filters)
+    now[0] = 2
+    await poller.tick(["1"], [("a", "loss")], filter_string=only_a, new_runs=False)
+    assert src.filters[n:] == ["attributes.run_id IN ('a') and attributes.status != 'RUNNING'"]
+    assert list(poller.runs) == ["a"]

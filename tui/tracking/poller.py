@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui.tracking.errors import NotFound
@@ -32,6 +32,9 @@ ACTIVE = ("attributes.status != 'FINISHED' and attributes.status != 'FAILED' "
           "and attributes.status != 'KILLED'")
 MAX_ACTIVE = 5000  # active runs listed per tick, whatever the page size
 FIRST_LOAD_BATCH = 10  # runs per first-load request
+# Light ticks probe at most this many active runs by id; with more, every tick lists them.
+LIGHT_MAX_ACTIVE = 100
+OPEN_END = 2**62  # end_step of an open-ended history window
 
 
 @dataclass
@@ -75,15 +78,28 @@ class Poller:
 
     def __init__(self, source: TrackingSource, *, first_load_points: int = 500,
                  max_parallel: int = 4, max_runs: int = 500, full_every: float = 30.0,
+                 active_every: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.source = source
-        # Only active (running or scheduled) runs change from tick to tick: between full
-        # listings (every `full_every` s, on a new view, after a failure, on refresh()) a
-        # tick asks for the active runs alone. A run that leaves that set (finished, failed,
-        # killed, deleted) brings the full listing forward to the same tick.
+        # Only active (running or scheduled) runs change from tick to tick. Three kinds of
+        # tick, from the dearest:
+        # - full listing: every `full_every` s, on a new view, after a failure, on refresh();
+        # - active listing: every `active_every` s, the active runs alone (new metric keys,
+        #   tags, renames of running runs). An active run missing from it (deleted, or no
+        #   longer matching the filter) brings the full listing forward to the same tick;
+        # - light tick, in between: two probes that normally answer nothing (active runs
+        #   whose status changed; runs started after the newest one known) and open-ended
+        #   history windows for the tracked series of active runs. Latest values come from
+        #   those windows, so MLflow's bulky run records are not sent again every tick.
         self.full_every = full_every
+        self.active_every = active_every
         self._clock = clock
         self._next_full = 0.0
+        self._next_active = 0.0
+        self._light = False  # the current tick is a light one
+        self._missing: set[str] = set()  # runs whose history answered "not found"
+        self._fresh: set[str] = set()  # runs a light tick's probes brought whole
+        self._probe_new = True
         self.first_load_points = first_load_points
         # Runs listed per tick: the newest `max_runs`, plus every active run when there are
         # more (an experiment of 10,000 runs costs one page per tick, not ten).
@@ -132,10 +148,14 @@ class Poller:
         *,
         filter_string: str = "",
         on_listed: Callable[[TickResult], None] | None = None,
+        new_runs: bool = True,
     ) -> TickResult:
         """Refresh the runs of `experiment_ids`, then the tracked series that advanced.
         `tracked` may be a function of the fresh runs (newest first). When series are loaded
-        for the first time (slow for long histories), `on_listed` gets the runs first."""
+        for the first time (slow for long histories), `on_listed` gets the runs first.
+        `new_runs=False`: the filter admits no run that is not known yet (it names the runs),
+        so light ticks do not probe for new ones."""
+        self._probe_new = new_runs
         calls_before = self._source_calls()
         watched = tuple(experiment_ids)
         same_view = watched == self._watched and filter_string == self._filter
@@ -180,10 +200,30 @@ class Poller:
                                  requests=self._source_calls() - calls_before,
                                  at=time.time()))
         updated = await self._fetch_series(current, keys)
+        if self._light and updated:
+            runs = self._note_latest(runs, updated)
         return TickResult(
             runs=runs, new_runs=new_runs, status_changes=changes, removed_runs=removed,
             updated_series=updated, requests=self._source_calls() - calls_before, at=time.time(),
         )
+
+    def _note_latest(self, runs: list[Run], updated: set[SeriesKey]) -> list[Run]:
+        """After a light tick: the latest point of each advanced series into its run's
+        metrics (runs/search was not asked, so the records still hold the older values)."""
+        latest: dict[str, dict[str, Point]] = defaultdict(dict)
+        for rid, key in updated:
+            cache = self.series.get((rid, key))
+            run = self.runs.get(rid)
+            if cache and cache.points and run is not None and rid not in self._fresh:
+                last = cache.points[-1]
+                if run.metrics.get(key) != last:
+                    latest[rid][key] = last
+        if not latest:
+            return runs
+        for rid, points in latest.items():
+            run = self.runs[rid]
+            self.runs[rid] = replace(run, metrics={**run.metrics, **points})
+        return [self.runs[r.run_id] for r in runs]
 
     def refresh(self) -> None:
         """Make the next tick a full listing (the user asked for a refresh)."""
@@ -196,11 +236,21 @@ class Poller:
             return [], False
         active_filter = ACTIVE + (f" and {filter_string}" if filter_string else "")
         now = self._clock()
+        self._light = False
+        self._fresh.clear()
+        if same_view and now < self._next_full and self._missing:
+            self._next_full = 0.0  # a history request said a run is gone: list everything
+        self._missing.clear()
         if same_view and now < self._next_full:
+            active_ids = [rid for rid, r in self.runs.items() if r.status.is_active]
+            if now < self._next_active and len(active_ids) <= LIGHT_MAX_ACTIVE:
+                self._light = True
+                return await self._probe(watched, filter_string, active_ids), self.truncated
             active = await self.source.search_runs(watched, filter_string=active_filter,
                                                    max_runs=MAX_ACTIVE)
             current = {r.run_id for r in active}
-            if all(rid in current for rid, r in self.runs.items() if r.status.is_active):
+            if all(rid in current for rid in active_ids):
+                self._next_active = now + self.active_every
                 merged = {rid: r for rid, r in self.runs.items() if not r.status.is_active}
                 merged.update((r.run_id, r) for r in active)
                 return sort_newest_first(list(merged.values())), self.truncated
@@ -217,7 +267,40 @@ class Poller:
             listed = {r.run_id for r in runs}
             runs += [r for r in active if r.run_id not in listed]
         self._next_full = now + self.full_every
+        self._next_active = now + self.active_every
         return runs, truncated
+
+    async def _probe(self, watched: tuple[str, ...], filter_string: str,
+                     active_ids: list[str]) -> list[Run]:
+        """A light tick's listing: the known runs, updated by two searches that normally
+        answer nothing: active runs whose status changed, and runs started after the newest
+        run known. (A run started with an older clock shows at the next active listing.)"""
+        probes = []
+        if self._probe_new:
+            extra = f" and {filter_string}" if filter_string else ""
+            newest = max((r.start_time or 0 for r in self.runs.values()), default=0)
+            probes.append(self.source.search_runs(
+                watched, filter_string=f"attributes.start_time > {newest}{extra}",
+                max_runs=MAX_ACTIVE))
+        # The next two ask only for runs already in the view, so without the user's filter
+        # (a run that stops matching it leaves at the next listing, as before).
+        if active_ids:
+            ids = ", ".join(f"'{rid}'" for rid in active_ids)
+            probes.append(self.source.search_runs(
+                watched, max_runs=MAX_ACTIVE, filter_string=(
+                    f"attributes.run_id IN ({ids}) and attributes.status != 'RUNNING'")))
+        # Active runs that had logged no metric yet are asked whole until they have: their
+        # first keys show at once (later new keys wait for the next active listing).
+        bare = [rid for rid in active_ids if not self.runs[rid].metrics]
+        if bare:
+            ids = ", ".join(f"'{rid}'" for rid in bare)
+            probes.append(self.source.search_runs(
+                watched, max_runs=MAX_ACTIVE, filter_string=f"attributes.run_id IN ({ids})"))
+        merged = dict(self.runs)
+        for found in await gather_all(probes):
+            merged.update((r.run_id, r) for r in found)
+            self._fresh.update(r.run_id for r in found)
+        return sort_newest_first(list(merged.values()))
 
     async def fetch(self, tracked: Iterable[SeriesKey]) -> set[SeriesKey]:
         """Load or advance series of the runs already known, without a runs/search."""
@@ -247,12 +330,22 @@ class Poller:
         # (key, from_step) -> [(run_id, to_step)]. The window starts AT the last cached step
         # (not after it): a point re-logged at that step with a newer time is then not lost.
         advance: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
+        # Light ticks: an active run's record is not fresh, so its tracked series are asked
+        # open-ended, from the last cached step: (key, from_step) -> [run_id].
+        open_ended: dict[tuple[str, int], list[str]] = defaultdict(list)
         for run_id, key in dict.fromkeys(tracked):
             run = runs.get(run_id)
             latest = run.metrics.get(key) if run else None
+            cache = self.series.get((run_id, key))
+            if (self._light and run is not None and run.status.is_active
+                    and run_id not in self._fresh):
+                if cache is not None:
+                    open_ended[(key, max(cache.last_step, 0))].append(run_id)
+                else:  # not logged yet when the run was last listed: maybe now
+                    first[key].append(run_id)
+                continue
             if latest is None:
                 continue
-            cache = self.series.get((run_id, key))
             if cache is None:
                 first[key].append(run_id)
             elif latest.step > cache.last_step or (
@@ -271,6 +364,8 @@ class Poller:
             union_full = len({p.step for pts in got.values() for p in pts}) >= limit
             for rid in batch:
                 pts = got.get(rid, [])
+                if not pts and self._light:
+                    continue  # nothing logged yet: asked again next tick
                 sampled = union_full or len(pts) >= limit
                 cache = SeriesCache(pts, 0, sampled)
                 if sampled:
@@ -287,21 +382,39 @@ class Poller:
             for key, run_ids in first.items()
             for i in range(0, len(run_ids), FIRST_LOAD_BATCH)
         ])
+        async def extend(key: str, start: int, ids: list[str], end: int | None) -> None:
+            if end is None:  # open-ended: split (for exactness) only if the answer is full
+                window = await self._window(ids, key, start, OPEN_END, MAX_RESULTS_PER_RUN)
+                if any(len(pts) >= MAX_RESULTS_PER_RUN for pts in window.values()):
+                    end = max(p.step for pts in window.values() for p in pts)
+                    window = await self._exact_window(ids, key, start, end)
+            else:
+                window = await self._exact_window(ids, key, start, end)
+            for rid in ids:
+                new = window.get(rid)
+                cache = self.series.get((rid, key))
+                if not new or cache is None:
+                    continue
+                last = cache.last_step
+                tail = [p for p in new if p.step >= last]
+                kept = len(cache.points)
+                while kept and cache.points[kept - 1].step >= last:
+                    kept -= 1
+                if cache.points[kept:] == tail:
+                    continue  # the window brought back only what is cached
+                del cache.points[kept:]
+                cache.points.extend(tail)
+                updated.add((rid, key))
+
+        jobs = []
         for (key, start), members in advance.items():
             for i in range(0, len(members), MAX_RUNS_PER_BULK):
                 chunk = members[i:i + MAX_RUNS_PER_BULK]
-                end = max(e for _, e in chunk)
-                window = await self._exact_window([r for r, _ in chunk], key, start, end)
-                for rid, _ in chunk:
-                    new = window.get(rid)
-                    cache = self.series.get((rid, key))
-                    if not new or cache is None:
-                        continue
-                    last = cache.last_step
-                    while cache.points and cache.points[-1].step >= last:
-                        cache.points.pop()
-                    cache.points.extend([p for p in new if p.step >= last])
-                    updated.add((rid, key))
+                jobs.append(extend(key, start, [r for r, _ in chunk], max(e for _, e in chunk)))
+        for (key, start), ids in open_ended.items():
+            for i in range(0, len(ids), MAX_RUNS_PER_BULK):
+                jobs.append(extend(key, start, ids[i:i + MAX_RUNS_PER_BULK], None))
+        await gather_all(jobs)
         return updated
 
     async def _window(self, run_ids: list[str], key: str, start: int | None, end: int | None,
@@ -313,8 +426,10 @@ class Poller:
                     run_ids, key, start_step=start, end_step=end, max_results=max_results
                 )
         except NotFound:
-            # A run deleted between runs/search and this call: the next tick drops it.
+            # A run deleted between runs/search and this call: the next tick (a full
+            # listing) drops it.
             if len(run_ids) == 1:
+                self._missing.update(run_ids)
                 return {}
             out: dict[str, list[Point]] = {}
             for rid in run_ids:
