@@ -3,11 +3,36 @@ error-path tests. The data path itself is tested against a real server and real 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from tui.tracking.errors import TrackingError
 from tui.tracking.models import Experiment, Point, Run, RunStatus
 
+_CLAUSE = re.compile(
+    r"attributes\.(?P<attr>status|run_id|start_time)\s*(?P<op>=|!=|>|IN)\s*(?P<value>.+)")
+
+
+def matches(run: Run, filter_string: str, *, strict: bool = False) -> bool:
+    """The filters the poller writes (clauses joined by "and"): status = / != 'X',
+    run_id IN ('a', 'b'), start_time > N. Any other clause fails the test when `strict`,
+    else it is ignored (a user's search the fake cannot evaluate)."""
+    for clause in filter(None, (c.strip() for c in filter_string.split(" and "))):
+        m = _CLAUSE.fullmatch(clause)
+        assert m or not strict, f"the fake does not know this filter clause: {clause!r}"
+        if not m:
+            continue
+        attr, op, value = m["attr"], m["op"], m["value"]
+        if attr == "status":
+            hit = run.status.value == value.strip("'")
+            if (op == "=") != hit:
+                return False
+        elif attr == "run_id":
+            if run.run_id not in re.findall(r"'([^']*)'", value):
+                return False
+        elif (run.start_time or 0) <= int(value):
+            return False
+    return True
 
 class FakeSource:
     display_uri = "http://tracking.example:5000"
@@ -47,11 +72,8 @@ class FakeSource:
     async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
                           max_runs: int = 5000) -> list[Run]:
         self._check()
-        runs = [r for r in self.runs if r.experiment_id in experiment_ids]
-        if "RUNNING" in filter_string:
-            runs = [r for r in runs if r.status is RunStatus.RUNNING]
-        if "status != 'FINISHED'" in filter_string:  # the poller's ACTIVE filter
-            runs = [r for r in runs if r.status.is_active]
+        runs = [r for r in self.runs
+                if r.experiment_id in experiment_ids and matches(r, filter_string)]
         return sorted(runs, key=lambda r: (r.start_time or 0, r.run_id), reverse=True)[:max_runs]
 
     async def get_history_window(self, run_ids: Sequence[str], key: str, *,

@@ -303,7 +303,7 @@ class MlflowTui(App[int]):
         ids = [rid for rid in self.marked if rid.isalnum()]  # MLflow run ids are hex
         experiments = sorted({r.experiment_id for r in self.marked.values()})
         in_list = ", ".join(f"'{rid}'" for rid in ids)
-        return await poller.tick(experiments, self._compare_tracked, new_runs=False,
+        return await poller.tick(experiments, self._compare_tracked, watch_new=False,
                                  filter_string=f"attributes.run_id IN ({in_list})")
 
     async def _compare_preview(self, poller: Poller, runs: list[Run]) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import random
-import re
 from collections import Counter
 from collections.abc import Sequence
 
 import pytest
 
+from tests.fakes import matches
 from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus
 from tui.tracking.poller import ACTIVE, OPEN_END, Poller
@@ -84,7 +84,7 @@ class FakeSource:
         self._count("search_runs")
         self.filters.append(filter_string)
         runs = [r for r in self.runs.values()
-                if r.experiment_id in experiment_ids and matches(r, filter_string)]
+                if r.experiment_id in experiment_ids and matches(r, filter_string, strict=True)]
         runs.sort(key=lambda r: (r.start_time or 0, r.run_id), reverse=True)
         return runs[:max_runs]
 
@@ -117,29 +117,6 @@ class FakeSource:
 
     async def aclose(self) -> None:
         pass
-
-
-_CLAUSE = re.compile(
-    r"attributes\.(?P<attr>status|run_id|start_time)\s*(?P<op>=|!=|>|IN)\s*(?P<value>.+)")
-
-
-def matches(run: Run, filter_string: str) -> bool:
-    """The filters the poller writes (clauses joined by "and"): status = / != 'X',
-    run_id IN ('a', 'b'), start_time > N. Any other clause fails the test."""
-    for clause in filter(None, (c.strip() for c in filter_string.split(" and "))):
-        m = _CLAUSE.fullmatch(clause)
-        assert m, f"the fake does not know this filter clause: {clause!r}"
-        attr, op, value = m["attr"], m["op"], m["value"]
-        if attr == "status":
-            hit = run.status.value == value.strip("'")
-            if (op == "=") != hit:
-                return False
-        elif attr == "run_id":
-            if run.run_id not in re.findall(r"'([^']*)'", value):
-                return False
-        elif (run.start_time or 0) <= int(value):
-            return False
-    return True
 
 
 def assert_exact(poller: Poller, source: FakeSource, run_id: str, key: str) -> None:
@@ -638,9 +615,9 @@ async def test_a_view_that_names_its_runs_does_not_probe_for_new_ones():
     src.log("a", "loss", 0)
     poller = Poller(src, clock=lambda: now[0])  # type: ignore[arg-type]
     only_a = "attributes.run_id IN ('a')"
-    await poller.tick(["1"], [("a", "loss")], filter_string=only_a, new_runs=False)
+    await poller.tick(["1"], [("a", "loss")], filter_string=only_a, watch_new=False)
     n = len(src.filters)
     now[0] = 2
-    await poller.tick(["1"], [("a", "loss")], filter_string=only_a, new_runs=False)
+    await poller.tick(["1"], [("a", "loss")], filter_string=only_a, watch_new=False)
     assert src.filters[n:] == ["attributes.run_id IN ('a') and attributes.status != 'RUNNING'"]
     assert list(poller.runs) == ["a"]

@@ -148,14 +148,14 @@ class Poller:
         *,
         filter_string: str = "",
         on_listed: Callable[[TickResult], None] | None = None,
-        new_runs: bool = True,
+        watch_new: bool = True,
     ) -> TickResult:
         """Refresh the runs of `experiment_ids`, then the tracked series that advanced.
         `tracked` may be a function of the fresh runs (newest first). When series are loaded
         for the first time (slow for long histories), `on_listed` gets the runs first.
-        `new_runs=False`: the filter admits no run that is not known yet (it names the runs),
+        `watch_new=False`: the filter admits no run that is not known yet (it names the runs),
         so light ticks do not probe for new ones."""
-        self._probe_new = new_runs
+        self._probe_new = watch_new
         calls_before = self._source_calls()
         watched = tuple(experiment_ids)
         same_view = watched == self._watched and filter_string == self._filter
