@@ -304,7 +304,10 @@ class Poller:
 
     async def fetch(self, tracked: Iterable[SeriesKey]) -> set[SeriesKey]:
         """Load or advance series of the runs already known, without a runs/search."""
-        return await self._fetch_series(self.runs, tracked)
+        updated = await self._fetch_series(self.runs, tracked)
+        if self._light and updated:
+            self._note_latest(list(self.runs.values()), updated)
+        return updated
 
     async def sample(self, run_ids: Sequence[str], keys: Sequence[str], max_results: int
                      ) -> dict[SeriesKey, list[Point]]:
