@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, overload
 
 from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
 from tui.tracking.models import Point, Run, RunStatus
@@ -99,6 +101,160 @@ def xy(points: Iterable[Point], x_mode: str, start_ms: int | None) -> list[tuple
     if x_mode == "wall":
         return [(p.timestamp / 1000, p.value) for p in points]
     return [(p.step, p.value) for p in points]
+
+
+class _XYBuffer:
+    """The chart coordinates of one cached series; they change only at their end.
+
+    `cuts[g]` is the length the points were cut back to when generation g ended.
+    """
+
+    __slots__ = ("cuts", "generation", "points")
+
+    def __init__(self, points: list[tuple[float, float]]) -> None:
+        self.points = points
+        self.generation = 0
+        self.cuts: list[int] = []
+
+    def cut(self, length: int) -> None:
+        del self.points[length:]
+        self.cuts.append(length)
+        self.generation += 1
+
+
+class XYSeries(Sequence[tuple[float, float]]):
+    """The first `len(view)` chart points of a series that `XYCache` keeps converted.
+
+    Views of the same state compare equal without reading their points, and
+    `shared_prefix(earlier)` tells how many leading points an earlier view of the same
+    series still shares with this one (without reading them either), so that the chart
+    only processes what changed. A view reads the live buffer: it is valid until the next
+    `XYCache.view` of its key (which may replace the last points).
+    """
+
+    __slots__ = ("_buffer", "_generation", "_length")
+
+    def __init__(self, buffer: _XYBuffer) -> None:
+        self._buffer = buffer
+        self._generation = buffer.generation
+        self._length = len(buffer.points)
+
+    def shared_prefix(self, other: object) -> int:
+        """How many leading points `other` (another view) is known to share with this one."""
+        if not isinstance(other, XYSeries) or other._buffer is not self._buffer:
+            return 0
+        shared = min(self._length, other._length)
+        g0, g1 = sorted((self._generation, other._generation))
+        if g1 > g0:
+            shared = min(shared, *self._buffer.cuts[g0:g1])
+        return shared
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[float, float]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[float, float]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[float, float] | list[tuple[float, float]]:
+        points = self._buffer.points
+        if isinstance(index, slice):
+            start, stop, stride = index.indices(self._length)
+            if stride == 1:
+                return points[start:stop]
+            return [points[i] for i in range(start, stop, stride)]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError("XYSeries index out of range")
+        return points[index]
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return islice(self._buffer.points, self._length)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, XYSeries) and other._buffer is self._buffer:
+            # Same state: equal. Another generation: the older view may no longer read
+            # what it was made of, so it counts as different (a repaint, never a stale one).
+            return other._generation == self._generation and other._length == self._length
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == self._length and all(
+            a is b or a == b for a, b in zip(self, other, strict=False))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"XYSeries(<{self._length} points>)"
+
+
+@dataclass
+class _XYEntry:
+    source: Sequence[Point]
+    mode: tuple[str, int | None]
+    refs: list[Point]  # the source points converted, to see which ones were replaced
+    buffer: _XYBuffer
+    view: XYSeries = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.view = XYSeries(self.buffer)
+
+
+class XYCache:
+    """`xy()` for cached series that grow at their end, converting only what is new.
+
+    `view(key, points, x_mode, start_ms)` returns the same coordinates as
+    `xy(points, x_mode, start_ms)`, as an `XYSeries`. It relies on how the poller keeps a
+    series: the same list object, changed only at its end (points appended, or the last
+    ones replaced when re-logged at the same step). Points are compared by identity from the
+    end back to the first unchanged one; those after it are converted again, and the
+    coordinates are only cut back where they differ. Another list object, x mode or run
+    start converts the whole series again.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, _XYEntry] = {}
+
+    def view(self, key: Hashable, points: Sequence[Point], x_mode: str,
+             start_ms: int | None) -> XYSeries:
+        mode = (x_mode, start_ms)
+        entry = self._entries.get(key)
+        if entry is None or entry.source is not points or entry.mode != mode:
+            entry = _XYEntry(points, mode, list(points), _XYBuffer(xy(points, x_mode, start_ms)))
+            self._entries[key] = entry
+            return entry.view
+        refs = entry.refs
+        old, new = len(refs), len(points)
+        same = min(old, new)
+        while same and points[same - 1] is not refs[same - 1]:
+            same -= 1
+        if same == old == new:
+            return entry.view
+        changed = points[same:]
+        fresh = xy(changed, x_mode, start_ms)
+        buffer = entry.buffer
+        coords = buffer.points
+        keep = same
+        for p in fresh:  # a replaced point often converts to the same coordinates
+            if keep >= old or not (p == coords[keep]):
+                break
+            keep += 1
+        if keep < len(coords):
+            buffer.cut(keep)
+        coords.extend(fresh[keep - same:])
+        del refs[same:]
+        refs.extend(changed)
+        if entry.view._length != len(coords) or entry.view._generation != buffer.generation:
+            entry.view = XYSeries(buffer)
+        return entry.view
+
+    def keep(self, keys: Iterable[Hashable]) -> None:
+        """Forget the series whose key is not in `keys` (no longer shown)."""
+        wanted = set(keys)
+        for key in [k for k in self._entries if k not in wanted]:
+            del self._entries[key]
 
 
 def step_to_x(points: Sequence[Point], step: int | None, x_mode: str,
