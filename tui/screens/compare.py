@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -42,6 +42,8 @@ class CompareScreen(Screen[None]):
     ]
 
     ready = False
+    _state = Text()
+    note = ""  # what is still loading, after the state line (e.g. that the curves are a sketch)
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-state")
@@ -59,9 +61,19 @@ class CompareScreen(Screen[None]):
         self.app.call_later(self.app._show_compare)  # type: ignore[attr-defined]
 
     def show_state(self, text: Text) -> None:
-        self.query_one("#compare-state", Static).update(text)
+        self._state = text
+        line = text.copy()
+        if self.note:
+            line.append(" " + self.note, style="bold italic yellow")
+        self.query_one("#compare-state", Static).update(line)
 
-    def show_chart(self, series: Mapping[str, list[tuple[float, float]]],
+    def show_note(self, note: str) -> None:
+        """Say what the view shows is not complete yet; "" once it is."""
+        if note != self.note:
+            self.note = note
+            self.show_state(self._state)
+
+    def show_chart(self, series: Mapping[str, Sequence[tuple[float, float]]],
                    colors: Mapping[str, str], markers: Mapping[str, str], title: str,
                    subtitle: str, options: ChartOptions) -> None:
         chart = self.query_one("#compare-chart", MetricChart)
