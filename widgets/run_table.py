@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from .text import plain
 
 __all__ = ["RunTable"]
+
+
+_AWAY = Coordinate(-2, -2)  # on no row, not even the header's (-1)
+_LINE = "run-table line"  # marks RunTable's keys in DataTable's line cache
 
 
 def _cell(value: object) -> Text:
@@ -64,6 +72,9 @@ class RunTable(DataTable[Text]):
         )
         self._column_spec: tuple[tuple[str, str], ...] | None = None
         self._row_keys: list[str] = []
+        # row key -> (the cells object given to set_rows, its cells as shown): a row given
+        # again as the very same object is known unchanged without comparing its cells.
+        self._given: dict[str, tuple[object, list[Text]]] = {}
         self.rebuild_count = 0
         """How many times `set_rows` had to rebuild the table (for tests)."""
 
@@ -87,22 +98,37 @@ class RunTable(DataTable[Text]):
         Same columns and same row keys in the same order: only changed cells are updated,
         in place. Otherwise the table is rebuilt and the cursor goes back to the same row key
         (or the same index, clamped, if that row is gone).
+
+        A row whose cells are the very same object as in the previous call (a caller that
+        caches the cells of unchanged rows, as tuples) is taken as unchanged and costs
+        nothing: a table of many rows where few change is cheap to refresh. To change a row,
+        give a new sequence, never the old one mutated.
         """
         column_spec = tuple((str(key), str(label)) for key, label in columns)
         n_columns = len(column_spec)
+        same_columns = column_spec == self._column_spec
+        previous = self._given if same_columns else {}
+        given: dict[str, tuple[object, list[Text]]] = {}
         keys: list[str] = []
         cells: list[list[Text]] = []
-        seen: set[str] = set()
+        changed: list[int] = []  # indexes of the rows given anew
         for key, values in rows:
             key = str(key)
-            if key in seen:  # a duplicate key would make DataTable raise; keep the first
+            if key in given:  # a duplicate key would make DataTable raise; keep the first
                 continue
-            seen.add(key)
+            old = previous.get(key)
+            if old is not None and old[0] is values:
+                row = old[1]
+            else:
+                row = [_cell(c) for c in list(values)[:n_columns]]
+                row += [Text("") for _ in range(n_columns - len(row))]
+                changed.append(len(keys))
+            given[key] = (values, row)
             keys.append(key)
-            row = [_cell(c) for c in list(values)[:n_columns]]
-            cells.append(row + [Text("") for _ in range(n_columns - len(row))])
-        if column_spec == self._column_spec and keys == self._row_keys:
-            self._update_in_place(keys, cells)
+            cells.append(row)
+        self._given = given
+        if same_columns and keys == self._row_keys:
+            self._update_in_place([keys[i] for i in changed], [cells[i] for i in changed])
         else:
             self._rebuild(column_spec, keys, cells)
 
@@ -113,6 +139,8 @@ class RunTable(DataTable[Text]):
             current = self._data.get(RowKey(row_key))
             if current is None:
                 continue
+            # The row no longer shows what set_rows was given: compare it in full next time.
+            self._given.pop(row_key, None)
             value = _cell(raw)
             old = current.get(column_key)  # type: ignore[call-overload]
             if not _same(old, value):
@@ -120,8 +148,59 @@ class RunTable(DataTable[Text]):
                 self.update_cell(row_key, column_key, value,
                                  update_width=value.cell_len != width_before)
 
+    # ------------------------------------------------------------------ rendering
+    # DataTable caches rendered lines and row lines under keys that hold the cursor's and the
+    # hover's coordinates, so a key press that scrolls the table renders every visible row
+    # again (~10-30 ms a press at 160 columns). With a row cursor, a row the cursor (or the
+    # hover) is not on looks the same wherever that is: such rows are cached as with both
+    # away, and a scrolling press renders the two rows it changes and the one it reveals.
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row_index = self._row_index(row_key)
+        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        # In DataTable's own line cache (cleared whenever it clears it), under a key of
+        # another shape than its own.
+        key = (_LINE, y, x1, x2, self.size.width,
+               cursor if cursor.row == row_index else None,
+               hover if hover.row == row_index else None, base_style, self.show_cursor,
+               self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        strip = self._line_cache.get(key)  # type: ignore[arg-type]
+        if strip is None:
+            strip = super()._render_line(y, x1, x2, base_style)
+            self._line_cache[key] = strip  # type: ignore[index,arg-type]
+        return strip
+
+    def _row_index(self, row_key: RowKey) -> int:
+        row = self._row_locations.get(row_key)
+        return -1 if row is None else row  # -1: the header
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        # See _render_line: a row the cursor and the hover are not on, rendered as with both
+        # away, so that its cached lines serve wherever they are.
+        if self.cursor_type == "row":
+            row_index = self._row_index(row_key)
+            if cursor_location.row != row_index:
+                cursor_location = _AWAY
+            if hover_location.row != row_index:
+                hover_location = _AWAY
+        return super()._render_line_in_row(row_key, line_no, base_style, cursor_location,
+                                           hover_location)
+
     # ------------------------------------------------------------------ internals
     def _update_in_place(self, keys: list[str], cells: list[list[Text]]) -> None:
+        """Update the changed cells of the rows `keys` (a subset of the table's rows)."""
         assert self._column_spec is not None
         column_keys = [key for key, _ in self._column_spec]
         for row_key, row_cells in zip(keys, cells, strict=True):

@@ -46,6 +46,12 @@ CREDENTIALS_HINT = (
 )
 RETRY_STATUS = {502, 503, 504}
 _TRUE = {"1", "true", "yes", "on"}
+# runs/search answers are decoded one run at a time, letting the event loop run (keys,
+# repaints) every YIELD_CHARS characters: one json.loads of a 500-run page (~750 KB,
+# pretty-printed) holds the loop for several milliseconds, more on a busy machine.
+YIELD_CHARS = 100_000
+PARSE_BATCH = 200  # runs parsed between two pauses for the event loop
+RUN_MEMO = 5000  # run records remembered (their JSON text), to reuse the Run of an unchanged one
 
 
 def _truthy(value: str | None) -> bool:
@@ -86,6 +92,11 @@ class RestSource:
                                               connect=connect_timeout, pool=history_timeout)
         self.requests = 0  # counters, for benchmarks and the status line
         self.bytes_in = 0
+        # run id -> (the JSON text of its record, its Run), least recently seen first: a run
+        # listed again with the same text keeps its Run object (no parsing; cheap to compare
+        # for whoever shows it). Most runs of a listing are unchanged from one to the next.
+        # Text, not the decoded record: one string per run for the garbage collector to skip.
+        self._memo: dict[str, tuple[str, Run]] = {}
 
         auth: httpx.Auth | None = None
         headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
@@ -132,13 +143,17 @@ class RestSource:
 
     async def _call(self, method: str, path: str, *, params: Any = None,
                     body: Mapping[str, Any] | None = None,
-                    timeout: httpx.Timeout | None = None) -> dict[str, Any]:
+                    timeout: httpx.Timeout | None = None,
+                    array: str | None = None) -> dict[str, Any]:
+        """One API call, retried on connection failures and 502/503/504. `array`: the key of
+        the answer's (possibly long) main array, decoded in pieces (see YIELD_CHARS), each
+        element as (its JSON text, its value)."""
         deadline = time.monotonic() + self.retry_budget
         attempt = 0
         while True:
             try:
                 return await self._call_once(method, path, params=params, body=body,
-                                             timeout=timeout)
+                                             timeout=timeout, array=array)
             except (ConnectionFailed, ServerError) as exc:
                 status = getattr(exc, "status", None)
                 retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS
@@ -150,7 +165,8 @@ class RestSource:
 
     async def _call_once(self, method: str, path: str, *, params: Any = None,
                          body: Mapping[str, Any] | None = None,
-                         timeout: httpx.Timeout | None = None) -> dict[str, Any]:
+                         timeout: httpx.Timeout | None = None,
+                         array: str | None = None) -> dict[str, Any]:
         where = self.display_uri
         try:
             extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -173,7 +189,10 @@ class RestSource:
         status = response.status_code
         payload: Any = None
         try:
-            payload = json.loads(content) if content else {}
+            if status == 200 and array is not None and content:
+                payload = await loads_yielding(content, array, with_text=True)
+            else:
+                payload = json.loads(content) if content else {}
         except ValueError:
             payload = None
         if status == 200:
@@ -281,9 +300,11 @@ class RestSource:
                 body["filter"] = filter_string
             if token:
                 body["page_token"] = token
-            data = await self._call("POST", f"{API}/runs/search", body=body)
-            for r in data.get("runs", []) or []:
-                out.append(parse_run(r))
+            data = await self._call("POST", f"{API}/runs/search", body=body, array="runs")
+            for i, (text, r) in enumerate(data.get("runs", []) or []):
+                if i and i % PARSE_BATCH == 0:
+                    await asyncio.sleep(0)  # let keys and repaints through
+                out.append(self._parse_run(r, text))
             token = data.get("next_page_token")
             if not token:
                 break
@@ -292,6 +313,21 @@ class RestSource:
     async def get_run(self, run_id: str) -> Run:
         data = await self._call("GET", f"{API}/runs/get", params={"run_id": run_id})
         return parse_run(data.get("run", {}))
+
+    def _parse_run(self, raw: Any, text: str | None) -> Run:
+        """parse_run(raw), or the Run parsed last time when the record's JSON `text` is the
+        same (MLflow writes the same record the same way)."""
+        info = raw.get("info") if isinstance(raw, dict) else None
+        run_id = (info.get("run_id") or info.get("run_uuid")) if isinstance(info, dict) else None
+        if text is None or not isinstance(run_id, str) or not run_id:
+            return parse_run(raw)
+        memo = self._memo
+        seen = memo.pop(run_id, None)
+        run = seen[1] if seen is not None and seen[0] == text else parse_run(raw)
+        memo[run_id] = (text, run)  # now the most recently seen
+        if len(memo) > RUN_MEMO:
+            del memo[next(iter(memo))]
+        return run
 
     async def get_history_window(self, run_ids: Sequence[str], key: str, *,
                                  start_step: int | None, end_step: int | None,
@@ -349,6 +385,89 @@ def parse_run(r: Mapping[str, Any]) -> Run:
     return make_run(info, latest_points(data.get("metrics", []) or []), params, tags)
 
 
+_DECODE = json.JSONDecoder().raw_decode
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first character at or after `i` that is not JSON whitespace."""
+    match = _SPACE.match(text, i)
+    return match.end() if match else i
+
+
+async def loads_yielding(content: bytes, array: str, *, with_text: bool = False) -> Any:
+    """json.loads(content), for a JSON object whose `array` member is a long array: its
+    elements are decoded one at a time, with a pause for the event loop every YIELD_CHARS
+    characters. Anything else than an object of that shape is one json.loads.
+    `with_text`: each element of `array` comes as (its JSON text, its value) instead, the
+    text None when the answer was not decoded piece by piece."""
+    try:
+        text = content.decode("utf-8")
+        return await _decode_object(text, array, with_text)
+    except ValueError:
+        payload = json.loads(content)  # the same answer, or the same error, as ever
+        if with_text and isinstance(payload, dict) and isinstance(payload.get(array), list):
+            payload[array] = [(None, item) for item in payload[array]]
+        return payload
+
+
+async def _decode_object(text: str, array: str, with_text: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    i = _skip(text, 0)
+    if text[i:i + 1] != "{":
+        raise ValueError("not an object")
+    i = _skip(text, i + 1)
+    if text[i:i + 1] == "}":
+        i += 1
+    else:
+        while True:
+            key, i = _DECODE(text, i)
+            if not isinstance(key, str):
+                raise ValueError("object key is not a string")
+            i = _skip(text, i)
+            if text[i:i + 1] != ":":
+                raise ValueError("expected ':'")
+            i = _skip(text, i + 1)
+            value: Any
+            if key == array and text[i:i + 1] == "[":
+                value, i = await _decode_array(text, i, with_text)
+            else:
+                value, i = _DECODE(text, i)
+            out[key] = value
+            i = _skip(text, i)
+            if text[i:i + 1] == "}":
+                i += 1
+                break
+            if text[i:i + 1] != ",":
+                raise ValueError("expected ',' or '}'")
+            i = _skip(text, i + 1)
+    if _skip(text, i) != len(text):
+        raise ValueError("extra data")
+    return out
+
+
+async def _decode_array(text: str, i: int, with_text: bool) -> tuple[list[Any], int]:
+    """The array starting at text[i] ('['): (its elements, the index after its ']')."""
+    items: list[Any] = []
+    mark = i
+    i = _skip(text, i + 1)
+    if text[i:i + 1] == "]":
+        return items, i + 1
+    while True:
+        start = i
+        item, i = _DECODE(text, i)
+        items.append((text[start:i], item) if with_text else item)
+        if i - mark >= YIELD_CHARS:
+            await asyncio.sleep(0)
+            mark = i
+        i = _skip(text, i)
+        if text[i:i + 1] == "]":
+            return items, i + 1
+        if text[i:i + 1] != ",":
+            raise ValueError("expected ',' or ']'")
+        i = _skip(text, i + 1)
+
+
 def _first_line(content: bytes) -> str:
     text = content.decode("utf-8", "replace")
     if "<" in text[:200]:  # an HTML error page from a proxy: keep its title, if any
@@ -357,4 +476,4 @@ def _first_line(content: bytes) -> str:
     return " ".join(text.split())[:200]
 
 
-__all__ = ["RestSource", "parse_run", "TrackingError"]
+__all__ = ["RestSource", "loads_yielding", "parse_run", "TrackingError"]
