@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -19,7 +21,7 @@ from tui import __version__
 from tui import format as fmt
 from tui.analysis import find_pairs, higher_is_better
 from tui.analysis.health import HealthSettings
-from tui.charting import best_point, chart_views, sort_key, warning_pair, xy
+from tui.charting import XYCache, best_point, chart_views, sort_key, warning_pair
 from tui.commands import BindingCommands
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
@@ -36,6 +38,7 @@ from tui.tracking import TrackingError, classify, open_source
 from tui.tracking.errors import AuthError, BadRequest, NotFound
 from tui.tracking.models import Experiment, Point, Run, SeriesKey
 from tui.tracking.poller import ExperimentSummary, Poller, TickResult, gather_all
+from tui.tracking.sketch import sketch, windows_are_cheap
 from tui.tracking.source import TrackingSource
 from tui.watch import HealthBook
 from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable, safe_text
@@ -89,7 +92,10 @@ class MlflowTui(App[int]):
         self.compare_sort: str | None = None
         self.compare_descending = False
         self.compare_frame: Any = None  # the table as shown, for export
+        # Sketched curves (a few probe points each) shown until the poller has the series:
+        # never in the poller's cache, which holds only exact histories.
         self.compare_preview: dict[SeriesKey, list[Point]] = {}
+        self._sketch_done: asyncio.Event | None = None  # set when the opening sketch is over
         self._compare_opened = False
         self._loop_rounds = 0  # turns of the polling loop (a test checks it never spins)
         self.sort_column = "start"  # newest first
@@ -279,20 +285,25 @@ class MlflowTui(App[int]):
                 pass
 
     async def _compare_round(self, cpoller: Poller) -> None:
-        """One compare-view tick. Opening: a light preview of the charted curves (what the
-        chart can show) first, then the exact histories behind the table, then the refresh;
+        """One compare-view tick. Opening: a sketch of the charted curves first (cheap probes,
+        wave by wave), then the histories behind the chart and the table, then the refresh;
         the other metrics' histories follow at once, without waiting for the next tick."""
         if not self._compare_opened:
             self._compare_opened = True
             cpoller.runs = dict(self.marked)
             runs = cpoller.ordered_runs()
             self.post_message(CompareDone(self._snapshot(runs)))  # the table, at once
-            await self._compare_preview(cpoller, runs)
-            self.post_message(CompareDone(self._snapshot(runs)))
+            if self._sketch_done is not None:
+                # The history requests would slow the sketch (one server): after it, then.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._sketch_done.wait(), SKETCH_WAIT)
             await cpoller.fetch(self._compare_tracked(runs))
-            self.compare_preview = {}
+            self._drop_sketch(cpoller)
             self.post_message(CompareDone(self._snapshot(runs)))
+        else:
+            await self._compare_sketch(cpoller, cpoller.ordered_runs())  # a new metric charted
         result = await self._compare_tick(cpoller)
+        self._drop_sketch(cpoller)
         self.post_message(CompareDone(result))
         rest = self._compare_tracked(cpoller.ordered_runs(), every_key=True)
         if any(k not in cpoller.series for k in rest):
@@ -306,13 +317,63 @@ class MlflowTui(App[int]):
         return await poller.tick(experiments, self._compare_tracked, watch_new=False,
                                  filter_string=f"attributes.run_id IN ({in_list})")
 
-    async def _compare_preview(self, poller: Poller, runs: list[Run]) -> None:
-        """Sampled curves of the charted metric, sized to the chart, for a fast first paint.
-        Kept apart from the poller's cache, which holds only exact histories."""
-        tracked = self._compare_tracked(runs)
-        keys = sorted({k for _, k in tracked})
-        per_series = max(50, 2400 // max(1, len(tracked)))
-        self.compare_preview = await poller.sample([r.run_id for r in runs], keys, per_series)
+    async def _compare_sketch(self, poller: Poller, runs: list[Run]) -> None:
+        """Sketch the charted curves the poller has not loaded: a few cheap windowed requests
+        (tui/tracking/sketch.py; ~0.3 s for 20 runs x 2 metrics x 100,000 steps, where MLflow's
+        sampling takes ~12 s), shown wave by wave and labelled until the real sample replaces
+        them. A failed sketch costs only itself: the real data follows anyway."""
+        view = self._compare_view(runs)
+        latest = {(r.run_id, k): r.metrics[k] for r in runs for k in view
+                  if k in r.metrics and (r.run_id, k) not in poller.series
+                  and (r.run_id, k) not in self.compare_preview}
+        if not latest or not windows_are_cheap(poller.source):
+            return
+        try:
+            async for wave in sketch(poller.source, latest):
+                if self.compare_poller is not poller:
+                    return  # the view was closed meanwhile
+                self.compare_preview.update(
+                    (k, pts) for k, pts in wave.points.items() if k not in poller.series)
+                self.post_message(CompareDone(self._snapshot(runs)))
+        except TrackingError:
+            pass  # the sketch is a courtesy: the history requests that follow report errors
+        except Exception as exc:  # noqa: BLE001 - a bug: said, and the real data still loads
+            self.notify(f"No sketch of the curves (internal error: {type(exc).__name__}: "
+                        f"{exc})", severity="warning", markup=False)
+
+    @work(group="compare-sketch", exclusive=True)
+    async def _open_sketch(self, poller: Poller, done: asyncio.Event) -> None:
+        """The opening sketch, at once: beside the polling loop, which may still be leaving
+        the monitor's round when the compare view opens."""
+        try:
+            await self._compare_sketch(poller, list(self.marked.values()))
+        finally:
+            done.set()
+
+    def _drop_sketch(self, poller: Poller) -> None:
+        for key in [k for k in self.compare_preview if poller.points(k)]:
+            del self.compare_preview[key]
+
+    def _sketch_state(self, runs: list[Run], view: Sequence[str]) -> tuple[int, bool]:
+        """(most points of a charted curve drawn from the sketch, 0 if none; whether a
+        charted curve has neither its history nor a sketch yet)."""
+        poller = self.compare_poller
+        sketched, loading = 0, False
+        for run in runs:
+            for key in view:
+                if key not in run.metrics or poller is None or poller.points((run.run_id, key)):
+                    continue
+                points = self.compare_preview.get((run.run_id, key))
+                if points:
+                    sketched = max(sketched, len(points))
+                else:
+                    loading = True
+        return sketched, loading
+
+    def _compare_view(self, runs: Iterable[Run]) -> tuple[str, ...]:
+        """The metrics charted in the compare view (the view m cycles through)."""
+        views = chart_views(self._compare_keys(runs))
+        return tuple(views[self.compare_view % len(views)]) if views else ()
 
     def _compare_points(self, key: SeriesKey) -> list[Point]:
         assert self.compare_poller is not None
@@ -469,11 +530,22 @@ class MlflowTui(App[int]):
         return bool(screen.ready and screen.is_attached and not self._exit
                     and not screen._closing and not screen._closed)
 
+    _heap_frozen = False  # for the whole process: see on_tick_done
+
     def on_tick_done(self, message: TickDone) -> None:
         result, summary = message.result, message.summary
         self.ticks += 1
         self.last_ok = self.clock()
         self.state, self.state_detail = "live", ""
+        if not message.partial and not MlflowTui._heap_frozen and not self.is_headless:
+            MlflowTui._heap_frozen = True
+            # The first page is up: what exists now (modules, widgets, styles) lives as long
+            # as the process. Frozen, it is out of the collector's way: a full collection
+            # (every ~20 s while keys move through 10,000 runs) scans only what came later,
+            # ~10-50 ms instead of 100-170 ms, a pause any key pressed meanwhile waits for.
+            # Once per process; not in headless runs (tests: many apps, one process).
+            gc.collect()
+            gc.freeze()
         monitor = self.monitor
         if monitor is None or self.poller is None:
             return
@@ -810,16 +882,32 @@ class MlflowTui(App[int]):
                                      active_every=self._active_every())
         self._compare_opened = False
         self.compare_view = 0
+        self.compare_preview = {}
+        self._sketch_done = asyncio.Event()
         self.push_screen(CompareScreen())
+        self._open_sketch(self.compare_poller, self._sketch_done)
         self._force_tick = True
-        self._wake_loop()
+        self._switch_round()
 
     def action_close_compare(self) -> None:
         if isinstance(self.screen, CompareScreen):
             self.compare_poller = None
             self.compare_frame = None
+            self.compare_preview = {}
+            self.workers.cancel_group(self, "compare-sketch")
+            if self._sketch_done is not None:
+                self._sketch_done.set()
             self.pop_screen()
             self._force_tick = True
+            self._switch_round()
+
+    def _switch_round(self) -> None:
+        """Entering or leaving the compare view: a round of the other view still in flight
+        (the monitor's first loads, or the compare view's, can take many seconds on long
+        histories) is abandoned, not waited for, and the new view's round starts now."""
+        if self.busy_since is not None and self.poller is not None and self._wake is not None:
+            self._poll_loop()  # exclusive: cancels the running loop, starts a fresh one
+        else:
             self._wake_loop()
 
     @property
@@ -866,30 +954,47 @@ class MlflowTui(App[int]):
         views = chart_views(keys)
         view = views[self.compare_view % len(views)] if views else ()
         names = _unique_names(runs)
-        series: dict[str, list[tuple[float, float]]] = {}
+        series: dict[str, Sequence[tuple[float, float]]] = {}
         colors: dict[str, str] = {}
         markers: dict[str, str] = {}
+        # Converted incrementally: a tick converts the new points only, not whole histories.
+        xy_cache: XYCache | None = getattr(self, "_compare_xy", None)
+        if xy_cache is None:
+            xy_cache = self._compare_xy = XYCache()
         for i, run in enumerate(runs):
             colour = fmt.run_colour(i, self.current_theme.dark)[0]
             for j, key in enumerate(view):
                 role = ("train", "val")[j] if len(view) == 2 and find_pairs(view) else key
                 label = f"{names[run.run_id]} · {role}" if len(view) > 1 else names[run.run_id]
-                series[label] = xy(self._compare_points((run.run_id, key)),
-                                   self.chart_options.x_mode, run.start_time)
+                series[label] = xy_cache.view(label, self._compare_points((run.run_id, key)),
+                                              self.chart_options.x_mode, run.start_time)
                 colors[label] = colour
                 markers[label] = "braille" if j == 0 else "dot"  # train: line, val: dots
+        xy_cache.keep(series)
         title = " vs ".join(view) if view else "no metrics"
         position = self.compare_view % max(len(views), 1) + 1
-        screen.show_chart(series, colors, markers, title,
-                          f"Compare {len(runs)} runs · metric {position}/{len(views)} (m)",
-                          self.chart_options)
+        subtitle = f"Compare {len(runs)} runs · metric {position}/{len(views)} (m)"
+        sketched, loading = self._sketch_state(runs, view)
+        notes = []
+        if sketched:
+            subtitle += " · sketch, full curves loading…"
+            notes.append(f"sketch: {sketched} points per curve, full curves loading…")
+        elif loading:
+            notes.append("curves loading…")
+        screen.show_chart(series, colors, markers, title, subtitle, self.chart_options)
         experiments = {e.experiment_id: e.name for e in self.experiments}
         frame = compare_frame(runs, keys, poller.points, int(self.clock() * 1000), experiments)
+        pending = _hide_unloaded_stats(frame, runs, keys, poller)
+        if pending:
+            notes.append("statistics loading…")
+        screen.show_note(" · ".join(notes))
         if self.compare_differences:
             frame = only_differences(frame)
         frame = sort_frame(frame, self.compare_sort, self.compare_descending)
         self.compare_frame = frame
         title = f"Marked runs · {len(runs)}"
+        if pending:
+            title += " · statistics loading…"
         if self.compare_differences:
             title += " · only what differs (d)"
         if self.compare_sort:
@@ -1095,7 +1200,28 @@ class MlflowTui(App[int]):
 
 
 SMOOTHING_STEPS = (0.6, 0.8, 0.9, 0.95)  # s cycles through these, then off
+SKETCH_WAIT = 10.0  # s: the compare view's history requests wait this long at most for its sketch
 ZOOM_STEPS: tuple[int | None, ...] = (None, 500, 100, 50)  # n: all, then the last N points
+
+
+def _hide_unloaded_stats(frame: Any, runs: Sequence[Run], keys: Sequence[str],
+                         poller: Poller) -> bool:
+    """Blank the min, max and best step of every series whose history is not loaded yet
+    (compare_frame would take them from the latest point alone): shown as not known, never
+    as if exact. The latest value is exact (runs/search): it stays. True if any was blanked."""
+    blanked = False
+    for key in keys:
+        waiting = [r.run_id for r in runs
+                   if key in r.metrics and (r.run_id, key) not in poller.series]
+        if not waiting:
+            continue
+        blanked = True
+        rows = frame["run_id"].isin(waiting)
+        for suffix in ("min", "max", "best_step"):
+            column = f"{key}.{suffix}"
+            if column in frame:
+                frame.loc[rows, column] = None
+    return blanked
 
 
 def _unique_names(runs: Sequence[Run], width: int = 40) -> dict[str, str]:

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
-from tui.charting import step_to_x, xy
+from tui.charting import XYCache, step_to_x
 from tui.nesting import Row
 from tui.system_metrics import PanelRow
 from tui.tracking.models import Experiment, Point, Run
@@ -122,6 +122,8 @@ class MonitorScreen(Screen[None]):
 
     # ------------------------------------------------------------------ updates
     _marks_shown: int | None = None
+    # run id -> (what its row was built from, the row's cells), for the rows on show
+    _row_cells: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
     _state_shown: Text | None = None
 
     def show_marks(self, count: int) -> None:
@@ -165,29 +167,27 @@ class MonitorScreen(Screen[None]):
         best = best or {}
         table = self.query_one(RunTable)
         set_title(table, safe_title(title))  # names from the server are never markup
+        # Every tick shows every row again, but few rows change: a row whose inputs equal the
+        # last ones (the same Run object, mostly: the data layer keeps unchanged runs) keeps
+        # its cells object, which the table then skips without comparing a cell.
+        cached = self._row_cells
+        fresh: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
         cells_by_row = []
         for row in rows:
             run = row.run
-            pair = pairs.get(run.run_id)
-            train = run.metrics.get(pair[0]) if pair else None
-            val = run.metrics.get(pair[1]) if pair else None
-            step = run.latest_step
-            warnings = health.of(run.run_id)
-            level = max((w.severity for w in warnings), default=0)
-            warn = Text(badge(warnings), style=SEVERITY_STYLE.get(level, "bold yellow"))
-            mark = marks.get(run.run_id)
-            cells_by_row.append((run.run_id, [
-                Text("●", style=mark) if mark else Text(" "),
-                fmt.status_text(run.status),
-                _name_cell(row),
-                "—" if step is None else str(step),
-                _value(train),
-                _value(val),
-                _best(best.get(run.run_id)),
-                warn,
-                fmt.duration(run.duration_ms(now_ms)),
-                fmt.start_time(run.start_time, now_ms),
-            ]))
+            rid = run.run_id
+            warnings = health.of(rid)
+            # Time-dependent cells are part of the key: a live duration, a start time that
+            # changes format with age. The rest depends on these inputs alone.
+            live = run.status.is_active
+            key = (row, pairs.get(rid), tuple(warnings), marks.get(rid), best.get(rid),
+                   now_ms if live else None, fmt.start_time(run.start_time, now_ms))
+            hit = cached.get(rid)
+            cells = hit[1] if hit is not None and hit[0] == key else _build_row(
+                row, key[1], warnings, key[3], key[4], now_ms, key[6])
+            fresh[rid] = (key, cells)
+            cells_by_row.append((rid, cells))
+        self._row_cells = fresh
         table.set_rows(RUN_COLUMNS, cells_by_row)
 
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
@@ -195,7 +195,11 @@ class MonitorScreen(Screen[None]):
                    options: ChartOptions | None = None) -> None:
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
+        cache: XYCache | None = getattr(self, "_xy_cache", None)
+        if cache is None:
+            cache = self._xy_cache = XYCache()
         if run is None:
+            cache.keep(())
             set_title(chart, "Chart")
             chart.set_data({}, title="no run selected")
             banner.display = False
@@ -204,7 +208,9 @@ class MonitorScreen(Screen[None]):
         set_title(chart, safe_title(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
                                     f"{max(views, 1)} (m)"))
         mode = options.x_mode
-        data = {key: xy(pts, mode, run.start_time) for key, pts in series.items()}
+        # Converted incrementally: a tick converts the new points only, not the whole history.
+        data = {key: cache.view(key, pts, mode, run.start_time) for key, pts in series.items()}
+        cache.keep(data)
         title = " vs ".join(series) if series else "no metrics logged yet"
         best = next((w.best_step for w in warnings if w.best_step is not None), None)
         val_points = list(series.values())[-1] if series else []
@@ -275,6 +281,28 @@ class MonitorScreen(Screen[None]):
             error.display = True
         else:
             error.display = False
+
+
+def _build_row(row: Row, pair: tuple[str, str, bool] | None,
+               warnings: Sequence[HealthWarning], mark: str | None, best: Point | None,
+               now_ms: int, started: str) -> tuple[object, ...]:
+    run = row.run
+    train = run.metrics.get(pair[0]) if pair else None
+    val = run.metrics.get(pair[1]) if pair else None
+    step = run.latest_step
+    level = max((w.severity for w in warnings), default=0)
+    return (
+        Text("●", style=mark) if mark else Text(" "),
+        fmt.status_text(run.status),
+        _name_cell(row),
+        "—" if step is None else str(step),
+        _value(train),
+        _value(val),
+        _best(best),
+        Text(badge(warnings), style=SEVERITY_STYLE.get(level, "bold yellow")),
+        fmt.duration(run.duration_ms(now_ms)),
+        started,
+    )
 
 
 def _name_cell(row: Row) -> Text:
