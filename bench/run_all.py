@@ -41,10 +41,10 @@ BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
     # (`idle.py --also DIR` measures a patched copy as well, for information)
     ("scale", "scale.py", [], ["--presses", "10", "--watch", "15"], "6. scale, 10k runs"),
     ("compare", "compare_open.py",
+     ["--runs", "20", "--keys", "2", "--steps", "100000", "--sqlite", "--repeat", "3",
+      "--when", "both", "--timeout", "120"],
      ["--runs", "20", "--keys", "2", "--steps", "100000", "--sqlite", "--repeat", "1",
-      "--timeout", "90"],
-     ["--runs", "20", "--keys", "2", "--steps", "100000", "--sqlite", "--repeat", "1",
-      "--timeout", "60"],
+      "--when", "settled", "--timeout", "90"],
      "7. compare 20 runs x 2 x 100k"),
 ]
 
@@ -168,8 +168,8 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
     lines += ["", "## How each figure is measured", "",
               "Every script's docstring says exactly what it measures; in short:", "",
               "1. `chart_render.py`: a headless app holding the app's `MetricChart` at 160x45; "
-              "per update (one point appended to each of 2 series) the time of `xy()` (the "
-              "monitor's conversion of cached Points), `set_data`, and the widget's `render()` "
+              "per update (one point appended to each of 2 series) the time of the monitor's "
+              "conversion of cached Points (`XYCache`), `set_data`, and the widget's `render()` "
               "and `render_lines()` when Textual repaints; median of the updates after the "
               "first. plotext alone (no downsampling) for scale.",
               "2. `traffic.py`: 25 runs (20 finished, 4 x 500; 5 running, 2,000 steps in, "
@@ -189,10 +189,12 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "/proc utime+stime and VmRSS of the app, bytes read from the pty master.",
               "6. `scale.py`: 10,000 runs written into the server's sqlite; `mlflow-tui URL` in "
               "a pty; first page = the newest run's name on the terminal; keypress = `j` "
-              "written -> the next run's name written (its row repainted highlighted).",
-              "7. `compare_open.py --runs 20 --keys 2 --steps 100000 --sqlite`: 4M metric rows "
-              "in sqlite; headless app, every run marked, `c` -> the chart shows 40 series and "
-              "the table every run's val_loss statistics.",
+              "written -> the next run's name written (its row repainted highlighted); some "
+              "presses are sent on purpose just as a full listing (500 runs) is answered.",
+              "7. `compare_open.py --runs 20 --keys 2 --steps 100000 --sqlite --when both`: 4M "
+              "metric rows in sqlite; headless app, every run marked, `c` -> the table, every "
+              "one of the 40 curves as a labelled sketch, then the full curves and statistics; "
+              "pressed once the monitor settled, and 1 s after the table filled (busy).",
               "", "Run times:", "", *infos, ""]
     return "\n".join(lines)
 

@@ -309,21 +309,6 @@ class Poller:
             self._note_latest(list(self.runs.values()), updated)
         return updated
 
-    async def sample(self, run_ids: Sequence[str], keys: Sequence[str], max_results: int
-                     ) -> dict[SeriesKey, list[Point]]:
-        """A sampled view of some series (a chart-sized preview), not cached: the cache
-        holds only what it can keep exact."""
-        ids = list(run_ids)
-
-        async def one(key: str) -> dict[SeriesKey, list[Point]]:
-            got = await self._window(ids, key, None, None, max_results)
-            return {(rid, key): pts for rid, pts in got.items()}
-
-        out: dict[SeriesKey, list[Point]] = {}
-        for part in await gather_all([one(k) for k in keys]):
-            out.update(part)
-        return out
-
     def _source_calls(self) -> int:
         return int(getattr(self.source, "requests", 0))
 
