@@ -621,3 +621,14 @@ async def test_a_view_that_names_its_runs_does_not_probe_for_new_ones():
     await poller.tick(["1"], [("a", "loss")], filter_string=only_a, watch_new=False)
     assert src.filters[n:] == ["attributes.run_id IN ('a') and attributes.status != 'RUNNING'"]
     assert list(poller.runs) == ["a"]
+
+
+async def test_a_run_count_is_forgotten_when_its_experiment_is_no_longer_watched():
+    src = FakeSource()
+    src.add_run("b1", "2")
+    poller = Poller(src)  # type: ignore[arg-type]
+    await poller.tick(["1"])
+    assert poller.run_counts == {"1": 0}
+    src.add_run("a1", "1")  # created while another experiment is watched
+    await poller.tick(["2"])
+    assert poller.run_counts == {"2": 1}, "a count that can go stale is not kept"

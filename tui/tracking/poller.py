@@ -181,6 +181,10 @@ class Poller:
         self.truncated = truncated
         self.runs = current
         self._watched, self._filter = watched, filter_string
+        # A count is only known while its experiment is listed: an unwatched one's would go
+        # stale (runs created since), so it is dropped rather than shown wrong.
+        for eid in [e for e in self.run_counts if e not in watched]:
+            del self.run_counts[eid]
         if not filter_string:
             for eid in watched:
                 if truncated:  # not known: more runs than one page
