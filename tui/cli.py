@@ -247,8 +247,16 @@ def status_main(argv: Sequence[str]) -> int:
                       stderr=sys.stderr)
 
 
+def quiet_libraries() -> None:
+    """A monitor that only reads: MLflow's usage telemetry (on by default in MLflow 3 when
+    the demo or a local store imports it) would write ~/.config/mlflow and send events over
+    the network. Off unless the user asked for it (MLFLOW_DISABLE_TELEMETRY=false)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    quiet_libraries()
     # A subcommand dispatched by hand: argparse subparsers would fight the optional URI.
     if argv and argv[0] == "status":
         return status_main(argv[1:])

@@ -146,3 +146,31 @@ def test_temporary_root_is_removed_and_stop_is_prompt(tmp_path: Path, monkeypatc
     demo.stop()  # idempotent
     demo.start()  # no-op after stop
     assert not demo.running
+
+
+def test_demo_leaves_the_home_folder_alone(tmp_path: Path) -> None:
+    """MLflow 3's usage telemetry writes ~/.config/mlflow/telemetry.json (and sends events)
+    once its client is used, unless disabled; mlflow-tui turns it off. Run outside pytest's
+    environment (MLflow disables telemetry by itself under pytest and CI)."""
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST", "CI", "GITHUB", "MLFLOW", "DO_NOT_TRACK"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    code = (
+        "import sys, time\n"
+        "from tui.cli import quiet_libraries\n"
+        "quiet_libraries()\n"
+        "from tui.demo import DemoSession\n"
+        f"demo = DemoSession({str(tmp_path / 'store')!r}, speed=50.0)\n"
+        "demo.start()\n"
+        "t = time.monotonic()\n"
+        "while not demo.ready and time.monotonic() - t < 60: time.sleep(0.1)\n"
+        "time.sleep(1.0)\n"  # a few simulated epochs logged through MLflow's client
+        "demo.stop()\n"
+        "sys.exit(0 if demo.ready else 3)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=100,
+                   cwd=Path(__file__).parents[2])
+    assert list(home.rglob("*")) == [], "files written under HOME"
