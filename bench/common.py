@@ -14,6 +14,7 @@ created through the REST API.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import fcntl
 import json
@@ -242,9 +243,13 @@ class PtyApp:
                                      stderr=self._err or slave, start_new_session=True,
                                      env=environment, close_fds=True, cwd=tempfile.gettempdir())
         os.close(slave)
+        # (time, bytes) of each read, and the times alone (sorted: a search starts at its
+        # `since` by bisection). Nothing grows per chunk beyond the chunk itself: a reader
+        # that re-joined the whole output would slow down over a long session and be
+        # counted as the app's latency.
         self.chunks: list[tuple[float, bytes]] = []
+        self._times: list[float] = []
         self._lock = threading.Lock()
-        self._text = ""
         self._stop = False
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -267,7 +272,7 @@ class PtyApp:
             now = time.perf_counter()
             with self._lock:
                 self.chunks.append((now, data))
-                self._text += data.decode("utf-8", "replace")
+                self._times.append(now)
 
     def text_since(self, t0: float) -> str:
         with self._lock:
@@ -281,13 +286,12 @@ class PtyApp:
         """perf_counter time of the chunk that completed the first `needle` after `since`."""
         since = self.started if since is None else since
         with self._lock:
-            buf = b""
-            for t, d in self.chunks:
-                if t < since:
-                    continue
-                buf += d
-                if needle in buf.decode("utf-8", "replace"):
-                    return t
+            chunks = self.chunks[bisect.bisect_left(self._times, since):]
+        buf = b""
+        for t, d in chunks:
+            buf += d
+            if needle in buf.decode("utf-8", "replace"):
+                return t
         return None
 
     def wait_for(self, needle: str, timeout: float = 30.0, since: float | None = None) -> float:

@@ -24,9 +24,6 @@ Targets: first page <= 2 s, keypress repaint <= 50 ms (p95, all presses), memory
 from __future__ import annotations
 
 import argparse
-import bisect
-import os
-import select
 import sys
 import threading
 import time
@@ -74,47 +71,6 @@ NOTES = {
     "mem": ("RSS grows with the run list held (Run objects, the JSON text of their records "
             "for reuse, table rows) and the history cached for the runs highlighted."),
 }
-
-
-class Terminal(PtyApp):
-    """PtyApp whose own cost does not grow with the session. PtyApp keeps the whole output as
-    one string, appended to under its lock for every chunk (quadratic), and looks for a
-    press's repaint from the first chunk on: after ~150 presses its polling held the reader
-    thread back by several ms, which the bench counted as the app's latency."""
-
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        self._times: list[float] = []
-        super().__init__(*args, **kwargs)
-
-    def _read(self) -> None:
-        while not self._stop:
-            try:
-                ready, _, _ = select.select([self.master], [], [], 0.1)
-                if not ready:
-                    continue
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            now = time.perf_counter()
-            with self._lock:
-                self.chunks.append((now, data))
-                self._times.append(now)
-
-    def __enter__(self) -> Terminal:
-        return self
-
-    def first_time(self, needle: str, since: float | None = None) -> float | None:
-        since = self.started if since is None else since
-        with self._lock:
-            chunks = self.chunks[bisect.bisect_left(self._times, since):]
-        buf = b""
-        for t, d in chunks:
-            buf += d
-            if needle in buf.decode("utf-8", "replace"):
-                return t
-        return None
 
 
 class ListingProxy(FaultProxy):
@@ -169,7 +125,7 @@ def time_page(url: str, name: str) -> tuple[float, float]:
 class Presser:
     """Presses `j` and times the repaint of the next row's name."""
 
-    def __init__(self, app: Terminal, names: list[str]) -> None:
+    def __init__(self, app: PtyApp, names: list[str]) -> None:
         self.app, self.names = app, names
         self.presses: list[tuple[float, float]] = []  # (sent, seconds to the repaint)
         self.misses = 0
@@ -235,7 +191,7 @@ def main() -> None:
         name, names = seed(server, args.runs)
         print(f"  seeded {args.runs} runs in {time.monotonic() - t0:.1f} s", flush=True)
         newest_first = names[::-1]
-        with Terminal([proxy.url, "-e", name, "-i", "2"]) as app:
+        with PtyApp([proxy.url, "-e", name, "-i", "2"]) as app:
             page = app.wait_for(newest_first[0], timeout=120)
             rss_page = app.rss_mb()
             time.sleep(3.0)
