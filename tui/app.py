@@ -95,6 +95,7 @@ class MlflowTui(App[int]):
         # Sketched curves (a few probe points each) shown until the poller has the series:
         # never in the poller's cache, which holds only exact histories.
         self.compare_preview: dict[SeriesKey, list[Point]] = {}
+        self._compare_xy = XYCache()  # the compare chart's (x, y) series, extended per tick
         self._sketch_done: asyncio.Event | None = None  # set when the opening sketch is over
         self._compare_opened = False
         self._loop_rounds = 0  # turns of the polling loop (a test checks it never spins)
@@ -958,9 +959,7 @@ class MlflowTui(App[int]):
         colors: dict[str, str] = {}
         markers: dict[str, str] = {}
         # Converted incrementally: a tick converts the new points only, not whole histories.
-        xy_cache: XYCache | None = getattr(self, "_compare_xy", None)
-        if xy_cache is None:
-            xy_cache = self._compare_xy = XYCache()
+        xy_cache = self._compare_xy
         for i, run in enumerate(runs):
             colour = fmt.run_colour(i, self.current_theme.dark)[0]
             for j, key in enumerate(view):

@@ -85,6 +85,10 @@ class MonitorScreen(Screen[None]):
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._xy_cache = XYCache()  # the chart's (x, y) series, extended per tick
+
     def compose(self) -> ComposeResult:
         yield Static(id="state")
         with Horizontal(id="body"):
@@ -195,9 +199,7 @@ class MonitorScreen(Screen[None]):
                    options: ChartOptions | None = None) -> None:
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
-        cache: XYCache | None = getattr(self, "_xy_cache", None)
-        if cache is None:
-            cache = self._xy_cache = XYCache()
+        cache = self._xy_cache
         if run is None:
             cache.keep(())
             set_title(chart, "Chart")
