@@ -1,10 +1,11 @@
 """One tick of polling: what to fetch, what changed. Plain data in, plain data out.
 
-A tick costs one runs/search for the watched experiments (it carries the latest value, step and
-time of every metric of every run) and then history requests only for tracked series whose
-latest step advanced, fetched incrementally with get-history-bulk-interval
-(start_step = last cached step + 1). A series seen for the first time gets one downsampled
-load sized to the chart. Invariant (tests/integration/test_poller_server.py): for every cached
+A listing tick asks runs/search (it carries the latest value, step and time of every metric of
+every run) and then history only for tracked series whose latest step advanced; a light tick
+(most of them: see Poller.__init__) sends two probes that normally answer nothing and asks the
+tracked series of running runs open-ended. Either way history comes incrementally from
+get-history-bulk-interval, from the last cached step on. A series seen for the first time gets
+one downsampled load sized to the chart. Invariant (tests/integration/test_poller_server.py): for every cached
 series, the points at steps >= `exact_from` equal the server's history at those steps, up to the
 last cached step: nothing lost, nothing duplicated, whatever the sequence of ticks and failures.
 """
