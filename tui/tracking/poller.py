@@ -5,9 +5,12 @@ every run) and then history only for tracked series whose latest step advanced; 
 (most of them: see Poller.__init__) sends two probes that normally answer nothing and asks the
 tracked series of running runs open-ended. Either way history comes incrementally from
 get-history-bulk-interval, from the last cached step on. A series seen for the first time gets
-one downsampled load sized to the chart. Invariant (tests/integration/test_poller_server.py): for every cached
-series, the points at steps >= `exact_from` equal the server's history at those steps, up to the
-last cached step: nothing lost, nothing duplicated, whatever the sequence of ticks and failures.
+one downsampled load sized to the chart.
+
+Invariant (tests/unit/test_poller_unit.py, tests/integration/test_rest_server.py): for every
+cached series, the points at steps >= `exact_from` equal the server's history at those steps, up
+to the last cached step: nothing lost, nothing duplicated, whatever the sequence of ticks and
+failures.
 """
 
 from __future__ import annotations
