@@ -245,19 +245,12 @@ def ema(points: Iterable[Point], weight: float) -> list[Point]:
     (NaN, ±inf) are passed through unchanged, as gaps, and don't enter the average.
     `weight` is clamped to [0, 0.99]; weight 0 returns the points unchanged (as a list).
     """
-    return _ema_from(points, weight, 0.0, 1.0)[0]
-
-
-def _ema_from(
-    points: Iterable[Point], weight: float, last: float, wk: float,
-) -> tuple[list[Point], float, float]:
-    """`ema` continuing from the state (last, w**k); returns (points, last, w**k)."""
     w = min(max(float(weight), 0.0), MAX_SMOOTHING) if weight == weight else 0.0
-    if w == 0:
-        return list(points), last, wk
     pts = points if isinstance(points, list) else list(points)
-    ys, last, wk = _ema_ys(list(map(itemgetter(1), pts)), w, last, wk)
-    return list(zip(map(itemgetter(0), pts), ys, strict=True)), last, wk
+    if w == 0:
+        return list(pts)
+    ys = _ema_ys(list(map(itemgetter(1), pts)), w, 0.0, 1.0)[0]
+    return list(zip(map(itemgetter(0), pts), ys, strict=True))
 
 
 def _ema_ys(ys: Iterable[float], w: float, last: float, wk: float,

@@ -88,6 +88,8 @@ class MonitorScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._xy_cache = XYCache()  # the chart's (x, y) series, extended per tick
+        # run id -> (what its row was built from, the row's cells), for the rows on show
+        self._row_cells: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="state")
@@ -126,8 +128,6 @@ class MonitorScreen(Screen[None]):
 
     # ------------------------------------------------------------------ updates
     _marks_shown: int | None = None
-    # run id -> (what its row was built from, the row's cells), for the rows on show
-    _row_cells: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
     _state_shown: Text | None = None
 
     def show_marks(self, count: int) -> None:
