@@ -19,9 +19,9 @@ from textual.widgets import DataTable, Input
 
 from tui import __version__
 from tui import format as fmt
-from tui.analysis import find_pairs, higher_is_better
-from tui.analysis.health import HealthSettings
-from tui.charting import XYCache, best_point, chart_views, sort_key, warning_pair
+from tui.analysis import find_pairs
+from tui.analysis.judge import Choices, primary, series_keys
+from tui.charting import XYCache, chart_views, sort_key
 from tui.commands import BindingCommands
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
@@ -73,9 +73,7 @@ class MlflowTui(App[int]):
         self.running: dict[str, int] = {}
         self.highlighted: str | None = None
         self.view_keys: tuple[str, ...] = ()  # the metric view the user chose (m)
-        self.health = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after,
-                                                stall_factor=settings.stall_factor,
-                                                explode_factor=settings.explode_factor))
+        self.health = HealthBook(settings.health(), Choices(default=settings.pair))
         self.warnings_only = False
         self.ticks = 0  # results applied to the screen (tests wait on it)
         self.chart_options = ChartOptions()  # x axis, log y, smoothing, zoom: both views
@@ -111,7 +109,6 @@ class MlflowTui(App[int]):
         self._force_tick = True
         self._force_experiments = True
         self._chart_dirty = False
-        self._pairs: dict[str, tuple[str, str, bool] | None] = {}
         # The highlighted run's system metrics: the last WINDOW_STEPS samples of each.
         self.system_points: dict[SeriesKey, list[Point]] = {}
         self._user_chose = bool(settings.experiments)  # else follow where the runs are
@@ -448,11 +445,10 @@ class MlflowTui(App[int]):
         run = by_id.get(self.highlighted or "") or (runs[0] if runs else None)
         if run is not None:
             out += [(run.run_id, key) for key in self._view_for(run)]
+        choices = self.health.choices
         for i, r in enumerate(runs):
             if r.status.is_active or i < self.settings.warn_rows:
-                pair = self._pair(r)
-                if pair:
-                    out += [(r.run_id, pair[0]), (r.run_id, pair[1])]
+                out += series_keys(r, choices)
         return out
 
     async def _fetch_system(self, runs: list[Run]) -> bool:
@@ -495,18 +491,10 @@ class MlflowTui(App[int]):
         return any(await gather_all([one(m.key) for m in panel_metrics(metrics)]))
 
     def _pair(self, run: Run) -> tuple[str, str, bool] | None:
-        """(train key, validation key, higher is better) the run is judged on: the pair given
-        with --pair when the run has it, else the one found by name."""
-        if self._pairs.get(run.run_id) is None:
-            explicit = self.settings.pair
-            if explicit and explicit[0] in run.metrics and explicit[1] in run.metrics:
-                better = higher_is_better(explicit[1])
-                self._pairs[run.run_id] = (explicit[0], explicit[1], better)
-            else:
-                pair = warning_pair(run.metrics)
-                self._pairs[run.run_id] = (
-                    (pair.train, pair.val, pair.higher_is_better) if pair else None)
-        return self._pairs[run.run_id]
+        """(train key, validation key, higher is better) of the run's primary pair: its table
+        columns and first chart (the judge's choice: tui/analysis/judge.py)."""
+        pair = primary(run, self.health.choices)
+        return (pair.train, pair.val, pair.higher_is_better) if pair else None
 
     def _view_for(self, run: Run) -> tuple[str, ...]:
         views = chart_views(run.metrics)
@@ -586,8 +574,7 @@ class MlflowTui(App[int]):
     def _update_health(self) -> None:
         assert self.poller is not None
         now_ms = int(self.clock() * 1000)
-        fresh = self.health.update(self.poller.runs.values(), self._pair, self.poller.points,
-                                   now_ms)
+        fresh = self.health.update(self.poller.runs.values(), self.poller.points, now_ms)
         for run, warning in fresh:
             self.notify(f"{run.name}: {warning.reason}", title=warning.kind.value.capitalize(),
                         severity="error" if warning.severity >= 3 else "warning", markup=False)
@@ -610,9 +597,7 @@ class MlflowTui(App[int]):
         """Best validation value of the run's cached series (known for the runs whose pair
         is tracked: the active ones and the newest rows)."""
         pair = self._pair(run)
-        if pair is None or self.poller is None:
-            return None
-        return best_point(self.poller.points((run.run_id, pair[1])), pair[2])
+        return None if pair is None else self.health.best(run.run_id, pair[1])
 
     def _visible_runs(self) -> list[Run]:
         """The watched runs, filtered (w) and sorted (o / O / a click on a header)."""

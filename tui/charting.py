@@ -50,15 +50,6 @@ _STATUS_ORDER = {RunStatus.RUNNING: 0, RunStatus.SCHEDULED: 1, RunStatus.FAILED:
                  RunStatus.KILLED: 3, RunStatus.FINISHED: 4}
 
 
-def best_point(points: Sequence[Point], higher_is_better: bool) -> Point | None:
-    """The best finite point of a series (lowest loss, or highest accuracy)."""
-    finite = [p for p in points if math.isfinite(p.value)]
-    if not finite:
-        return None
-    pick = max if higher_is_better else min
-    return pick(finite, key=lambda p: p.value)
-
-
 def _best_key(run: Run, point: Point | None,
               pair: tuple[str, str, bool] | None) -> tuple[int, float]:
     """Best first when ascending: accuracy-like values are negated."""

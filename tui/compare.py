@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.analysis import higher_is_better
-from tui.charting import best_point
+from tui.analysis.overfit import best_point
 from tui.tracking.models import Point, Run, SeriesKey
 
 if TYPE_CHECKING:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui.analysis.health import HealthSettings
+
 
 @dataclass
 class Settings:
@@ -29,3 +31,8 @@ class Settings:
     theme: str | None = None  # a Textual theme name; None: Textual's default
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. "R,f5"
     max_runs: int = 50  # `status`: the newest runs listed
+
+    def health(self) -> HealthSettings:
+        """The run-health settings these settings give (the monitor's and status's judge)."""
+        return HealthSettings(stall_min_seconds=self.stall_after, stall_factor=self.stall_factor,
+                              explode_factor=self.explode_factor)

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from tui.analysis import higher_is_better
-from tui.analysis.health import HealthSettings, HealthWarning, format_duration
-from tui.charting import warning_pair
+from tui.analysis.health import HealthWarning, format_duration
+from tui.analysis.judge import Choices, primary, series_keys
 from tui.config import Settings
 from tui.numbers import number
 from tui.tracking.errors import TrackingError
@@ -142,15 +141,6 @@ def _choose(experiments: list[Experiment], wanted: Sequence[str]) -> list[Experi
     return list(chosen.values())
 
 
-def pair_of(run: Run, explicit: tuple[str, str] | None) -> tuple[str, str, bool] | None:
-    """(train key, validation key, higher is better), the way the app chooses it: the pair
-    given with --pair / the config when the run has both, else the one found by name."""
-    if explicit and explicit[0] in run.metrics and explicit[1] in run.metrics:
-        return explicit[0], explicit[1], higher_is_better(explicit[1])
-    pair = warning_pair(run.metrics)
-    return (pair.train, pair.val, pair.higher_is_better) if pair else None
-
-
 async def collect(source: TrackingSource, settings: Settings, now_ms: int
                   ) -> tuple[list[RunRow], bool]:
     """The newest `settings.max_runs` runs of the chosen experiments (all when none is
@@ -165,20 +155,18 @@ async def collect(source: TrackingSource, settings: Settings, now_ms: int
     truncated = len(runs) > settings.max_runs
     runs = runs[:settings.max_runs]
 
-    pairs = {r.run_id: pair_of(r, settings.pair) for r in runs}
+    choices = Choices(default=settings.pair)
     poller = Poller(source, first_load_points=HISTORY_POINTS)
     poller.runs = {r.run_id: r for r in runs}
-    await poller.fetch([(rid, key) for rid, pair in pairs.items() if pair for key in pair[:2]])
-    book = HealthBook(HealthSettings(stall_min_seconds=settings.stall_after,
-                                     stall_factor=settings.stall_factor,
-                                     explode_factor=settings.explode_factor))
-    book.update(runs, lambda r: pairs[r.run_id], poller.points, now_ms)
+    await poller.fetch([key for r in runs for key in series_keys(r, choices)])
+    book = HealthBook(settings.health(), choices)
+    book.update(runs, poller.points, now_ms)
 
     rows: list[RunRow] = []
     for run in runs:
-        pair = pairs[run.run_id]
-        train = run.metrics.get(pair[0]) if pair else None
-        val = run.metrics.get(pair[1]) if pair else None
+        pair = primary(run, choices)
+        train = run.metrics.get(pair.train) if pair else None
+        val = run.metrics.get(pair.val) if pair else None
         duration = run.duration_ms(now_ms)
         rows.append(RunRow(
             experiment=names.get(run.experiment_id, run.experiment_id),
@@ -186,8 +174,8 @@ async def collect(source: TrackingSource, settings: Settings, now_ms: int
             status=run.status, start_time=run.start_time, end_time=run.end_time,
             duration_s=None if duration is None else duration / 1000.0,
             step=run.latest_step,
-            train_key=pair[0] if pair else None, train=train.value if train else None,
-            val_key=pair[1] if pair else None, val=val.value if val else None,
+            train_key=pair.train if pair else None, train=train.value if train else None,
+            val_key=pair.val if pair else None, val=val.value if val else None,
             metrics={k: p.value for k, p in sorted(run.metrics.items())},
             warnings=tuple(book.of(run.run_id)),
         ))

@@ -1,57 +1,49 @@
-"""Run health over time: the warnings of every watched run, and which are new (to notify once).
+"""Run health over time: the judgement of every watched run, and which warnings are new (to
+notify once).
 
-Pure Python, no UI: the app feeds it runs and cached series after each tick.
+Pure Python, no UI: the app (and `status`) feed it runs and cached series after each tick; the
+judging itself is :func:`tui.analysis.judge.judge`, shared by every consumer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-from tui.analysis.health import HealthSettings, HealthWarning, Kind, assess
+from tui.analysis.health import HealthSettings, HealthWarning, Kind
+from tui.analysis.judge import NO_CHOICES, Choices, Judgement, judge
+from tui.analysis.pairing import MetricPair
 from tui.tracking.models import Point, Run, SeriesKey
+
+_EMPTY = Judgement(pairs=(), warnings=(), best={})
 
 
 class HealthBook:
-    def __init__(self, settings: HealthSettings | None = None) -> None:
+    def __init__(self, settings: HealthSettings | None = None,
+                 choices: Choices = NO_CHOICES) -> None:
         self.settings = settings or HealthSettings()
-        self.warnings: dict[str, list[HealthWarning]] = {}
-        self._notified: set[tuple[str, Kind]] = set()
+        self.choices = choices
+        self.judgements: dict[str, Judgement] = {}
+        self._notified: set[tuple[str, Kind, tuple[str, str] | None]] = set()
         self._seen: set[str] = set()
 
     def update(
         self,
         runs: Iterable[Run],
-        pair_of: Callable[[Run], tuple[str, str, bool] | None],
-        points: Callable[[SeriesKey], list[Point]],
+        points: Callable[[SeriesKey], Sequence[Point]],
         now_ms: int,
     ) -> list[tuple[Run, HealthWarning]]:
-        """Re-assess `runs`; return the warnings to announce (each (run, kind) once).
+        """Re-judge `runs`; return the warnings to announce (each (run, kind, pair) once).
         Runs seen for the first time announce only while they are still active: a monitor
         opened on an old failure should not ring."""
         fresh: list[tuple[Run, HealthWarning]] = []
-        current: dict[str, list[HealthWarning]] = {}
+        current: dict[str, Judgement] = {}
         for run in runs:
-            pair = pair_of(run)
-            train: list[Point] = points((run.run_id, pair[0])) if pair else []
-            val: list[Point] = points((run.run_id, pair[1])) if pair else []
-            stamps = [p.timestamp for p in val[-50:]] + [p.timestamp for p in train[-50:]]
-            stamps += [p.timestamp for p in run.metrics.values()]
-            warnings = assess(
-                run,
-                [(p.step, p.value) for p in train],
-                [(p.step, p.value) for p in val],
-                now_ms=now_ms,
-                timestamps_ms=sorted(stamps),
-                higher_is_better=pair[2] if pair else False,
-                train_key=pair[0] if pair else "train_loss",
-                val_key=pair[1] if pair else "val_loss",
-                settings=self.settings,
-            )
-            current[run.run_id] = warnings
+            judgement = judge(run, points, now_ms, choices=self.choices, settings=self.settings)
+            current[run.run_id] = judgement
             first_sight = run.run_id not in self._seen
             self._seen.add(run.run_id)
-            for w in warnings:
-                key = (run.run_id, w.kind)
+            for w in judgement.warnings:
+                key = (run.run_id, w.kind, w.pair)
                 if key in self._notified:
                     continue
                 self._notified.add(key)
@@ -60,11 +52,20 @@ class HealthBook:
                 if w.kind is Kind.KILLED:
                     continue  # a user's own decision, usually: shown, not announced
                 fresh.append((run, w))
-        self.warnings = current
+        self.judgements = current
         return fresh
 
+    def judgement(self, run_id: str) -> Judgement:
+        return self.judgements.get(run_id, _EMPTY)
+
     def of(self, run_id: str) -> list[HealthWarning]:
-        return self.warnings.get(run_id, [])
+        return list(self.judgement(run_id).warnings)
+
+    def pairs(self, run_id: str) -> tuple[MetricPair, ...]:
+        return self.judgement(run_id).pairs
+
+    def best(self, run_id: str, val_key: str) -> Point | None:
+        return self.judgement(run_id).best.get(val_key)
 
     def severity(self, run_id: str) -> int:
         return max((w.severity for w in self.of(run_id)), default=0)

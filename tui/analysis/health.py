@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from tui.analysis.overfit import detect_overfitting
+from tui.analysis.pairing import MetricPair
 from tui.tracking.models import Point, Run, RunStatus
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Kind",
     "SEVERITY",
     "assess",
+    "assess_pairs",
     "badge",
     "diverged",
     "format_duration",
@@ -75,6 +77,10 @@ class HealthWarning:
     step: int | None = None  # where it became true, if known
     best_step: int | None = None  # overfitting: step of the best validation value
     severity: int = 1  # for sorting: failed 4, diverged 3, overfitting 2, stalled 2, killed 1
+    # Overfitting: the (train, validation) keys judged, and the best validation value (the
+    # same point as the table's "Best val": see best_point).
+    pair: tuple[str, str] | None = None
+    best_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,10 @@ DEFAULT_SETTINGS = HealthSettings()
 
 
 def _warning(kind: Kind, reason: str, step: int | None = None,
-             best_step: int | None = None) -> HealthWarning:
+             best_step: int | None = None, pair: tuple[str, str] | None = None,
+             best_value: float | None = None) -> HealthWarning:
     return HealthWarning(kind=kind, reason=reason, step=step, best_step=best_step,
-                         severity=SEVERITY[kind])
+                         severity=SEVERITY[kind], pair=pair, best_value=best_value)
 
 
 def _parse(points: Iterable[object]) -> list[tuple[int, float]]:
@@ -288,13 +295,25 @@ def assess(run: Run, train: Sequence[tuple[int, float]], val: Sequence[tuple[int
            now_ms: int, timestamps_ms: Sequence[int] = (), higher_is_better: bool = False,
            train_key: str = "train_loss", val_key: str = "val_loss",
            settings: HealthSettings = DEFAULT_SETTINGS) -> list[HealthWarning]:
+    """:func:`assess_pairs` for one pair given as two ``(step, value)`` series."""
+    pair = MetricPair(train_key, val_key, higher_is_better)
+    series = {train_key: train, val_key: val}
+    return assess_pairs(run, [pair], series, now_ms=now_ms, timestamps_ms=timestamps_ms,
+                        settings=settings)
+
+
+def assess_pairs(run: Run, pairs: Sequence[MetricPair],
+                 series: Mapping[str, Sequence[tuple[int, float]] | Sequence[Point]], *,
+                 now_ms: int, timestamps_ms: Sequence[int] = (),
+                 settings: HealthSettings = DEFAULT_SETTINGS) -> list[HealthWarning]:
     """All health warnings for ``run``, most severe first (stable among equals).
 
-    ``train``/``val`` are the run's ``(step, value)`` series for the pair ``train_key``/
-    ``val_key`` (either may be empty). Divergence by explosion is only checked for loss-like
-    pairs (not ``higher_is_better``); NaN/inf counts for any metric, including the latest
-    value of every (non-system) metric in ``run.metrics``. Overfitting is not reported for a
-    diverged run: a blow-up is not overfitting.
+    ``pairs`` are the (train, validation) pairs the run is judged on, the primary one first;
+    ``series`` maps their keys to ``(step, value)`` points (or Points; missing or empty when
+    not loaded). Divergence by explosion is only checked for loss-like series (not
+    ``higher_is_better``); NaN/inf counts for any metric, including the latest value of every
+    (non-system) metric in ``run.metrics``. Each pair is judged for overfitting (one warning
+    per overfitting pair, naming it), unless the run diverged: a blow-up is not overfitting.
     """
     warnings: list[HealthWarning] = []
     if run.status is RunStatus.FAILED:
@@ -303,21 +322,24 @@ def assess(run: Run, train: Sequence[tuple[int, float]], val: Sequence[tuple[int
         warnings.append(_warning(Kind.KILLED, "run KILLED"))
 
     latest = run.metrics or {}
+    parsed = {key: _parse(points) for key, points in series.items()}
     found: list[tuple[str, HealthWarning]] = []
     reported: set[str] = set()
-    for key, series in ((train_key, train), (val_key, val)):
-        if key in reported:
-            continue
-        w = diverged(series, name=key, exploding=not higher_is_better, settings=settings)
-        if w is None:
-            continue
-        tail = _parse(series[-1:])
-        newer = latest.get(key)
-        if (newer is not None and math.isfinite(newer.value) and tail
-                and not math.isfinite(tail[0][1]) and newer.step > tail[0][0]):
-            continue  # the charted series lags: the metric has recovered since
-        found.append((key, w))
-        reported.add(key)
+    for pair in pairs:
+        for key in (pair.train, pair.val):
+            if key in reported:
+                continue
+            points = parsed.get(key, [])
+            w = diverged(points, name=key, exploding=not pair.higher_is_better,
+                         settings=settings)
+            if w is None:
+                continue
+            newer = latest.get(key)
+            if (newer is not None and math.isfinite(newer.value) and points
+                    and not math.isfinite(points[-1][1]) and newer.step > points[-1][0]):
+                continue  # the charted series lags: the metric has recovered since
+            found.append((key, w))
+            reported.add(key)
     for key in sorted(latest):
         point = latest[key]
         if key in reported or _is_system(key) or math.isfinite(point.value):
@@ -330,11 +352,16 @@ def assess(run: Run, train: Sequence[tuple[int, float]], val: Sequence[tuple[int
     if div is not None:
         warnings.append(div)
     else:
-        finding = detect_overfitting(train, val, higher_is_better=higher_is_better)
-        if finding is not None:
+        for pair in pairs:
+            val = parsed.get(pair.val, [])
+            finding = detect_overfitting(parsed.get(pair.train, []), val,
+                                         higher_is_better=pair.higher_is_better)
+            if finding is None:
+                continue
             warnings.append(_warning(
-                Kind.OVERFITTING, _named_overfit_reason(finding.reason, train_key, val_key),
-                step=finding.step, best_step=finding.best_step))
+                Kind.OVERFITTING, _named_overfit_reason(finding.reason, pair.train, pair.val),
+                step=finding.step, best_step=finding.best_step, pair=(pair.train, pair.val),
+                best_value=finding.best_value))
 
     last_ms = max((p.timestamp for p in latest.values() if p.timestamp > 0), default=None)
     stall = stalled(run.status, timestamps_ms, now_ms, settings, start_ms=run.start_time,
@@ -345,8 +372,10 @@ def assess(run: Run, train: Sequence[tuple[int, float]], val: Sequence[tuple[int
     return warnings
 
 
-def badge(warnings: Sequence[HealthWarning]) -> str:
-    """Short table text: the most severe warning's badge, plus "+N" for the others."""
+def badge(warnings: Sequence[HealthWarning], *, name_pairs: bool = False) -> str:
+    """Short table text: the most severe warning's badge, plus "+N" for the others.
+    ``name_pairs``: an overfitting badge names its validation metric (for runs judged on
+    several pairs, e.g. XGBoost's logloss and error)."""
     if not warnings:
         return ""
     top = warnings[0]
@@ -354,4 +383,6 @@ def badge(warnings: Sequence[HealthWarning]) -> str:
         if w.severity > top.severity:
             top = w
     text = _BADGE.get(top.kind, f"⚠ {top.kind.value}")
+    if name_pairs and top.kind is Kind.OVERFITTING and top.pair is not None:
+        text += f" {top.pair[1]}"
     return text if len(warnings) == 1 else f"{text} +{len(warnings) - 1}"

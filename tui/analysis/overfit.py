@@ -36,8 +36,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-__all__ = ["OverfitFinding", "detect_overfitting"]
+__all__ = ["OverfitFinding", "best_point", "detect_overfitting"]
 
 Point = tuple[float, float]
 
@@ -65,6 +66,29 @@ class OverfitFinding:
     val_rise: float
     train_change: float
     reason: str
+    best_value: float | None = None
+
+
+class _HasValue(Protocol):
+    @property
+    def value(self) -> float: ...
+
+
+P = TypeVar("P", bound=_HasValue)
+
+
+def best_point(points: Sequence[P], higher_is_better: bool) -> P | None:
+    """The best finite point of a series: the lowest loss (highest accuracy), the first one on
+    a tie. The one definition of "best" shown everywhere: the run table's Best val, the
+    overfitting banner and chart marker, the compare table, the CSV export and status."""
+    best: P | None = None
+    for p in points:
+        v = p.value
+        if not math.isfinite(v):
+            continue
+        if best is None or (v > best.value if higher_is_better else v < best.value):
+            best = p
+    return best
 
 
 def _finite(points: Sequence[Point], sign: float) -> tuple[list[float], list[float]]:

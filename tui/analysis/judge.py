@@ -1,0 +1,102 @@
+"""The one judge of runs: which metric pairs a run is judged on, and its warnings.
+
+The monitor (through :class:`tui.watch.HealthBook`), ``mlflow-tui status`` and every future
+consumer go through here, so that the same run gets the same pairs, the same best points and
+the same verdict everywhere. Pure Python: no I/O, no UI toolkit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tui.analysis.health import HealthSettings, HealthWarning, assess_pairs
+from tui.analysis.overfit import best_point
+from tui.analysis.pairing import MAX_JUDGED, MetricPair, find_pairs, higher_is_better
+from tui.tracking.models import Point, Run, SeriesKey
+
+__all__ = ["Choices", "Judgement", "judge", "pairs_for", "primary", "series_keys"]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The user's say in pairing: ``default`` from ``--pair`` or the config's ``pair``, and
+    per-experiment choices (experiment id -> (train, validation)) from the pair picker."""
+
+    default: tuple[str, str] | None = None
+    by_experiment: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+NO_CHOICES = Choices()
+
+
+@functools.lru_cache(maxsize=4096)
+def _auto_pairs(keys: tuple[str, ...]) -> tuple[MetricPair, ...]:
+    return tuple(find_pairs(keys)[:MAX_JUDGED])
+
+
+def pairs_for(run: Run, choices: Choices = NO_CHOICES) -> tuple[MetricPair, ...]:
+    """The pairs ``run`` is judged on, the primary one (table columns, first chart) first.
+
+    A pair the user chose for the run's experiment (else ``--pair``/the config) replaces the
+    automatic ones when the run logs both keys; otherwise every plausible pair found by name
+    (:func:`tui.analysis.pairing.find_pairs`), at most ``MAX_JUDGED``."""
+    chosen = choices.by_experiment.get(run.experiment_id)
+    why = "chosen for this experiment (P)"
+    if chosen is None or not (chosen[0] in run.metrics and chosen[1] in run.metrics):
+        chosen, why = choices.default, "chosen with --pair or the config file's pair"
+    if chosen is not None and chosen[0] in run.metrics and chosen[1] in run.metrics:
+        return (MetricPair(chosen[0], chosen[1], higher_is_better(chosen[1]), why=why),)
+    return _auto_pairs(tuple(sorted(run.metrics)))
+
+
+def primary(run: Run, choices: Choices = NO_CHOICES) -> MetricPair | None:
+    pairs = pairs_for(run, choices)
+    return pairs[0] if pairs else None
+
+
+def series_keys(run: Run, choices: Choices = NO_CHOICES) -> list[SeriesKey]:
+    """The series the judge reads for ``run``: both keys of every judged pair."""
+    out: list[SeriesKey] = []
+    for pair in pairs_for(run, choices):
+        for key in (pair.train, pair.val):
+            if (run.run_id, key) not in out:
+                out.append((run.run_id, key))
+    return out
+
+
+@dataclass(frozen=True)
+class Judgement:
+    pairs: tuple[MetricPair, ...]
+    warnings: tuple[HealthWarning, ...]
+    best: Mapping[str, Point]  # validation key -> its best point (best_point)
+
+    @property
+    def primary(self) -> MetricPair | None:
+        return self.pairs[0] if self.pairs else None
+
+
+def judge(run: Run, points: Callable[[SeriesKey], Sequence[Point]], now_ms: int, *,
+          choices: Choices = NO_CHOICES,
+          settings: HealthSettings | None = None) -> Judgement:
+    """Judge ``run`` on the series ``points`` returns (the cached history; empty if not
+    loaded). Deterministic: the same run and histories give the same judgement."""
+    pairs = pairs_for(run, choices)
+    series: dict[str, Sequence[Point]] = {}
+    for pair in pairs:
+        for key in (pair.train, pair.val):
+            if key not in series:
+                series[key] = points((run.run_id, key))
+    stamps: list[int] = []
+    for values in series.values():
+        stamps += [p.timestamp for p in values[-50:]]
+    stamps += [p.timestamp for p in run.metrics.values()]
+    warnings = assess_pairs(run, pairs, series, now_ms=now_ms, timestamps_ms=sorted(stamps),
+                            settings=settings or HealthSettings())
+    best: dict[str, Point] = {}
+    for pair in pairs:
+        point = best_point(series.get(pair.val, ()), pair.higher_is_better)
+        if point is not None:
+            best[pair.val] = point
+    return Judgement(pairs=pairs, warnings=tuple(warnings), best=best)
