@@ -496,6 +496,10 @@ class MlflowTui(App[int]):
         pair = primary(run, self.health.choices)
         return (pair.train, pair.val, pair.higher_is_better) if pair else None
 
+    def _update_choices(self) -> None:
+        self.health.choices = Choices.build(self.settings.pair, self.settings.pairs,
+                                            self.experiments)
+
     def _view_for(self, run: Run) -> tuple[str, ...]:
         views = chart_views(run.metrics)
         if not views:
@@ -541,6 +545,7 @@ class MlflowTui(App[int]):
         if summary is not None:
             self.experiments = summary.experiments
             self.running = summary.running
+            self._update_choices()
             known = {e.experiment_id for e in self.experiments}
             if self.watched and not set(self.watched) & known:
                 # Say it once, then watch another one (or the start-up choice again).
@@ -662,8 +667,11 @@ class MlflowTui(App[int]):
         keys = self._view_for(run)
         series = {k: self.poller.points((run.run_id, k)) for k in keys}
         view = views.index(keys) if keys in views else 0
-        monitor.show_chart(run, series, self.health.of(run.run_id), view, len(views),
-                           self.chart_options)
+        judgement = self.health.judgement(run.run_id)
+        best = next(((p.val, judgement.best[p.val]) for p in judgement.pairs
+                     if p.val in series and p.val in judgement.best), None)
+        monitor.show_chart(run, series, list(judgement.warnings), view, len(views),
+                           self.chart_options, best)
 
         def system(key: str) -> list[Point]:  # the latest point alone until the window loads
             return self.system_points.get((run.run_id, key)) or [run.metrics[key]]
@@ -805,7 +813,8 @@ class MlflowTui(App[int]):
             return
         names = {e.experiment_id: e.name for e in self.experiments}
         self.push_screen(RunDetailsScreen(run, names.get(run.experiment_id, run.experiment_id),
-                                          int(self.clock() * 1000)))
+                                          int(self.clock() * 1000),
+                                          self.health.judgement(run.run_id)))
 
     def action_cycle_metric(self) -> None:
         if self.poller is None:
@@ -821,6 +830,85 @@ class MlflowTui(App[int]):
         self.view_keys = views[(index + 1) % len(views)]
         self._show_chart()
         self._chart_dirty = True
+        self._wake_loop()
+
+    def action_pick_pair(self) -> None:
+        """P: choose the train/validation pair that judges the watched experiment's runs (or
+        go back to the automatic choice); remembered per experiment in the config file."""
+        if self.poller is None or self.screen is not self.monitor:
+            return
+        names = {e.experiment_id: e.name for e in self.experiments}
+        if len(self.watched) != 1 or self.watched[0] not in names:
+            self.notify("Open one experiment first.", severity="warning")
+            return
+        eid = self.watched[0]
+        name = names[eid]
+        keys = sorted({k for r in self.poller.runs.values() if r.experiment_id == eid
+                       for k in r.metrics if not k.startswith("system/")})
+        if not keys:
+            self.notify("No metrics logged in this experiment yet.", severity="warning")
+            return
+        auto = find_pairs(keys)
+        current = self.settings.pairs.get(name)
+        OTHER = ("", "")
+        options: list[tuple[str, tuple[str, str] | None]] = [(
+            (f"automatic: {auto[0].train} vs {auto[0].val}" + (
+                f" (+{len(auto) - 1} judged too)" if len(auto) > 1 else "")) if auto
+            else "automatic: no pair found by name", None)]
+        pairs = [(p.train, p.val) for p in auto]
+        if current is not None and current not in pairs:
+            pairs.insert(0, current)
+        options += [(f"{t} vs {v}" + (" (chosen)" if (t, v) == current else ""), (t, v))
+                    for t, v in pairs]
+        options.append(("other: pick the train metric, then the validation metric…", OTHER))
+        index = next((i for i, (_, p) in enumerate(options) if p == current), 0)
+
+        def chosen(i: int | None) -> None:
+            if i is None:
+                return
+            pair = options[i][1]
+            if pair == OTHER:
+                self.push_screen(PickerScreen("Train metric?", keys), train_chosen)
+            elif pair != current:
+                self._set_pair(name, pair)
+
+        def train_chosen(i: int | None) -> None:
+            if i is None:
+                return
+            train = keys[i]
+            others = [k for k in keys if k != train]
+
+            def val_chosen(j: int | None) -> None:
+                if j is not None:
+                    self._set_pair(name, (train, others[j]))
+
+            self.push_screen(PickerScreen(f"Judge {train} against which validation metric?",
+                                          others), val_chosen)
+
+        self.push_screen(PickerScreen(f"Judge {name} on which pair?",
+                                      [label for label, _ in options], index), chosen)
+
+    def _set_pair(self, experiment: str, pair: tuple[str, str] | None) -> None:
+        if pair is None:
+            self.settings.pairs.pop(experiment, None)
+        else:
+            self.settings.pairs[experiment] = pair
+        self._update_choices()
+        saved = ""
+        path = self.settings.config_path
+        if path is not None:
+            from tui.configfile import ConfigError, save_pair
+
+            try:
+                save_pair(path, experiment, pair)
+                saved = f" (saved in {path})"
+            except (ConfigError, OSError) as exc:
+                self.notify(f"Not saved: {exc}", severity="warning", markup=False)
+        what = "automatic pairing" if pair is None else f"{pair[0]} vs {pair[1]}"
+        self.notify(f"{experiment}: {what}{saved}", title="Pair", markup=False)
+        self._update_health()
+        self._show_all()
+        self._force_tick = True  # load the newly judged series
         self._wake_loop()
 
     def action_refresh(self) -> None:

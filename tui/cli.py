@@ -149,6 +149,8 @@ def layer(args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, st
     """Defaults < config file < environment < flags. The URI: the argument, else
     MLFLOW_TRACKING_URI, else the config file's `uri`, else a store in `cwd`."""
     settings = config.apply(Settings())
+    settings.config_path = (args.config.expanduser() if args.config is not None
+                            else default_path(environ))
     if args.experiment is not None:
         settings.experiments = list(args.experiment)
     if args.pair is not None:

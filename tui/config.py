@@ -7,6 +7,7 @@ headless `status` command only read them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tui.analysis.health import HealthSettings
 
@@ -23,6 +24,9 @@ class Settings:
     # Series of the top rows loaded for the warnings column, besides every running run's.
     warn_rows: int = 20
     pair: tuple[str, str] | None = None  # (train, validation) metric keys, else by name
+    # Experiment name -> (train, validation), chosen in the app (P) and kept in the config file.
+    pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    config_path: Path | None = None  # the config file the app saves such choices to
     bell: bool = True  # ring the terminal bell with a new warning
     export_dir: str = "."  # where compare exports (e) write their CSV
     stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls

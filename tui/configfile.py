@@ -18,6 +18,9 @@ Example::
     "monitor.refresh" = "R,f5"
     "app.quit" = "ctrl+q"
 
+    [pairs]                            # experiment name = [train, validation] (P in the app)
+    "team/churn" = ["loss", "eval_loss"]
+
 Every key is checked: an unknown key, a value of the wrong type or a TOML syntax error is a
 `ConfigError` whose one-line message names the file, the line and the key. Standard library
 only (tomllib); no Textual import: theme and keymap names are checked against the app by
@@ -26,6 +29,7 @@ only (tomllib); no Textual import: theme and keymap names are checked against th
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -41,7 +45,8 @@ else:  # pragma: no cover - Python 3.10
 
 from tui.config import Settings
 
-__all__ = ["ConfigError", "ConfigFile", "KEYS", "check_names", "default_path", "load"]
+__all__ = ["ConfigError", "ConfigFile", "KEYS", "check_names", "default_path", "load",
+           "save_pair"]
 
 APP_DIR = "mlflow-tui"
 FILE_NAME = "config.toml"
@@ -83,7 +88,7 @@ class ConfigFile:
                 value = tuple(value)
             elif name in ("experiments",):
                 value = list(value)
-            elif name == "keymap":
+            elif name in ("keymap", "pairs"):
                 value = dict(value)
             setattr(settings, name, value)
         return settings
@@ -238,9 +243,12 @@ def parse(text: str, path: Path | None = None) -> ConfigFile:
         if key == "keymap":
             config.values["keymap"] = _keymap(config, value)
             continue
+        if key == "pairs":
+            config.values["pairs"] = _pairs(config, value)
+            continue
         check = KEYS.get(key)
         if check is None:
-            known = ", ".join(sorted([*KEYS, "keymap"]))
+            known = ", ".join(sorted([*KEYS, "keymap", "pairs"]))
             raise config.error(f"unknown key {key!r} (known keys: {known})", key)
         try:
             config.values[key] = check(value)
@@ -266,6 +274,77 @@ def _keymap(config: ConfigFile, value: Any) -> dict[str, str]:
                                       'names (comma-separated, e.g. "R,f5")', binding_id)
         out[binding_id] = ",".join(parts)
     return out
+
+
+def _pairs(config: ConfigFile, value: Any) -> dict[str, tuple[str, str]]:
+    if not isinstance(value, dict):
+        raise config.error('pairs must be a table of experiment name = ["train", "validation"], '
+                           f"not {_kind(value)}", "pairs")
+    out: dict[str, tuple[str, str]] = {}
+    for name, pair in value.items():
+        try:
+            out[name] = _pair(pair)
+        except (TypeError, ValueError) as exc:
+            raise config.error(f"pairs {name!r} must be {exc}", "pairs", name) from None
+    return out
+
+
+def _table_of(line: str) -> tuple[str, ...] | None:
+    header = _HEADER.match(line)
+    return _key_parts(header.group("name")) if header else None
+
+
+def save_pair(path: Path, experiment: str, pair: tuple[str, str] | None) -> None:
+    """Remember (or, with None, forget) the pair chosen for `experiment` in the `[pairs]`
+    table of the config file at `path`, keeping the rest of the file as written. Creates the
+    file (and its folder) if needed. Raises ConfigError if the file cannot be used or would
+    not stay valid TOML, OSError if it cannot be written."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    existing = parse(text, path)  # refuse to edit a file that is already broken
+    key = json.dumps(experiment, ensure_ascii=False)
+    line = None if pair is None else (f"{key} = [{json.dumps(pair[0], ensure_ascii=False)}, "
+                                      f"{json.dumps(pair[1], ensure_ascii=False)}]")
+    lines = text.splitlines()
+    header = next((i for i, ln in enumerate(lines) if _table_of(ln) == ("pairs",)), None)
+    if header is None:
+        if "pairs" in existing.values:
+            raise ConfigError(f"{path}: pairs is not written as a [pairs] table; "
+                              "edit the file by hand")
+        if line is None:
+            return
+        if lines and lines[-1].strip():
+            lines.append("")
+        lines += ["[pairs]", line]
+    else:
+        end = next((i for i in range(header + 1, len(lines)) if _table_of(lines[i])),
+                   len(lines))
+        found = None
+        for i in range(header + 1, end):
+            assign = _ASSIGN.match(lines[i])
+            if assign and _key_parts(assign.group("key")) == (experiment,):
+                found = i
+                break
+        if found is not None:
+            if line is None:
+                del lines[found]
+            else:
+                lines[found] = line
+        elif line is not None:
+            insert = end
+            while insert > header + 1 and not lines[insert - 1].strip():
+                insert -= 1
+            lines.insert(insert, line)
+    new_text = "\n".join(lines) + "\n"
+    checked = parse(new_text, path)
+    if pair is not None and checked.values.get("pairs", {}).get(experiment) != pair:
+        raise ConfigError(f"{path}: could not record the pair; edit the file by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def check_names(config: ConfigFile, themes: Iterable[str], binding_ids: Iterable[str]) -> None:

@@ -155,7 +155,7 @@ async def collect(source: TrackingSource, settings: Settings, now_ms: int
     truncated = len(runs) > settings.max_runs
     runs = runs[:settings.max_runs]
 
-    choices = Choices(default=settings.pair)
+    choices = Choices.build(settings.pair, settings.pairs, experiments)
     poller = Poller(source, first_load_points=HISTORY_POINTS)
     poller.runs = {r.run_id: r for r in runs}
     await poller.fetch([key for r in runs for key in series_keys(r, choices)])

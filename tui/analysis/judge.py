@@ -8,13 +8,13 @@ the same verdict everywhere. Pure Python: no I/O, no UI toolkit.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tui.analysis.health import HealthSettings, HealthWarning, assess_pairs
 from tui.analysis.overfit import best_point
 from tui.analysis.pairing import MAX_JUDGED, MetricPair, find_pairs, higher_is_better
-from tui.tracking.models import Point, Run, SeriesKey
+from tui.tracking.models import Experiment, Point, Run, SeriesKey
 
 __all__ = ["Choices", "Judgement", "judge", "pairs_for", "primary", "series_keys"]
 
@@ -26,6 +26,14 @@ class Choices:
 
     default: tuple[str, str] | None = None
     by_experiment: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, default: tuple[str, str] | None,
+              by_name: Mapping[str, tuple[str, str]],
+              experiments: Iterable[Experiment]) -> Choices:
+        """Choices kept by experiment name (the config file's [pairs]) for these experiments."""
+        return cls(default, {e.experiment_id: by_name[e.name] for e in experiments
+                             if e.name in by_name})
 
 
 NO_CHOICES = Choices()

@@ -14,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui import format as fmt
+from tui.analysis.judge import Judgement
+from tui.analysis.pairing import unpaired_hint
 from tui.tracking.models import Run
 from widgets import plain
 
@@ -21,7 +23,8 @@ KEY_CELLS = 36
 VALUE_CELLS = 120
 
 
-def details_table(run: Run, experiment: str, now_ms: int) -> Table:
+def details_table(run: Run, experiment: str, now_ms: int,
+                  judgement: Judgement | None = None) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
@@ -36,6 +39,28 @@ def details_table(run: Run, experiment: str, now_ms: int) -> Table:
     table.add_row("status", fmt.status_text(run.status))
     table.add_row("started", fmt.start_time(run.start_time, now_ms))
     table.add_row("duration", fmt.duration(run.duration_ms(now_ms)))
+    if judgement is not None:
+        pairs = judgement.pairs
+        section(f"Judged pairs ({len(pairs)}), train vs validation"
+                + (": the first fills the table's columns" if len(pairs) > 1 else ""))
+        if not pairs:
+            hint = unpaired_hint(run.metrics) or ("no train/validation pair found by name; "
+                                                 "choose one with P or --pair TRAIN,VAL")
+            table.add_row("", plain(hint, VALUE_CELLS))
+        for pair in pairs:
+            verdict = next((w for w in judgement.warnings if w.pair == (pair.train, pair.val)),
+                           None)
+            best = judgement.best.get(pair.val)
+            text = plain(f"{pair.val} vs {pair.train}", VALUE_CELLS, style="bold")
+            text.append("\n")
+            text.append_text(plain(f"why: {pair.why or 'names'}", VALUE_CELLS))
+            if best is not None:
+                text.append(f"\nbest {fmt.number(best.value)} at step {best.step}")
+            text.append("\n")
+            text.append_text(plain("⚠ overfitting: " + verdict.reason, VALUE_CELLS,
+                                   style="bold yellow") if verdict is not None
+                             else Text("no overfitting found", style="dim"))
+            table.add_row(plain("pair", KEY_CELLS), text)
     section(f"Metrics ({len(run.metrics)}), latest value and step")
     for key in sorted(run.metrics):
         point = run.metrics[key]
@@ -65,16 +90,19 @@ class RunDetailsScreen(ModalScreen[None]):
         Binding("k,up", "scroll_up", "Scroll up", show=False, id="details.up"),
     ]
 
-    def __init__(self, run: Run, experiment: str, now_ms: int) -> None:
+    def __init__(self, run: Run, experiment: str, now_ms: int,
+                 judgement: Judgement | None = None) -> None:
         super().__init__()
         self.run = run
         self.experiment = experiment
         self.now_ms = now_ms
+        self.judgement = judgement
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Run details · escape closes"
-            yield Static(details_table(self.run, self.experiment, self.now_ms), id="details")
+            yield Static(details_table(self.run, self.experiment, self.now_ms,
+                                         self.judgement), id="details")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

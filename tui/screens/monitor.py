@@ -83,6 +83,7 @@ class MonitorScreen(Screen[None]):
         Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
         Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
+        Binding("P", "app.pick_pair", "Pair", show=False, id="monitor.pick_pair"),
     ]
 
     def __init__(self) -> None:
@@ -188,15 +189,18 @@ class MonitorScreen(Screen[None]):
                    now_ms if live else None, fmt.start_time(run.start_time, now_ms))
             hit = cached.get(rid)
             cells = hit[1] if hit is not None and hit[0] == key else _build_row(
-                row, key[1], warnings, key[3], key[4], now_ms, key[6])
+                row, key[1], warnings, key[3], key[4], now_ms, key[6],
+                len(health.pairs(rid)) > 1)
             fresh[rid] = (key, cells)
             cells_by_row.append((rid, cells))
         self._row_cells = fresh
-        table.set_rows(RUN_COLUMNS, cells_by_row)
+        table.set_rows(run_columns([pairs.get(row.run.run_id) for row in rows]), cells_by_row)
 
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
                    warnings: Sequence[HealthWarning], view: int, views: int,
-                   options: ChartOptions | None = None) -> None:
+                   options: ChartOptions | None = None,
+                   best: tuple[str, Point] | None = None) -> None:
+        """`best`: the charted validation key and its best point (the judge's), marked."""
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
         cache = self._xy_cache
@@ -214,9 +218,9 @@ class MonitorScreen(Screen[None]):
         data = {key: cache.view(key, pts, mode, run.start_time) for key, pts in series.items()}
         cache.keep(data)
         title = " vs ".join(series) if series else "no metrics logged yet"
-        best = next((w.best_step for w in warnings if w.best_step is not None), None)
-        val_points = list(series.values())[-1] if series else []
-        marker = step_to_x(val_points, best, mode, run.start_time)
+        marker = None
+        if best is not None and best[0] in series:
+            marker = step_to_x(series[best[0]], best[1].step, mode, run.start_time)
         chart.set_data(data, title=title, x_label="step", marker_x=marker,
                        marker_label="best val" if marker is not None else "", options=options)
         shown = [w for w in warnings if w.kind is not Kind.KILLED]
@@ -285,9 +289,21 @@ class MonitorScreen(Screen[None]):
             error.display = False
 
 
+def run_columns(pairs: Sequence[tuple[str, str, bool] | None]) -> list[tuple[str, str]]:
+    """The run table's columns. When every row is judged on the same pair, the value columns
+    are headed by its metric names (train_acc, val_acc...); else by "Train"/"Val"."""
+    known = {p[:2] for p in pairs if p is not None}
+    if len(known) != 1:
+        labels = {"train": "Train", "val": "Val"} if known else {}
+    else:
+        train, val = known.pop()
+        labels = {"train": train, "val": val, "best": f"Best {val}"}
+    return [(key, labels.get(key, label)) for key, label in RUN_COLUMNS]
+
+
 def _build_row(row: Row, pair: tuple[str, str, bool] | None,
                warnings: Sequence[HealthWarning], mark: str | None, best: Point | None,
-               now_ms: int, started: str) -> tuple[object, ...]:
+               now_ms: int, started: str, name_pairs: bool = False) -> tuple[object, ...]:
     run = row.run
     train = run.metrics.get(pair[0]) if pair else None
     val = run.metrics.get(pair[1]) if pair else None
@@ -301,7 +317,8 @@ def _build_row(row: Row, pair: tuple[str, str, bool] | None,
         _value(train),
         _value(val),
         _best(best),
-        Text(badge(warnings), style=SEVERITY_STYLE.get(level, "bold yellow")),
+        Text(badge(warnings, name_pairs=name_pairs),
+             style=SEVERITY_STYLE.get(level, "bold yellow")),
         fmt.duration(run.duration_ms(now_ms)),
         started,
     )
