@@ -83,8 +83,8 @@ def test_classify_home_path_is_expanded(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 @pytest.mark.parametrize("uri", [
-    "sqlite:///tmp/mlflow.db",
     "sqlite:////abs/mlflow.db",
+    "sqlite:////abs/mlflow.db?timeout=20",
     "file:///data/mlruns",
     "postgresql://user:pw@db:5432/mlflow",
     "postgresql+psycopg2://db/mlflow",
@@ -183,3 +183,34 @@ def test_discover_local_creates_nothing(tmp_path: Path):
     assert discover_local(tmp_path) is None
     assert resolve(None, {}, tmp_path) is None
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("uri", "kind", "name"), [
+    ("sqlite:///mlflow.db", "sqlite", "mlflow.db"),  # MLflow's docs: relative to the folder
+    ("sqlite:///sub/x.db", "sqlite", "sub/x.db"),
+    ("file:./mlruns", "file", "mlruns"),
+    ("file:mlruns", "file", "mlruns"),
+    ("file://mlruns", "file", "mlruns"),
+    ("mlflow.db", "sqlite", "mlflow.db"),
+    ("./mlruns", "file", "mlruns"),
+])
+def test_relative_local_uris_become_absolute(uri, kind, name, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    target = classify(uri)
+    expected = (tmp_path / name).resolve()
+    if kind == "sqlite":
+        assert target.uri == f"sqlite:///{expected}"
+    else:
+        assert target.uri == expected.as_uri()
+    assert list(tmp_path.iterdir()) == []  # classifying creates nothing
+
+
+def test_sqlite_uri_query_is_kept_and_memory_refused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    assert classify("sqlite:///m.db?timeout=5").uri == f"sqlite:///{tmp_path / 'm.db'}?timeout=5"
+    for bad in ("sqlite://", "sqlite:///"):
+        with pytest.raises(InvalidURI) as info:
+            classify(bad)
+        assert "names no database file" in str(info.value)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 HTTP_SCHEMES = ("http", "https")
 LOCAL_SCHEMES = ("sqlite", "file")
@@ -73,7 +73,11 @@ def classify(uri: str) -> Target:
             raise InvalidURI(f"malformed URI {redact(uri)!r}: no host name")
         del port
         return Target(uri.rstrip("/"), "http")
-    if scheme in LOCAL_SCHEMES or scheme.split("+")[0] in DB_SCHEMES:
+    if scheme == "sqlite":
+        return Target(_absolute_sqlite(uri), "local")
+    if scheme == "file":
+        return Target(_absolute_file(uri), "local")
+    if scheme.split("+")[0] in DB_SCHEMES:
         return Target(uri, "local")
     if scheme == "databricks":
         raise InvalidURI("databricks URIs are not supported yet; use the workspace's REST URL")
@@ -81,6 +85,36 @@ def classify(uri: str) -> Target:
         f"unknown URI scheme {scheme!r} in {redact(uri)!r}: use http(s)://host:port, "
         "sqlite:///path/to/mlflow.db or a path to an mlruns folder"
     )
+
+
+def _absolute_sqlite(uri: str) -> str:
+    """sqlite:///PATH with PATH made absolute (MLflow's docs write sqlite:///mlflow.db, relative
+    to the current folder, as SQLAlchemy reads it); sqlite:////abs/path is kept."""
+    rest = uri.split(":", 1)[1]
+    if not rest.startswith("///"):
+        raise InvalidURI(f"{redact(uri)!r} names no database file: use "
+                         "sqlite:///mlflow.db (relative) or sqlite:////abs/path/mlflow.db")
+    path, sep, query = rest[3:].partition("?")
+    if not path:
+        raise InvalidURI(f"{redact(uri)!r} names no database file (an in-memory database "
+                         "has no runs to watch)")
+    if path.startswith("file:"):  # sqlite:///file:path?mode=ro&uri=true
+        return uri
+    absolute = Path(unquote(path)).expanduser().resolve()
+    return f"sqlite:///{absolute}{sep}{query}"
+
+
+def _absolute_file(uri: str) -> str:
+    """file: URIs as MLflow accepts them (file:./mlruns, file:mlruns, file:///abs/mlruns,
+    file://localhost/abs) as an absolute file:/// URI."""
+    parts = urlsplit(uri)
+    path = unquote(parts.path)
+    if parts.netloc and parts.netloc != "localhost":
+        path = parts.netloc + path  # file://mlruns: a relative folder, as MLflow reads it
+    if not path:
+        raise InvalidURI(f"{redact(uri)!r} names no folder: use file:./mlruns or "
+                         "file:///abs/path/mlruns")
+    return Path(path).expanduser().resolve().as_uri()
 
 
 def discover_local(cwd: Path) -> str | None:
