@@ -14,6 +14,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +30,8 @@ from tui.tracking.errors import (
     ServerError,
     TrackingError,
 )
+from tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings
+from tui.tracking.httpenv import transport as http_transport
 from tui.tracking.models import Experiment, Point, Run
 from tui.tracking.source import (
     MAX_RESULTS_PER_RUN,
@@ -45,17 +48,12 @@ CREDENTIALS_HINT = (
     "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
 )
 RETRY_STATUS = {502, 503, 504}
-_TRUE = {"1", "true", "yes", "on"}
 # runs/search answers are decoded one run at a time, letting the event loop run (keys,
 # repaints) every YIELD_CHARS characters: one json.loads of a 500-run page (~750 KB,
 # pretty-printed) holds the loop for several milliseconds, more on a busy machine.
 YIELD_CHARS = 100_000
 PARSE_BATCH = 200  # runs parsed between two pauses for the event loop
 RUN_MEMO = 5000  # run records remembered (their JSON text), to reuse the Run of an unchanged one
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in _TRUE
 
 
 class RestSource:
@@ -111,28 +109,30 @@ class RestSource:
             headers["Authorization"] = f"Bearer {token}"
         self._secrets = [s for s in (env_pass, token, password, parts.password) if s]
 
-        verify: bool | str = True
-        if _truthy(env.get("MLFLOW_TRACKING_INSECURE_TLS")):
-            verify = False
-        elif env.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
-            verify = env["MLFLOW_TRACKING_SERVER_CERT_PATH"]
-        cert = env.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None
-
-        kwargs: dict[str, Any] = {}
-        if transport is not None:
-            kwargs["transport"] = transport
+        self.sends_credentials = auth is not None or "Authorization" in headers
+        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+        self.network: NetworkSettings | None = None
+        if transport is None:
+            try:
+                self.network = network_settings(env)
+            except ValueError as exc:
+                # A CA or certificate file that cannot be used: every call says so.
+                self._setup_error: TrackingError | None = ConnectionFailed(str(exc))
+                self.network = network_settings({})
+            else:
+                self._setup_error = None
+            transport = http_transport(self.base_url, self.network, limits=limits)
         else:
-            kwargs["verify"] = verify
-            kwargs["cert"] = cert
+            self._setup_error = None
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,
             headers=headers,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
-            trust_env=False,
-            **kwargs,
+            limits=limits,
+            trust_env=False,  # the environment is read by tui.tracking.httpenv instead
+            transport=transport,
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -168,6 +168,8 @@ class RestSource:
                          timeout: httpx.Timeout | None = None,
                          array: str | None = None) -> dict[str, Any]:
         where = self.display_uri
+        if self._setup_error is not None:
+            raise self._setup_error
         try:
             extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
             response = await self._client.request(method, path, params=params, json=body,
@@ -212,6 +214,9 @@ class RestSource:
         text = message or _first_line(content)
         text = self._scrub(text)[:300]
         if status == 401:
+            if self.sends_credentials:
+                raise AuthError(f"{where} refused the credentials (401)",
+                                hint="check the user name and password, or the token")
             raise AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
         if status == 403:
             if "host header" in text.lower():
@@ -219,7 +224,9 @@ class RestSource:
                     f"{where} refused the Host header (403 Invalid Host header)",
                     hint="start the server with --allowed-hosts including this host name",
                 )
-            raise AuthError(f"{where} refused access (403): {text}", hint=CREDENTIALS_HINT)
+            raise AuthError(f"{where} refused access (403): {text}",
+                            hint="these credentials lack the permission" if
+                            self.sends_credentials else CREDENTIALS_HINT)
         if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
             raise NotFound(text or "not found")
         if status == 404:
@@ -247,7 +254,15 @@ class RestSource:
             return f"cannot resolve host name {host!r}"
         if any(isinstance(c, ConnectionRefusedError) for c in causes):
             return f"connection refused by {self.display_uri} (is the server running?)"
-        text = self._scrub(" / ".join(str(c) for c in causes if str(c)))
+        for c in causes:
+            if isinstance(c, ssl.SSLCertVerificationError):
+                detail = c.verify_message or "certificate verify failed"
+                return (f"{self.display_uri}'s certificate is not trusted ({detail}): "
+                        f"{TLS_HINT}")
+            if isinstance(c, ssl.SSLError):
+                reason = c.reason or str(c)
+                return f"TLS with {self.display_uri} failed ({reason})"
+        text = self._scrub(" / ".join(dict.fromkeys(str(c) for c in causes if str(c))))
         host = urlsplit(self.base_url).hostname or "?"
         low = text.lower()
         if "name or service not known" in low or "nodename nor servname" in low or (

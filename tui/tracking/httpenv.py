@@ -1,0 +1,136 @@
+"""The network environment MLflow's own client honours, for httpx: proxies, CA bundles, client
+certificates, TLS verification switches. "mlflow works in this shell" should mean mlflow-tui
+does too.
+
+MLflow's client is `requests` with `trust_env`: HTTP_PROXY / HTTPS_PROXY / ALL_PROXY /
+NO_PROXY, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, plus MLflow's MLFLOW_TRACKING_SERVER_CERT_PATH,
+MLFLOW_TRACKING_CLIENT_CERT_PATH and MLFLOW_TRACKING_INSECURE_TLS
+(mlflow/utils/rest_utils.py, mlflow/utils/request_utils.py). OpenSSL's SSL_CERT_FILE /
+SSL_CERT_DIR are honoured too, as httpx and most command-line tools do.
+
+Everything is read from the `environ` mapping given (the process environment by default), so
+that tests can hand in their own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+__all__ = ["NetworkSettings", "TLS_HINT", "network_settings", "proxy_for"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+TLS_HINT = ("set MLFLOW_TRACKING_SERVER_CERT_PATH (or REQUESTS_CA_BUNDLE) to the CA bundle that "
+            "signed it, or MLFLOW_TRACKING_INSECURE_TLS=true to skip the check")
+
+
+def _get(environ: Mapping[str, str], name: str) -> str:
+    """An environment variable, upper or lower case (proxies are often set lower case)."""
+    value = environ.get(name) or environ.get(name.lower()) or ""
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    verify: ssl.SSLContext
+    ca_source: str  # which variable gave the CA bundle, "" for the defaults, "insecure"
+    proxies: Mapping[str, str]  # "http" / "https" -> proxy URL
+    no_proxy: tuple[str, ...]
+    client_cert: str | None
+
+
+def _context(environ: Mapping[str, str]) -> tuple[ssl.SSLContext, str]:
+    """The TLS context and the variable its trust came from."""
+    if _get(environ, "MLFLOW_TRACKING_INSECURE_TLS").lower() in _TRUE:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx, "MLFLOW_TRACKING_INSECURE_TLS"
+    for name in ("MLFLOW_TRACKING_SERVER_CERT_PATH", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+                 "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        path = _get(environ, name)
+        if not path:
+            continue
+        try:
+            if os.path.isdir(path):
+                return ssl.create_default_context(capath=path), name
+            return ssl.create_default_context(cafile=path), name
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"{name}={path}: cannot read a CA bundle there "
+                             f"({getattr(exc, 'strerror', None) or exc})") from None
+    # The defaults: the system's trust store and certifi's bundle (requests' default), so
+    # that a corporate CA installed in either is trusted, as MLflow's client trusts it.
+    ctx = ssl.create_default_context()
+    try:
+        import certifi
+
+        ctx.load_verify_locations(cafile=certifi.where())
+    except (ImportError, OSError, ssl.SSLError):
+        pass
+    return ctx, ""
+
+
+def network_settings(environ: Mapping[str, str] | None = None) -> NetworkSettings:
+    """Read the environment. Raises ValueError (one line, naming the variable) when a
+    certificate file it names cannot be used."""
+    env = os.environ if environ is None else environ
+    ctx, source = _context(env)
+    cert = _get(env, "MLFLOW_TRACKING_CLIENT_CERT_PATH") or None
+    if cert:
+        try:
+            ctx.load_cert_chain(cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"MLFLOW_TRACKING_CLIENT_CERT_PATH={cert}: cannot use it as a "
+                             f"client certificate ({getattr(exc, 'strerror', None) or exc})"
+                             ) from None
+    proxies: dict[str, str] = {}
+    all_proxy = _get(env, "ALL_PROXY")
+    for scheme in ("http", "https"):
+        value = _get(env, f"{scheme.upper()}_PROXY") or all_proxy
+        if value:
+            proxies[scheme] = value if "://" in value else f"http://{value}"
+    no_proxy = tuple(h.strip().lower() for h in _get(env, "NO_PROXY").split(",") if h.strip())
+    return NetworkSettings(ctx, source, proxies, no_proxy, cert)
+
+
+def _bypassed(host: str, no_proxy: tuple[str, ...]) -> bool:
+    """NO_PROXY as curl and requests read it: "*", host names and domain suffixes (with or
+    without a leading dot), IP addresses and CIDR blocks; a ":port" is ignored."""
+    host = host.lower().strip("[]")
+    for entry in no_proxy:
+        if entry == "*":
+            return True
+        entry = entry.strip("[]")
+        name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        try:
+            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                return True
+            continue
+        except ValueError:
+            pass
+        name = name.lstrip(".")
+        if name and (host == name or host.endswith("." + name)):
+            return True
+    return False
+
+
+def proxy_for(url: str, settings: NetworkSettings) -> str | None:
+    """The proxy URL to reach `url` through, or None for a direct connection."""
+    parts = urlsplit(url)
+    proxy = settings.proxies.get(parts.scheme)
+    if proxy is None or _bypassed(parts.hostname or "", settings.no_proxy):
+        return None
+    return proxy
+
+
+def transport(url: str, settings: NetworkSettings, **kwargs: object) -> httpx.AsyncHTTPTransport:
+    """An httpx transport for `url` with the TLS context and the proxy (if any) it needs."""
+    proxy = proxy_for(url, settings)
+    return httpx.AsyncHTTPTransport(verify=settings.verify, proxy=proxy, **kwargs)  # type: ignore[arg-type]
