@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from tui.analysis.overfit import detect_overfitting
+from tui.analysis.overfit import columns, detect_overfitting
 from tui.analysis.pairing import MetricPair
 from tui.tracking.models import Point, Run, RunStatus
 
@@ -104,22 +104,6 @@ def _warning(kind: Kind, reason: str, step: int | None = None,
                          severity=SEVERITY[kind], pair=pair, best_value=best_value)
 
 
-def _parse(points: Iterable[object]) -> list[tuple[int, float]]:
-    """(step, value) pairs from tuples or Points; unparseable ones dropped, NaN/inf kept."""
-    out: list[tuple[int, float]] = []
-    for p in points:
-        try:
-            if isinstance(p, Point):
-                step, value = int(p.step), float(p.value)
-            else:
-                step = int(p[0])  # type: ignore[index]
-                value = float(p[1])  # type: ignore[index]
-        except (TypeError, ValueError, IndexError, OverflowError):
-            continue
-        out.append((step, value))
-    return out
-
-
 def _nonfinite_name(value: float) -> str:
     if math.isnan(value):
         return "NaN"
@@ -144,7 +128,7 @@ def format_duration(seconds: float) -> str:
     return f"{d}d" if h == 0 else f"{d}d{h}h"
 
 
-def diverged(points: Sequence[tuple[int, float]], *, name: str = "loss",
+def diverged(points: Sequence[tuple[int, float]] | Sequence[Point], *, name: str = "loss",
              exploding: bool = True,
              settings: HealthSettings = DEFAULT_SETTINGS) -> HealthWarning | None:
     """A DIVERGED warning if the series is broken *now*, else None.
@@ -158,26 +142,28 @@ def diverged(points: Sequence[tuple[int, float]], *, name: str = "loss",
       improved (best below first). For a best value <= 0 the ratio is meaningless, so the test
       becomes "rose above the best by more than explode_factor x the total improvement".
     """
-    pts = _parse(points)
-    if not pts:
+    steps, values = columns(points, finite=False)
+    if not values:
         return None
-    last_step, last_value = pts[-1]
+    last_value = values[-1]
     if not math.isfinite(last_value):
-        start = len(pts) - 1
-        while start > 0 and not math.isfinite(pts[start - 1][1]):
+        start = len(values) - 1
+        while start > 0 and not math.isfinite(values[start - 1]):
             start -= 1
-        step = pts[start][0]
+        step = int(steps[start])
         return _warning(Kind.DIVERGED, f"{name} is {_nonfinite_name(last_value)} since step {step}",
                         step=step)
     if not exploding:
         return None
-
-    finite = [(s, v) for s, v in pts if math.isfinite(v)]
-    if len(finite) < EXPLODE_POINTS + 1:
+    if not math.isfinite(sum(values)):
+        keep = [i for i, v in enumerate(values) if math.isfinite(v)]
+        steps, values = [steps[i] for i in keep], [values[i] for i in keep]
+    n = len(values)
+    if n < EXPLODE_POINTS + 1:
         return None
-    first = finite[0][1]
-    best_i = min(range(len(finite)), key=lambda i: finite[i][1])
-    best_step, best = finite[best_i]
+    first = values[0]
+    best = min(values)
+    best_step = int(steps[values.index(best)])
     if not best < first:  # never improved: nothing to blow up from
         return None
     factor = settings.explode_factor
@@ -189,15 +175,14 @@ def diverged(points: Sequence[tuple[int, float]], *, name: str = "loss",
             return v > factor * best
         return v - best > factor * (first - best)
 
-    n = len(finite)
-    if not all(exploded(v) for _, v in finite[n - EXPLODE_POINTS:]):
+    if not all(exploded(v) for v in values[n - EXPLODE_POINTS:]):
         return None
     start = n - EXPLODE_POINTS
-    while start > 0 and exploded(finite[start - 1][1]):
+    while start > 0 and exploded(values[start - 1]):
         start -= 1
-    step = finite[start][0]
+    step = int(steps[start])
     return _warning(Kind.DIVERGED,
-                    f"{name} exploded to {finite[-1][1]:.3g} since step {step} "
+                    f"{name} exploded to {values[-1]:.3g} since step {step} "
                     f"(best {best:.3g} at step {best_step})", step=step)
 
 
@@ -322,7 +307,7 @@ def assess_pairs(run: Run, pairs: Sequence[MetricPair],
         warnings.append(_warning(Kind.KILLED, "run KILLED"))
 
     latest = run.metrics or {}
-    parsed = {key: _parse(points) for key, points in series.items()}
+    parsed = series
     found: list[tuple[str, HealthWarning]] = []
     reported: set[str] = set()
     for pair in pairs:
@@ -335,8 +320,9 @@ def assess_pairs(run: Run, pairs: Sequence[MetricPair],
             if w is None:
                 continue
             newer = latest.get(key)
-            if (newer is not None and math.isfinite(newer.value) and points
-                    and not math.isfinite(points[-1][1]) and newer.step > points[-1][0]):
+            tail_steps, tail = columns(points[-1:], finite=False)
+            if (newer is not None and math.isfinite(newer.value) and tail
+                    and not math.isfinite(tail[0]) and newer.step > tail_steps[0]):
                 continue  # the charted series lags: the metric has recovered since
             found.append((key, w))
             reported.add(key)

@@ -1,64 +1,82 @@
 """Online overfitting detection on a (train, validation) metric pair.
 
-The rule (all quantities from the points seen so far; non-finite points are dropped):
+The detector replays the validation points in the order they were logged and keeps one state,
+"overfitting" or not, the way a watcher would have seen it; its verdict on a history is that
+state after the last point. So the verdict is a function of the history alone (the monitor that
+watched the run, a fresh monitor and ``status`` agree) and it does not flicker: once raised, a
+warning stays until validation makes a new best, falls back near it, or train gets worse.
 
-1. Smooth validation with a centred running median of 3 (trailing at the last point) and take
-   the lowest smoothed value as ``best``; at least ``MIN_AFTER`` points must follow it.
-2. Estimate the curve's own per-point noise ``sigma`` robustly from second differences
-   (1.4826 * median |x[i-1] - 2 x[i] + x[i+1]| / sqrt(6), which ignores a locally linear trend),
-   inflated by ``1 + 1/sqrt(k)`` for the k differences it rests on (a MAD of few points is itself
-   uncertain, and an underestimate early on is what makes short noisy curves alarm).
-3. "Now" is the mean of the last ``WINDOW`` validation points, all of which must lie above
-   ``best`` (sustained). The rise ``now - best`` must be at least ``MIN_RISE`` of ``|best|``
-   (effect size, so tiny but significant drifts of ultra-smooth curves do not fire) and at least
-   ``sigma * (1/sqrt(WINDOW) + 0.67) * sqrt(2 ln(m / ALPHA))``. Under pure noise both ends of the
-   rise are extremes: ``best`` is the minimum of m smoothed values (a median of 3 has standard
-   deviation ~0.67 sigma) and, because the detector is re-run after every point, "now" is in
-   effect the maximum of m window means (standard deviation sigma/sqrt(WINDOW)). The maximum of m
-   normal variables exceeds sqrt(2 ln(m/alpha)) standard deviations with probability <= alpha,
-   so this bounds the chance that a flat noisy plateau of any length ever alarms (a plain
-   z-test with a fixed Z does not: it fires on most long 2.5%-noise plateaus).
-4. Train must still be improving: its mean since the ``WINDOW``-th last validation step is below
-   its mean around the best step (the two neighbouring validation steps), and its least-squares
-   slope over the latest span (train points after the ``WINDOW + 1``-th last validation step) is
-   negative. Val rising while train turns up too is a blow-up (divergence), not overfitting, and
-   is not reported.
+Only the order of steps is used (never their spacing) and only relative sizes (never the scale),
+so the same values logged at other steps, or multiplied by a positive constant, get the same
+verdict at the same point. Non-finite values are dropped.
 
-``higher_is_better`` metrics (accuracy, F1, ...) are mirrored by negation; the reported rise and
-change are then "val fell / train rose" in the metric's own direction.
+At each validation point, with ``b`` the best (lowest) value of the validation curve smoothed by
+a running median of 3 and ``now`` the mean of the last ``W`` points:
 
-Cost is linear in the number of train points (two passes) plus O(m log m) for the m validation
-points (a median of second differences), with no dependencies beyond the standard library.
+1. **Enough evidence**: at least ``MIN_VAL`` points, and ``MIN_AFTER`` after the best.
+2. **Sustained**: every one of the last ``W`` points is above ``b``.
+3. **Large enough**: ``now - b >= MIN_RISE * |b|`` (an effect size: tiny but steady drifts of
+   very smooth curves are not worth a warning).
+4. **Beyond the noise**: ``now - b >= sigma * (1/sqrt(W) + 0.67) * sqrt(2 ln(k / ALPHA))`` with
+   ``sigma`` the curve's own per-point noise (a robust MAD of its second differences, which a
+   straight or slowly bending trend does not inflate) and ``k`` the points seen. Under pure
+   noise both ends of the rise are extremes of k looks (``b`` a minimum of k medians of 3, whose
+   spread is ~0.67 sigma; "now" the highest of k window means), and the maximum of k normal
+   variables exceeds sqrt(2 ln(k/alpha)) deviations with probability <= alpha: a flat noisy
+   plateau of any length rarely alarms. A steep rise is believed sooner: ``FAST_AFTER`` points
+   after the best suffice when the rise is at least ``FAST_RISE`` of ``|b|`` and ``FAST_Z``
+   noise deviations.
+5. **Train has not got worse**: the train level now (the median of the mean train value in each
+   of the last ``W`` validation intervals) is at most its level around the best step plus
+   ``TRAIN_Z`` times the noise of those interval levels. Flat, converged training counts;
+   training that turned up with validation is a blow-up (divergence), not overfitting.
+
+Once raised, the state holds while the rise stays above ``HOLD`` of both thresholds and train
+has not got worse; a new best clears it.
+
+``higher_is_better`` metrics are judged as their error: ``1 - v`` for values within [0, 1]
+(accuracy), ``100 - v`` within [0, 100] (percentages), else ``-v``; the reported rise and
+change are then those of the error.
+
+Cost: linear in the train points (two list passes, prefix sums, a binary search per validation
+point) plus O(m log m) for the m validation points; standard library only.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from itertools import accumulate
+from operator import attrgetter, itemgetter
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["OverfitFinding", "best_point", "detect_overfitting"]
+__all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting"]
 
-Point = tuple[float, float]
-
-# Rule constants; generic statistical choices, not fitted to individual curves.
-WINDOW = 3  # validation points making up "now" (mean) and the "sustained" test
-MIN_AFTER = 3  # validation points that must follow the best one
+# Rule constants: generic statistical choices, not fitted to individual curves.
 MIN_VAL = 5  # fewer validation points than this: no verdict
-MIN_RISE = 0.05  # relative rise of val above its best
+MIN_AFTER = 3  # validation points that must follow the best one (FAST_AFTER for steep rises)
+W = 3  # validation points making up "now" and the "sustained" test
+MIN_RISE = 0.05  # relative rise of validation above its best
 ALPHA = 0.05  # chance that pure noise of any length ever passes the significance test
 MEDIAN3_SD = 0.67  # standard deviation of a median of 3 normal values, in units of sigma
-TRAIN_DROP = 0.0  # train must be at least this much (relative) lower than at the best step
+FAST_AFTER = 2  # a steep rise may be believed this many points after the best...
+FAST_RISE = 0.20  # ... when it is at least this large (relative) ...
+FAST_Z = 2.0  # ... and this many noise deviations
+TRAIN_Z = 2.0  # train "got worse": above its level at the best by this many noise deviations
+TRAIN_NOISE_SPAN = 20  # validation intervals the train noise is estimated over
+HOLD = 0.5  # a raised warning holds while the rise stays above this share of the thresholds
 
 
 @dataclass(frozen=True)
 class OverfitFinding:
-    """Evidence that validation got worse since ``best_step`` while train kept improving.
+    """Evidence that validation got worse since ``best_step`` while train did not.
 
-    ``val_rise`` > 0 is how much worse validation got (relative); ``train_change`` < 0 means
-    train improved. For ``higher_is_better`` metrics both are in the mirrored (loss-like)
-    direction: val_rise = relative fall of val, train_change = minus the relative rise of train.
+    ``best_step``/``best_value`` are the series' best point (:func:`best_point`, the one shown
+    everywhere); ``val_rise`` > 0 is how much worse validation is now than its best (relative);
+    ``train_change`` <= 0 means train improved or held since then. For ``higher_is_better``
+    metrics both are those of the error (see the module docstring).
     """
 
     best_step: int
@@ -67,6 +85,7 @@ class OverfitFinding:
     train_change: float
     reason: str
     best_value: float | None = None
+    since_step: int | None = None  # the step at which the warning was raised
 
 
 class _HasValue(Protocol):
@@ -91,148 +110,198 @@ def best_point(points: Sequence[P], higher_is_better: bool) -> P | None:
     return best
 
 
-def _finite(points: Sequence[Point], sign: float) -> tuple[list[float], list[float]]:
+def columns(points: Sequence[Any], *, finite: bool = True
+            ) -> tuple[Sequence[float], Sequence[float]]:
+    """(steps, values) of a series given as (step, value) tuples or Points, in C-speed list
+    passes (100,000 points in a few ms). ``finite``: NaN and infinite values dropped. Points
+    that are not numbers are dropped too (the slow path)."""
+    if not points:
+        return [], []
+    try:
+        if hasattr(points[0], "step"):
+            steps = list(map(attrgetter("step"), points))
+            values = list(map(attrgetter("value"), points))
+        else:
+            steps = list(map(itemgetter(0), points))
+            values = list(map(itemgetter(1), points))
+        check = sum(values) + sum(steps)  # TypeError on anything that is not a number
+    except (TypeError, IndexError, AttributeError):
+        return _columns_slowly(points, finite)
+    if not math.isfinite(check):  # rare: NaN or infinities somewhere
+        if not all(math.isfinite(x) for x in steps):
+            return _columns_slowly(points, finite)
+        if finite:
+            keep = [i for i, v in enumerate(values) if math.isfinite(v)]
+            steps = [steps[i] for i in keep]
+            values = [values[i] for i in keep]
+    return steps, values
+
+
+def _columns_slowly(points: Sequence[Any], finite: bool) -> tuple[list[float], list[float]]:
     steps: list[float] = []
     values: list[float] = []
     for p in points:
         try:
-            s, v = float(p[0]), float(p[1])
-        except (TypeError, ValueError, IndexError):
+            s, v = (p.step, p.value) if hasattr(p, "step") else (p[0], p[1])
+            s, v = int(s), float(v)
+        except (TypeError, ValueError, IndexError, OverflowError):
             continue
-        if math.isfinite(s) and math.isfinite(v):
-            steps.append(s)
-            values.append(sign * v)
+        if finite and not math.isfinite(v):
+            continue
+        steps.append(s)
+        values.append(v)
     return steps, values
 
 
-def _median(xs: Sequence[float]) -> float:
-    s = sorted(xs)
-    n = len(s)
-    mid = n // 2
-    return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+def _as_error(values: Sequence[float]) -> list[float]:
+    """A higher-is-better metric as a lower-is-better one (see the module docstring)."""
+    if values and min(values) >= 0.0:
+        top = max(values)
+        if top <= 1.0:
+            return [1.0 - v for v in values]
+        if top <= 100.0:
+            return [100.0 - v for v in values]
+    return [-v for v in values]
 
 
-def _noise(values: Sequence[float]) -> float:
-    """Robust per-point noise level from second differences.
-
-    For x_i = trend_i + e_i with a locally linear trend, x_{i-1} - 2 x_i + x_{i+1} has standard
-    deviation sqrt(6) * sd(e); the scaled median absolute value is robust to the few points
-    where the trend bends sharply (the start of training) and to isolated spikes.
-    """
-    n = len(values)
-    if n < 3:
-        return 0.0
-    d2 = [abs(values[i - 1] - 2.0 * values[i] + values[i + 1]) for i in range(1, n - 1)]
-    return 1.4826 * _median(d2) / math.sqrt(6.0) * (1.0 + 1.0 / math.sqrt(len(d2)))
+def _median(sorted_values: Sequence[float]) -> float:
+    n = len(sorted_values)
+    h = n // 2
+    return sorted_values[h] if n % 2 else 0.5 * (sorted_values[h - 1] + sorted_values[h])
 
 
-def _mean_between(steps: Sequence[float], values: Sequence[float], lo: float, hi: float,
-                  start: int = 0) -> tuple[float | None, int]:
-    """Mean of values with lo <= step <= hi, scanning from index ``start`` (steps sorted)."""
-    i = start
-    n = len(steps)
-    while i < n and steps[i] < lo:
-        i += 1
-    first = i
-    total = 0.0
-    count = 0
-    while i < n and steps[i] <= hi:
-        total += values[i]
-        count += 1
-        i += 1
-    return (total / count if count else None), first
+def _med3(a: float, b: float, c: float) -> float:
+    if a > b:
+        a, b = b, a
+    if b > c:
+        b = c
+    return a if a > b else b
 
 
-def _slope_after(steps: Sequence[float], values: Sequence[float], lo: float,
-                 start: int = 0) -> float:
-    """Least-squares slope of the points with step > lo (scanning from ``start``); 0 if < 2."""
-    i = start
-    n = len(steps)
-    while i < n and steps[i] <= lo:
-        i += 1
-    k = n - i
-    if k < 2:
-        return 0.0
-    mx = sum(steps[i:]) / k
-    my = sum(values[i:]) / k
-    sxx = 0.0
-    sxy = 0.0
-    for j in range(i, n):
-        dx = steps[j] - mx
-        sxx += dx * dx
-        sxy += dx * (values[j] - my)
-    return sxy / sxx if sxx > 0 else 0.0
+def _train_levels(val_steps: Sequence[float], train_steps: Sequence[float],
+                  train_values: Sequence[float]) -> list[float | None]:
+    """The mean train value in each validation interval (previous validation step, this one],
+    carried forward over intervals with no train point (sparse train logging); None before the
+    first train point."""
+    levels: list[float | None] = []
+    lo = 0
+    last: float | None = None
+    for s in val_steps:
+        hi = bisect.bisect_right(train_steps, s, lo)
+        if hi > lo:
+            last = sum(train_values[lo:hi]) / (hi - lo)
+            lo = hi
+        levels.append(last)
+    return levels
 
 
-def _rel(delta: float, base: float) -> float:
-    return delta / abs(base) if base != 0 else math.copysign(math.inf, delta) if delta else 0.0
-
-
-def detect_overfitting(train: Sequence[Point], val: Sequence[Point], *,
+def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
                        higher_is_better: bool = False) -> OverfitFinding | None:
-    """Return an :class:`OverfitFinding` if validation worsened while train improved, else None.
+    """An :class:`OverfitFinding` if validation has worsened while train has not, else None.
 
-    ``train`` and ``val`` are ``(step, value)`` sequences sorted by step, possibly at different
-    cadences. Only the given points are used (online); the result is deterministic.
+    ``train`` and ``val`` are ``(step, value)`` tuples or Points sorted by step, possibly at
+    different cadences. Only the given points are used (online); the result is deterministic.
     """
-    sign = -1.0 if higher_is_better else 1.0
-    vs, vv = _finite(val, sign)
-    ts, tv = _finite(train, sign)
-    m = len(vv)
-    if m < MIN_VAL or len(tv) < 2:
+    vs, raw = columns(val)
+    ts, tv = columns(train)
+    m = len(raw)
+    if m < MIN_VAL or not tv:
         return None
-
-    # 1. smoothed validation (centred median of 3; ends use what is available) and its best.
-    sm = [0.0] * m
-    for i in range(m):
-        lo, hi = max(0, i - 1), min(m, i + 2)
-        if i == m - 1:
-            lo = max(0, m - 3)
-        sm[i] = _median(vv[lo:hi])
-    best = min(range(m), key=sm.__getitem__)
-    best_val = sm[best]
-    if m - 1 - best < MIN_AFTER:
-        return None
-
-    # 3. size and persistence of the rise.
-    recent = vv[-WINDOW:]
-    if min(recent) <= best_val:  # sustained: every recent point is worse than the best
-        return None
-    now = sum(recent) / len(recent)
-    rise = now - best_val
-    val_rise = _rel(rise, best_val)
-    if val_rise < MIN_RISE:
-        return None
-    # 2. significance against the curve's own noise, allowing for both extremes (the best is a
-    # minimum over m points, "now" the latest of m repeated looks): see the module docstring.
-    sigma = _noise(vv)
-    extreme = math.sqrt(2.0 * math.log(m / ALPHA))
-    if rise < sigma * (1.0 / math.sqrt(WINDOW) + MEDIAN3_SD) * extreme:
-        return None
-
-    # 4. train over the same span: around the best step vs. the latest span.
-    b_lo = vs[max(0, best - 1)]
-    b_hi = vs[min(m - 1, best + 1)]
-    t_best, first = _mean_between(ts, tv, b_lo, b_hi)
-    if t_best is None:  # sparse train: nearest train point at or before the best step
-        j = max(0, min(first, len(ts)) - 1)
-        t_best = tv[j]
-    t_now, _ = _mean_between(ts, tv, vs[-WINDOW], math.inf, first)
-    if t_now is None:
-        t_now = tv[-1]
-    train_change = _rel(t_now - t_best, t_best)
-    if train_change > -TRAIN_DROP or t_now >= t_best:
-        return None
-    if _slope_after(ts, tv, vs[-WINDOW - 1] if m > WINDOW else vs[0], first) >= 0.0:
-        return None  # train has turned up: divergence, not overfitting
-
-    best_step = int(vs[best])
-    step = int(vs[-1])
+    vv = _as_error(raw) if higher_is_better else list(raw)
     if higher_is_better:
-        reason = (f"val down {val_rise:.0%} since step {best_step} "
-                  f"while train rose {-train_change:.0%}")
-    else:
-        reason = (f"val up {val_rise:.0%} since step {best_step} "
-                  f"while train fell {-train_change:.0%}")
-    return OverfitFinding(best_step=best_step, step=step, val_rise=val_rise,
-                          train_change=train_change, reason=reason)
+        tv = _as_error(tv)
+    levels = _train_levels(vs, ts, tv)
+    sums = [0.0, *accumulate(vv)]
+
+    d2: list[float] = []  # sorted |second differences| of validation
+    t_diffs: list[float] = []  # |first differences| of the train levels
+    best_final, best_final_i = math.inf, -1  # lowest smoothed value whose window is complete
+    raised_at: int | None = None  # index where the current warning was raised
+    raised_best = -1
+    state: tuple[float, float] | None = None  # (the "now" level, train change) while raised
+    for t in range(m):
+        x = vv[t]
+        if t >= 1:  # the smoothed value at t - 1 is final now
+            j = t - 1
+            z = 0.5 * (vv[0] + x) if j == 0 else _med3(vv[j - 1], vv[j], x)
+            if z < best_final:
+                best_final, best_final_i = z, j
+        if t >= 2:
+            bisect.insort(d2, abs(vv[t - 2] - 2.0 * vv[t - 1] + x))
+        if t >= 1:
+            a, c = levels[t - 1], levels[t]
+            if a is not None and c is not None:
+                t_diffs.append(abs(c - a))
+        # the trailing smoothed value at t
+        zt = _med3(vv[t - 2], vv[t - 1], x) if t >= 2 else 0.5 * (vv[0] + x)
+        b, bi = (zt, t) if zt < best_final else (best_final, best_final_i)
+        if raised_at is not None and bi != raised_best:
+            raised_at = None  # validation made a new best
+        if t + 1 < MIN_VAL:
+            continue
+        after = t - bi
+        w = min(W, after)
+        if w < 1:
+            raised_at, state = None, None
+            continue
+        now = (sums[t + 1] - sums[t + 1 - w]) / w
+        rise = now - b
+        rel = rise / abs(b) if b else (math.inf if rise > 0 else 0.0)
+        hold = HOLD if raised_at is not None else 1.0
+        ok = rel >= MIN_RISE * hold
+        if ok and raised_at is None:
+            ok = min(vv[t + 1 - w:t + 1]) > b and after >= FAST_AFTER
+        if ok:
+            sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
+            spread = sigma * (1.0 / math.sqrt(w) + MEDIAN3_SD)
+            full = spread * math.sqrt(2.0 * math.log((t + 1) / ALPHA))
+            if raised_at is not None:
+                ok = rise >= full * hold
+            else:
+                ok = (after >= MIN_AFTER and rise >= full) or (
+                    rel >= FAST_RISE and rise >= spread * FAST_Z)
+        change = 0.0
+        if ok:
+            ok, change = _train_held(levels, t_diffs, bi, t, after)
+        if ok:
+            if raised_at is None:
+                raised_at, raised_best = t, bi
+            state = (now, change)
+        else:
+            raised_at, state = None, None
+    if state is None or raised_at is None:
+        return None
+    return _finding(vs, raw, vv, higher_is_better, raised_at, state)
+
+
+def _train_held(levels: list[float | None], t_diffs: list[float], bi: int, t: int,
+                after: int) -> tuple[bool, float]:
+    """(train has not got worse since the best index bi, its relative change)."""
+    now = sorted(x for x in levels[t + 1 - min(W, after):t + 1] if x is not None)
+    around = sorted(x for x in levels[max(0, bi - 1):bi + 2] if x is not None)
+    if not now or not around:
+        return False, 0.0
+    level_now, level_best = _median(now), _median(around)
+    recent = sorted(t_diffs[-TRAIN_NOISE_SPAN:])
+    noise = 1.4826 * _median(recent) / math.sqrt(2.0) if len(recent) >= 3 else 0.0
+    change = (level_now - level_best) / abs(level_best) if level_best else 0.0
+    return level_now <= level_best + TRAIN_Z * noise, change
+
+
+def _finding(vs: Sequence[float], raw: Sequence[float], vv: list[float], higher_is_better: bool,
+             raised_at: int, state: tuple[float, float]) -> OverfitFinding:
+    """The finding, told against the series' best point (the one shown everywhere)."""
+    now, change = state
+    pick = max if higher_is_better else min
+    best_i = pick(range(len(raw)), key=raw.__getitem__)  # the first best on a tie
+    best = vv[best_i]
+    rise = (now - best) / abs(best) if best else math.inf
+    best_step = int(vs[best_i])
+    trend = "held" if change > -0.005 else (f"rose {-change:.0%}" if higher_is_better
+                                            else f"fell {-change:.0%}")
+    word = "down" if higher_is_better else "up"
+    return OverfitFinding(best_step=best_step, step=int(vs[-1]), val_rise=rise,
+                          train_change=change,
+                          reason=f"val {word} {rise:.0%} since step {best_step} while train "
+                                 f"{trend}",
+                          best_value=raw[best_i], since_step=int(vs[raised_at]))
