@@ -27,10 +27,11 @@ from typing import Any, TextIO
 
 from tui.analysis.health import HealthWarning, format_duration
 from tui.analysis.judge import Choices, primary, series_keys
+from tui.analysis.pairing import MetricPair
 from tui.config import Settings
 from tui.numbers import number
 from tui.tracking.errors import TrackingError
-from tui.tracking.models import Experiment, Run, RunStatus
+from tui.tracking.models import Experiment, Point, Run, RunStatus
 from tui.tracking.poller import Poller
 from tui.tracking.source import TrackingSource, sort_newest_first
 from tui.watch import HealthBook
@@ -118,6 +119,8 @@ class RunRow:
     val: float | None
     metrics: Mapping[str, float] = field(default_factory=dict)
     warnings: Sequence[HealthWarning] = ()
+    pairs: Sequence[MetricPair] = ()  # every judged pair, the primary (train_key/val_key) first
+    best: Mapping[str, Point] = field(default_factory=dict)  # validation key -> its best point
 
 
 def _choose(experiments: list[Experiment], wanted: Sequence[str]) -> list[Experiment]:
@@ -178,6 +181,8 @@ async def collect(source: TrackingSource, settings: Settings, now_ms: int
             val_key=pair.val if pair else None, val=val.value if val else None,
             metrics={k: p.value for k, p in sorted(run.metrics.items())},
             warnings=tuple(book.of(run.run_id)),
+            pairs=book.pairs(run.run_id),
+            best=dict(book.judgement(run.run_id).best),
         ))
     return rows, truncated
 
@@ -202,6 +207,7 @@ def render_json(rows: Sequence[RunRow]) -> str:
     (JSON escapes every control character)."""
     out = []
     for row in rows:
+        best = row.best.get(row.val_key) if row.val_key else None
         out.append({
             "experiment": row.experiment,
             "experiment_id": row.experiment_id,
@@ -216,7 +222,17 @@ def render_json(rows: Sequence[RunRow]) -> str:
             "train": _finite(row.train),
             "val_metric": row.val_key,
             "val": _finite(row.val),
-            "warnings": [{"kind": w.kind.value, "reason": w.reason, "step": w.step}
+            "best_step": best.step if best else None,
+            "best_value": _finite(best.value) if best else None,
+            "pairs": [{"train": p.train, "val": p.val, "higher_is_better": p.higher_is_better,
+                       "why": p.why,
+                       "best_step": row.best[p.val].step if p.val in row.best else None,
+                       "best_value": _finite(row.best[p.val].value) if p.val in row.best
+                       else None} for p in row.pairs],
+            "warnings": [{"kind": w.kind.value, "reason": w.reason, "step": w.step,
+                          **({"train_metric": w.pair[0], "val_metric": w.pair[1],
+                              "best_step": w.best_step, "best_value": _finite(w.best_value)}
+                             if w.pair else {})}
                          for w in row.warnings],
             "metrics": {k: _finite(v) for k, v in row.metrics.items()},
         })
@@ -225,7 +241,7 @@ def render_json(rows: Sequence[RunRow]) -> str:
 
 CSV_COLUMNS = ["experiment", "experiment_id", "run_id", "run", "status", "start_time",
                "end_time", "duration_s", "step", "train_metric", "train", "val_metric", "val",
-               "warnings", "warning_reasons"]
+               "best_step", "best_value", "warnings", "warning_reasons"]
 
 
 def render_csv(rows: Sequence[RunRow], stream: TextIO) -> None:
@@ -236,6 +252,7 @@ def render_csv(rows: Sequence[RunRow], stream: TextIO) -> None:
     records: list[dict[str, Any]] = []
     keys = sorted({k for row in rows for k in row.metrics})
     for row in rows:
+        best = row.best.get(row.val_key) if row.val_key else None
         record: dict[str, Any] = {
             "experiment": clean(row.experiment), "experiment_id": clean(row.experiment_id),
             "run_id": clean(row.run_id), "run": clean(row.name), "status": row.status.value,
@@ -244,6 +261,8 @@ def render_csv(rows: Sequence[RunRow], stream: TextIO) -> None:
             "train_metric": clean(row.train_key) if row.train_key else None,
             "train": row.train,
             "val_metric": clean(row.val_key) if row.val_key else None, "val": row.val,
+            "best_step": best.step if best else None,
+            "best_value": best.value if best else None,
             "warnings": ";".join(w.kind.value for w in row.warnings),
             "warning_reasons": " | ".join(clean(w.reason) for w in row.warnings),
         }
@@ -254,6 +273,7 @@ def render_csv(rows: Sequence[RunRow], stream: TextIO) -> None:
     frame = pd.DataFrame.from_records(records, columns=columns)
     if not frame.empty:
         frame["step"] = frame["step"].astype("Int64")
+        frame["best_step"] = frame["best_step"].astype("Int64")
     frame.to_csv(stream, index=False, lineterminator="\n")
 
 

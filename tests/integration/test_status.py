@@ -205,7 +205,15 @@ def test_refused_credentials_are_one_line_exit_1():
     code = run_status(Settings(uri="http://mlflow.example:5000"), source, stdout=out, stderr=err)
     assert code == 1 and out.getvalue() == ""
     assert err.getvalue() == (
-        "mlflow-tui status: error: http://***@mlflow.example:5000 needs credentials (401) "
+        "mlflow-tui status: error: http://***@mlflow.example:5000 refused the credentials "
+        "(401) (check the user name and password, or the token)\n")
+    # No credentials sent: the fix is to send some.
+    source = RestSource("http://mlflow.example:5000", environ={},
+                        transport=httpx.MockTransport(refuse))
+    out, err = io.StringIO(), io.StringIO()
+    code = run_status(Settings(uri="http://mlflow.example:5000"), source, stdout=out, stderr=err)
+    assert code == 1 and err.getvalue() == (
+        "mlflow-tui status: error: http://mlflow.example:5000 needs credentials (401) "
         "(set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN)\n")
 
 

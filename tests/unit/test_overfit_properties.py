@@ -1,0 +1,164 @@
+"""Properties of the overfitting detector that any real curve must keep (issue 13): the verdict
+does not depend on step spacing or on the loss's scale; converged training counts; sparse
+evaluations warn; accuracy pairs keep their warning once train accuracy reaches 1.0; a raised
+warning does not flicker. Real curves come from the library fixtures (tests/data/libraries)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from tests.library_runs import fixtures, ids
+from tui.analysis import detect_overfitting
+from tui.analysis.judge import pairs_for
+from tui.tracking.models import Run, RunStatus
+
+LIBRARY = [f for f in fixtures() if f.label in ("overfit", "healthy")]
+
+
+def judged_pair(fx):
+    run = Run("r", "1", fx.name, RunStatus.FINISHED, 0, 1, fx.latest())
+    pairs = pairs_for(run)
+    return pairs[0] if pairs else None
+
+
+def series(fx, key):
+    return [(s, v) for s, _, v in fx.metrics[key] if v is not None]
+
+
+def replay(train, val, *, higher_is_better=False):
+    """The verdict after each validation point, as a watcher sees it: None, or (the index of
+    the best validation point, the index where the warning was raised)."""
+    out = []
+    steps = [s for s, _ in val]
+    index = {s: i for i, s in reversed(list(enumerate(steps)))}
+    ti = 0
+    for j in range(len(val)):
+        while ti < len(train) and train[ti][0] <= val[j][0]:
+            ti += 1
+        f = detect_overfitting(train[:ti], val[:j + 1], higher_is_better=higher_is_better)
+        out.append(None if f is None else (index[f.best_step], index[f.since_step]))
+    return out
+
+
+def transformed(points, step=lambda s: s, value=lambda v: v):
+    return [(step(s), value(v)) for s, v in points]
+
+
+@pytest.mark.parametrize("fx", LIBRARY, ids=ids(LIBRARY))
+def test_same_verdict_at_other_steps_and_scales(fx):
+    pair = judged_pair(fx)
+    assert pair is not None
+    train, val = series(fx, pair.train), series(fx, pair.val)
+    if len(val) > 160:  # every prefix is replayed: keep the test quick
+        val = val[:160]
+        train = [p for p in train if p[0] <= val[-1][0]]
+    base = replay(train, val, higher_is_better=pair.higher_is_better)
+    warps = [lambda s: 3 * s + 7, lambda s: s * s + 1, lambda s: 1000 * s + (s % 7)]
+    for warp in warps:
+        got = replay(transformed(train, step=warp), transformed(val, step=warp),
+                     higher_is_better=pair.higher_is_better)
+        assert got == base
+    if not pair.higher_is_better:  # a loss: any positive factor
+        for factor in (2.0 ** -10, 2.0 ** 7, 1000.0, 0.37):
+            got = replay(transformed(train, value=lambda v, f=factor: v * f),
+                         transformed(val, value=lambda v, f=factor: v * f))
+            assert got == base, factor
+        # train alone rescaled (a different unit) changes nothing either
+        got = replay(transformed(train, value=lambda v: 50.0 * v), val)
+        assert got == base
+
+
+@pytest.mark.parametrize("fx", LIBRARY, ids=ids(LIBRARY))
+def test_library_runs_get_their_label(fx):
+    pair = judged_pair(fx)
+    assert pair is not None
+    if fx.label_pair is not None and set(fx.label_pair) <= set(fx.metrics):
+        assert (pair.train, pair.val) == fx.label_pair
+    f = detect_overfitting(series(fx, pair.train), series(fx, pair.val),
+                           higher_is_better=pair.higher_is_better)
+    assert (f is not None) == (fx.label == "overfit")
+
+
+def _converged(noise: float, seed: int):
+    """Train falls to its floor by step 60 and stays there (noise only); validation bottoms
+    at step 50 and rises 35% by step 150."""
+    rng = random.Random(seed)
+    train = [(s, (0.05 + 1.5 * math.exp(-s / 12)) * (1 + rng.gauss(0, noise)))
+             for s in range(150)]
+    val = [(s, (0.4 + 0.5 * math.exp(-s / 10) + (0.14 * (s - 50) / 100 if s > 50 else 0))
+            * (1 + rng.gauss(0, noise / 2))) for s in range(150)]
+    return train, val
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("noise", [0.0, 0.01, 0.03])
+def test_converged_training_counts(noise, seed):
+    train, val = _converged(noise, seed)
+    f = detect_overfitting(train, val)
+    assert f is not None, "flat training at its floor while validation rises 35%"
+    assert "while train held" in f.reason or "while train fell" in f.reason
+
+
+@pytest.mark.parametrize("after", [4, 5])
+@pytest.mark.parametrize("rise", [0.25, 0.30, 0.40])
+@pytest.mark.parametrize("seed", range(4))
+def test_sparse_evaluations_warn(after, rise, seed):
+    """Hugging Face style: 12 evaluations, the last `after` rising by `rise` in all, train
+    logged every 10 steps and falling, 1% noise on both."""
+    rng = random.Random(seed)
+    n = 12
+    best = n - 1 - after
+    floor = 0.55 + 1.2 * math.exp(-best / 1.5)
+    val = []
+    for i in range(n):
+        v = 0.55 + 1.2 * math.exp(-i / 1.5) if i <= best else floor * (1 + rise * (i - best)
+                                                                         / after)
+        val.append((100 * (i + 1), v * (1 + rng.gauss(0, 0.01))))
+    train = [(s, (1.8 * math.exp(-s / 300) + 0.1) * (1 + rng.gauss(0, 0.01)))
+             for s in range(10, 1201, 10)]
+    f = detect_overfitting(train, val)
+    assert f is not None
+    assert f.best_step == 100 * (best + 1) or abs(f.best_step - 100 * (best + 1)) <= 100
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_accuracy_pair_keeps_its_warning_once_train_accuracy_is_perfect(seed):
+    rng = random.Random(seed)
+    epochs = 80
+    train = [(e, min(1.0, 0.6 + 0.02 * e)) for e in range(epochs)]  # 1.0 from epoch 20 on
+    val = [(e, (0.8 + 0.1 * (1 - math.exp(-e / 5)) - (0.0015 * (e - 15) if e > 15 else 0))
+            + rng.gauss(0, 0.002)) for e in range(epochs)]
+    states = [s is not None for s in replay(train, val, higher_is_better=True)]
+    assert states[-1], "val accuracy 0.9 -> 0.80 while train accuracy stays at 1.0"
+    first = states.index(True)
+    assert all(states[first:]), "the warning, once raised, stays"
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.03])
+@pytest.mark.parametrize("seed", range(4))
+def test_a_raised_warning_does_not_flicker_on_a_noisy_plateau(noise, seed):
+    """Validation rises 30% after its best, then stays up on a noisy plateau: once raised, the
+    warning stays on for good (it used to blink on and off with the noise)."""
+    rng = random.Random(seed)
+    val = []
+    for i in range(200):
+        level = 0.5 + 0.6 * math.exp(-i / 10)
+        if i > 40:
+            level = (0.5 + 0.6 * math.exp(-4)) * (1 + 0.3 * min(1.0, (i - 40) / 20))
+        val.append((i, level * (1 + rng.gauss(0, noise))))
+    train = [(i, (1.2 * math.exp(-i / 30) + 0.05) * (1 + rng.gauss(0, noise))) for i in range(200)]
+    states = [s is not None for s in replay(train, val)]
+    assert states[-1]
+    first = states.index(True)
+    assert all(states[first:]), f"cleared {states[first:].count(False)} times after raised"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_noisy_plateau_with_falling_train_stays_quiet(seed):
+    rng = random.Random(100 + seed)
+    val = [(i, 0.4 * (1 + rng.gauss(0, 0.04))) for i in range(250)]
+    train = [(i, 1.0 / (1 + 0.05 * i) * (1 + rng.gauss(0, 0.05))) for i in range(250)]
+    assert not any(replay(train, val))
