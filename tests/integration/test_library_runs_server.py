@@ -1,0 +1,125 @@
+"""Issue 13's acceptance on a real `mlflow server`: runs recorded from real trainings with each
+library's own MLflow integration (tests/data/libraries), replayed exactly as logged, are paired
+by the library's convention and warned when they overfit, not when they are healthy, in
+`mlflow-tui status --json` and in the monitor."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import defaultdict
+
+import pytest
+
+from tests.conftest import wait_until
+from tests.library_runs import Fixture, fixtures, log_fixture
+from tui.cli import main
+
+pytestmark = pytest.mark.server
+
+# One overfitting and one healthy run of every library and way of logging (the first of each).
+_VARIANT = re.compile(r"^(?P<variant>.+)-(?P<label>overfit|healthy)(?:-\d+)?$")
+
+
+def _pick() -> list[Fixture]:
+    chosen: dict[tuple[str, str], Fixture] = {}
+    for fx in fixtures():
+        m = _VARIANT.match(fx.name)
+        if m and fx.label == m.group("label"):
+            chosen.setdefault((m.group("variant"), m.group("label")), fx)
+    return [chosen[k] for k in sorted(chosen)]
+
+
+CASES = _pick()
+# What each library's runs must be paired on: (train, validation), by the library's convention.
+EXPECTED_PAIR = {fx.name: fx.label_pair for fx in CASES}
+
+
+@pytest.fixture(scope="module")
+def logged(mlflow_server):
+    """Every case in one experiment of its own per variant, on the session's server."""
+    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
+        mlflow_server.proc = None
+        mlflow_server.start()
+    client = mlflow_server.client()
+    tag = uuid.uuid4().hex[:6]
+    experiments: dict[str, str] = {}
+    runs: dict[str, str] = {}
+    by_variant: dict[str, list[Fixture]] = defaultdict(list)
+    for fx in CASES:
+        m = _VARIANT.match(fx.name)
+        assert m is not None
+        by_variant[m.group("variant")].append(fx)
+    for variant, items in by_variant.items():
+        name = f"libraries/{tag}/{variant}"
+        eid = client.create_experiment(name)
+        for fx in items:
+            runs[fx.name] = log_fixture(client, eid, fx, status="FINISHED", run_name=fx.name)
+            experiments[fx.name] = name
+    return {"url": mlflow_server.url, "experiments": experiments, "runs": runs, "tag": tag}
+
+
+def _status_json(capsys, url: str, *names: str) -> dict[str, dict]:
+    args = ["status", url, "--json", "-n", "500"]
+    for name in names:
+        args += ["-e", name]
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return {row["run"]: row for row in json.loads(out)}
+
+
+def test_status_pairs_and_warns_every_library_run(logged, capsys):
+    rows = _status_json(capsys, logged["url"], *sorted(set(logged["experiments"].values())))
+    assert set(rows) == {fx.name for fx in CASES}
+    wrong = []
+    for fx in CASES:
+        row = rows[fx.name]
+        pair = (row["train_metric"], row["val_metric"])
+        overfit = [w for w in row["warnings"] if w["kind"] == "overfitting"]
+        if pair != EXPECTED_PAIR[fx.name]:
+            wrong.append(f"{fx.name}: paired {pair}, expected {EXPECTED_PAIR[fx.name]}")
+        if (fx.label == "overfit") != bool(overfit):
+            wrong.append(f"{fx.name} ({fx.label}): warnings {row['warnings']}")
+        if overfit:
+            assert (overfit[0]["train_metric"], overfit[0]["val_metric"]) in [
+                (p["train"], p["val"]) for p in row["pairs"]]
+        # one best point, the same in the row, its pair and its warning
+        val_points = fx.points(row["val_metric"])
+        finite = [p for p in val_points if p.value == p.value]
+        better_high = row["pairs"][0]["higher_is_better"]
+        best = (max if better_high else min)(finite, key=lambda p: p.value)
+        assert (row["best_step"], row["best_value"]) == (best.step, best.value)
+        assert (row["pairs"][0]["best_step"], row["pairs"][0]["best_value"]) == (
+            best.step, best.value)
+        for w in overfit:
+            if w["val_metric"] == row["val_metric"]:
+                assert (w["best_step"], w["best_value"]) == (best.step, best.value)
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_monitor_shows_the_same_verdicts(logged):
+    """The monitor, opened fresh on each experiment, badges exactly the overfitting runs."""
+    from tui.app import make_app
+    from tui.config import Settings
+    from widgets import RunTable
+
+    names = sorted(set(logged["experiments"].values()))
+    app = make_app(Settings(uri=logged["url"], experiments=names, interval=0.5,
+                            warn_rows=50))
+    async with app.run_test(size=(200, 50)) as pilot:
+        expected = {logged["runs"][fx.name]: fx.label == "overfit" for fx in CASES}
+
+        def judged() -> bool:
+            book = app.health
+            return all(rid in book.judgements for rid in expected) and all(
+                bool(book.overfitting(rid)) == want for rid, want in expected.items())
+
+        await wait_until(judged, timeout=60, message="every library run judged as labelled")
+        table = app.monitor.query_one(RunTable)
+        for rid, want in expected.items():
+            row = table.get_row(rid)
+            badge = str(row[7])
+            assert ("overfit" in badge) == want, (rid, badge)
+        await pilot.pause()
