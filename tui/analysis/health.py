@@ -19,8 +19,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
-from tui.analysis.overfit import columns, detect_overfitting
+from tui.analysis.overfit import OverfitFinding, columns, detect_overfitting
 from tui.analysis.pairing import MetricPair
 from tui.tracking.models import Point, Run, RunStatus
 
@@ -340,8 +341,7 @@ def assess_pairs(run: Run, pairs: Sequence[MetricPair],
     else:
         for pair in pairs:
             val = parsed.get(pair.val, [])
-            finding = detect_overfitting(parsed.get(pair.train, []), val,
-                                         higher_is_better=pair.higher_is_better)
+            finding = _detect(parsed.get(pair.train, []), val, pair.higher_is_better)
             if finding is None:
                 continue
             warnings.append(_warning(
@@ -356,6 +356,33 @@ def assess_pairs(run: Run, pairs: Sequence[MetricPair],
         warnings.append(stall)
     warnings.sort(key=lambda w: -w.severity)
     return warnings
+
+
+_MEMO: dict[tuple[object, ...], OverfitFinding | None] = {}
+MEMO_SIZE = 4096
+
+
+def _detect(train: Sequence[Any], val: Sequence[Any], higher_is_better: bool
+            ) -> OverfitFinding | None:
+    """detect_overfitting, remembered for series that have not changed since the last look:
+    a monitor re-judges every watched run at every tick, and a run's cached history only grows
+    at its end (the poller appends or replaces the last points), so its identity, length and
+    ends stand for its content."""
+    if not train or not val:
+        return detect_overfitting(train, val, higher_is_better=higher_is_better)
+    key = (id(train), len(train), train[0], train[-1], id(val), len(val), val[0], val[-1],
+           higher_is_better)
+    try:
+        return _MEMO[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable points (lists): no memo
+        return detect_overfitting(train, val, higher_is_better=higher_is_better)
+    finding = detect_overfitting(train, val, higher_is_better=higher_is_better)
+    if len(_MEMO) >= MEMO_SIZE:
+        del _MEMO[next(iter(_MEMO))]
+    _MEMO[key] = finding
+    return finding
 
 
 def badge(warnings: Sequence[HealthWarning], *, name_pairs: bool = False) -> str:

@@ -66,6 +66,8 @@ FAST_RISE = 0.20  # ... when it is at least this large (relative) ...
 FAST_Z = 2.0  # ... and this many noise deviations
 TRAIN_Z = 2.0  # train "got worse": above its level at the best by this many noise deviations
 TRAIN_NOISE_SPAN = 20  # validation intervals the train noise is estimated over
+TREND_SPAN = 10  # train interval levels tested for an upturn (at most)
+TREND_Z = 2.0  # Mann-Kendall z above which train is turning up
 HOLD = 0.5  # a raised warning holds while the rise stays above this share of the thresholds
 
 
@@ -214,7 +216,7 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
     sums = [0.0, *accumulate(vv)]
 
     d2: list[float] = []  # sorted |second differences| of validation
-    t_diffs: list[float] = []  # |first differences| of the train levels
+    t_diffs: list[float] = []  # |second differences| of the train levels
     best_final, best_final_i = math.inf, -1  # lowest smoothed value whose window is complete
     raised_at: int | None = None  # index where the current warning was raised
     raised_best = -1
@@ -228,10 +230,10 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
                 best_final, best_final_i = z, j
         if t >= 2:
             bisect.insort(d2, abs(vv[t - 2] - 2.0 * vv[t - 1] + x))
-        if t >= 1:
-            a, c = levels[t - 1], levels[t]
-            if a is not None and c is not None:
-                t_diffs.append(abs(c - a))
+        if t >= 2:
+            a, c, e = levels[t - 2], levels[t - 1], levels[t]
+            if a is not None and c is not None and e is not None:
+                t_diffs.append(abs(a - 2.0 * c + e))
         # the trailing smoothed value at t
         zt = _med3(vv[t - 2], vv[t - 1], x) if t >= 2 else 0.5 * (vv[0] + x)
         b, bi = (zt, t) if zt < best_final else (best_final, best_final_i)
@@ -262,7 +264,7 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
                     rel >= FAST_RISE and rise >= spread * FAST_Z)
         change = 0.0
         if ok:
-            ok, change = _train_held(levels, t_diffs, bi, t, after)
+            ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)
         if ok:
             if raised_at is None:
                 raised_at, raised_best = t, bi
@@ -275,17 +277,43 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
 
 
 def _train_held(levels: list[float | None], t_diffs: list[float], bi: int, t: int,
-                after: int) -> tuple[bool, float]:
-    """(train has not got worse since the best index bi, its relative change)."""
+                after: int, raising: bool) -> tuple[bool, float]:
+    """(train has not got worse since the best index bi, its relative change since then).
+
+    Worse: its level now (the median of the last W interval levels) is above its level around
+    the best by more than its noise allows; or, to raise a warning, it is turning up (a
+    significant upward trend over the intervals since the best, by Mann-Kendall's test): val and
+    train rising together is a blow-up in the making, not overfitting."""
     now = sorted(x for x in levels[t + 1 - min(W, after):t + 1] if x is not None)
     around = sorted(x for x in levels[max(0, bi - 1):bi + 2] if x is not None)
     if not now or not around:
         return False, 0.0
     level_now, level_best = _median(now), _median(around)
     recent = sorted(t_diffs[-TRAIN_NOISE_SPAN:])
-    noise = 1.4826 * _median(recent) / math.sqrt(2.0) if len(recent) >= 3 else 0.0
+    noise = 1.4826 * _median(recent) / math.sqrt(6.0) if len(recent) >= 3 else 0.0
     change = (level_now - level_best) / abs(level_best) if level_best else 0.0
-    return level_now <= level_best + TRAIN_Z * noise, change
+    if level_now > level_best + TRAIN_Z * noise:
+        return False, change
+    if raising:
+        since = [x for x in levels[max(0, bi - 1, t + 1 - TREND_SPAN):t + 1] if x is not None]
+        if _rising(since):
+            return False, change
+    return True, change
+
+
+def _rising(xs: Sequence[float]) -> bool:
+    """Mann-Kendall: a significant (one-sided 2.3%) upward trend in xs, with distinct values."""
+    k = len(xs)
+    if k < 4:
+        return False
+    score = 0
+    for i in range(k - 1):
+        a = xs[i]
+        for j in range(i + 1, k):
+            b = xs[j]
+            score += (b > a) - (b < a)
+    var = k * (k - 1) * (2 * k + 5) / 18.0
+    return (score - 1) / math.sqrt(var) >= TREND_Z
 
 
 def _finding(vs: Sequence[float], raw: Sequence[float], vv: list[float], higher_is_better: bool,
