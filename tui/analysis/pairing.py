@@ -74,6 +74,13 @@ _HIGHER_TOKENS = ("acc", "accuracy", "f1", "fscore", "auc", "aucpr", "roc_auc", 
                   "sensitivity", "specificity", "score", "average_precision",
                   "balanced_accuracy")
 _TOKEN_SPLIT = re.compile(r"[_/.\-\s@:\[\]]+")
+# Bookkeeping, not a measure of fit: never one side of a pair (HF logs train_runtime and
+# eval_runtime, train_samples_per_second and eval_samples_per_second...).
+_NOT_QUALITY = re.compile(
+    r"(^|_)(runtime|run_time|time|duration|seconds?|samples_per_second|steps_per_second|"
+    r"it_per_sec|throughput|flos|total_flos|epoch|epochs|step|steps|global_step|lr|"
+    r"learning_rate|grad_norm|gradient_norm|memory|mem|gpu|batch_size|num_samples|"
+    r"n_samples|count|tokens|num_tokens|best_iteration|stopped_iteration)$")
 _HF_SUMMARY = ("train_runtime", "total_flos", "train_samples_per_second",
                "train_steps_per_second")
 
@@ -181,6 +188,8 @@ def find_pairs(keys: Iterable[str]) -> list[MetricPair]:
     vals: dict[str, list[_Key]] = {}
     sets: dict[tuple[str, str], list[_Key]] = {}
     for p in parsed:
+        if _NOT_QUALITY.search(p.base):
+            continue
         if p.kind == "train":
             trains.setdefault(p.base, []).append(p)
         elif p.kind == "val":
