@@ -27,8 +27,15 @@ class Fixture:
 
     @property
     def label_pair(self) -> tuple[str, str] | None:
+        """The (train, validation) keys the label is about; for a key logged for several
+        datasets, as the judge names its parts: ("loss [train]", "loss [eval]")."""
         pair = self.data.get("label_pair")
-        return (pair[0], pair[1]) if pair else None
+        if not pair:
+            return None
+        sets = self.data.get("label_pair_datasets")
+        if sets:
+            return f"{pair[0]} [{sets[0]}]", f"{pair[1]} [{sets[1]}]"
+        return pair[0], pair[1]
 
     @property
     def metrics(self) -> dict[str, list[list[Any]]]:
@@ -66,7 +73,7 @@ def log_fixture(client: Any, experiment_id: str, fixture: Fixture, *,
                 status: str | None = None, run_name: str | None = None) -> str:
     """Replay `fixture` onto a real server with MLflow's client; returns the run id. The run
     ends with the recorded status (or `status`); RUNNING leaves it running."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     run = fixture.data["run"]
     tags = {k: str(v) for k, v in (run.get("tags") or {}).items()
@@ -81,6 +88,16 @@ def log_fixture(client: Any, experiment_id: str, fixture: Fixture, *,
                for key, points in fixture.metrics.items() for s, t, v in points]
     for chunk in _batches(metrics, 1000):
         client.log_batch(rid, metrics=chunk)
+    inputs = fixture.data.get("inputs") or []
+    if inputs:
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        client.log_inputs(rid, datasets=[DatasetInput(
+            Dataset(name=i["name"], digest=i.get("digest") or i["name"],
+                    source_type=i.get("source_type") or "code", source="{}",
+                    profile=i.get("profile")),
+            tags=[InputTag("mlflow.data.context", i["context"])] if i.get("context") else [])
+            for i in inputs])
     final = status or run.get("status") or "FINISHED"
     if final != "RUNNING":
         client.set_terminated(rid, final, end_time=run.get("end_time"))

@@ -21,7 +21,7 @@ from tui import __version__
 from tui import format as fmt
 from tui.analysis import find_pairs
 from tui.analysis.judge import Choices, primary, series_keys
-from tui.charting import XYCache, chart_views, sort_key
+from tui.charting import XYCache, chart_views, sort_key, split_by_dataset
 from tui.commands import BindingCommands
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches
@@ -493,8 +493,12 @@ class MlflowTui(App[int]):
     def _pair(self, run: Run) -> tuple[str, str, bool] | None:
         """(train key, validation key, higher is better) of the run's primary pair: its table
         columns and first chart (the judge's choice: tui/analysis/judge.py)."""
-        pair = primary(run, self.health.choices)
+        pair = self.health.judgement(run.run_id).primary or primary(run, self.health.choices)
         return (pair.train, pair.val, pair.higher_is_better) if pair else None
+
+    def _latest(self, run: Run, key: str) -> Point | None:
+        """A key's latest point, also of a series split by dataset ("loss [eval]")."""
+        return self.health.judgement(run.run_id).latest(run, key)
 
     def _update_choices(self) -> None:
         self.health.choices = Choices.build(self.settings.pair, self.settings.pairs,
@@ -593,7 +597,7 @@ class MlflowTui(App[int]):
     def _score(self, run: Run) -> float | None:
         """A child's quality for "best child": its validation metric, lower is better."""
         pair = self._pair(run)
-        point = run.metrics.get(pair[1]) if pair else None
+        point = self._latest(run, pair[1]) if pair else None
         if point is None:
             return None
         return -point.value if pair and pair[2] else point.value
@@ -615,7 +619,7 @@ class MlflowTui(App[int]):
         if self.sort_column != "start" or not self.sort_reverse:
             now_ms = int(self.clock() * 1000)
             key = sort_key(self.sort_column, self._pair, self.health.severity, now_ms,
-                           self._best_val)
+                           self._best_val, self._latest)
             runs.sort(key=key, reverse=self.sort_reverse)
         return runs
 
@@ -649,7 +653,10 @@ class MlflowTui(App[int]):
             label = dict(RUN_COLUMNS)[self.sort_column]
             title += f" · sorted by {label} {'↓' if self.sort_reverse else '↑'}"
         best = {r.run_id: self._best_val(r) for r in runs}
-        monitor.show_runs(rows, pairs, self.health, now_ms, title, self._mark_styles(), best)
+        values = {r.run_id: (self._latest(r, p[0]), self._latest(r, p[1])) if p else (None, None)
+                  for r in runs for p in (pairs[r.run_id],)}
+        monitor.show_runs(rows, pairs, self.health, now_ms, title, self._mark_styles(), best,
+                          values)
         table = monitor.query_one(RunTable)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
@@ -665,13 +672,14 @@ class MlflowTui(App[int]):
             return
         views = chart_views(run.metrics)
         keys = self._view_for(run)
-        series = {k: self.poller.points((run.run_id, k)) for k in keys}
         view = views.index(keys) if keys in views else 0
         judgement = self.health.judgement(run.run_id)
+        series, note = split_by_dataset({k: self.poller.points((run.run_id, k)) for k in keys},
+                                        run.datasets, judgement.splits)
         best = next(((p.val, judgement.best[p.val]) for p in judgement.pairs
                      if p.val in series and p.val in judgement.best), None)
         monitor.show_chart(run, series, list(judgement.warnings), view, len(views),
-                           self.chart_options, best)
+                           self.chart_options, best, note)
 
         def system(key: str) -> list[Point]:  # the latest point alone until the window loads
             return self.system_points.get((run.run_id, key)) or [run.metrics[key]]
@@ -1033,13 +1041,21 @@ class MlflowTui(App[int]):
         markers: dict[str, str] = {}
         # Converted incrementally: a tick converts the new points only, not whole histories.
         xy_cache = self._compare_xy
+        split_notes: list[str] = []
         for i, run in enumerate(runs):
             colour = fmt.run_colour(i, self.current_theme.dark)[0]
-            for j, key in enumerate(view):
-                role = ("train", "val")[j] if len(view) == 2 and find_pairs(view) else key
-                label = f"{names[run.run_id]} · {role}" if len(view) > 1 else names[run.run_id]
-                series[label] = xy_cache.view(label, self._compare_points((run.run_id, key)),
-                                              self.chart_options.x_mode, run.start_time)
+            shown, note = split_by_dataset(
+                {key: self._compare_points((run.run_id, key)) for key in view}, run.datasets)
+            if note:
+                split_notes.append(f"{names[run.run_id]}: {note}")
+            keys_shown = list(shown)
+            for j, key in enumerate(keys_shown):
+                role = (("train", "val")[j] if len(keys_shown) == 2 and find_pairs(keys_shown)
+                        else key)
+                label = (f"{names[run.run_id]} · {role}" if len(keys_shown) > 1
+                         else names[run.run_id])
+                series[label] = xy_cache.view(label, shown[key], self.chart_options.x_mode,
+                                              run.start_time)
                 colors[label] = colour
                 markers[label] = "braille" if j == 0 else "dot"  # train: line, val: dots
         xy_cache.keep(series)
@@ -1047,7 +1063,7 @@ class MlflowTui(App[int]):
         position = self.compare_view % max(len(views), 1) + 1
         subtitle = f"Compare {len(runs)} runs · metric {position}/{len(views)} (m)"
         sketched, loading = self._sketch_state(runs, view)
-        notes = []
+        notes = split_notes[:1]
         if sketched:
             subtitle += " · sketch, full curves loading…"
             notes.append(f"sketch: {sketched} points per curve, full curves loading…")

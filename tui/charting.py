@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, overload
 
 from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
+from tui.analysis.datasets import Split, split_series
 from tui.tracking.models import Point, Run, RunStatus
 
 MAX_KEYS_PER_VIEW = 4
@@ -40,6 +41,25 @@ def chart_views(keys: Iterable[str]) -> list[tuple[str, ...]]:
     return views
 
 
+def split_by_dataset(series: Mapping[str, list[Point]], datasets: Sequence[tuple[str, str]],
+                     known: Mapping[str, Split] | None = None,
+                     ) -> tuple[dict[str, list[Point]], str]:
+    """A chart's series with every key logged for several datasets (several values per step)
+    drawn as one series per dataset instead of a zig-zag; and a note saying so ("" if none)."""
+    out: dict[str, list[Point]] = {}
+    notes = []
+    for key, points in series.items():
+        split = (known or {}).get(key) or split_series(key, points, datasets)
+        if split is None:
+            out[key] = points
+            continue
+        out.update(zip(split.keys(), split.parts, strict=True))
+        how = "by dataset input" if split.named_from_inputs else "by logging order"
+        notes.append(f"{key}: {len(split.parts)} values per step, one per dataset "
+                     f"(split {how})")
+    return out, "; ".join(notes)
+
+
 def warning_pair(keys: Iterable[str]) -> MetricPair | None:
     """The pair the overfitting detector watches for a run."""
     names = [k for k in keys if not k.startswith("system/")]
@@ -60,12 +80,14 @@ def _best_key(run: Run, point: Point | None,
 
 def sort_key(column: str, pair_of: Callable[[Run], tuple[str, str, bool] | None],
              severity: Callable[[str], int], now_ms: int,
-             best: Callable[[Run], Point | None] = lambda r: None) -> Callable[[Run], Any]:
+             best: Callable[[Run], Point | None] = lambda r: None,
+             latest: Callable[[Run, str], Point | None] = lambda r, k: r.metrics.get(k),
+             ) -> Callable[[Run], Any]:
     """A sort key for a run-table column. Missing and NaN values sort last ascending."""
 
     def metric(run: Run, index: int) -> tuple[int, float]:
         pair = pair_of(run)
-        point = run.metrics.get(pair[index]) if pair else None
+        point = latest(run, pair[index]) if pair else None
         if point is None or not math.isfinite(point.value):
             return (1, 0.0)
         return (0, point.value)

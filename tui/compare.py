@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.analysis import higher_is_better
+from tui.analysis.datasets import split_series
 from tui.analysis.overfit import best_point
 from tui.tracking.models import Point, Run, SeriesKey
 
@@ -57,19 +58,22 @@ def compare_frame(
             pts = points((run.run_id, key))
             if not pts and key in run.metrics:
                 pts = [run.metrics[key]]
-            stats = series_stats(pts, higher_is_better(key))
-            for suffix in STAT_SUFFIXES:
-                row[f"{key}.{suffix}"] = stats[suffix]
+            split = split_series(key, pts, run.datasets)
+            parts = dict(zip(split.keys(), split.parts, strict=True)) if split else {key: pts}
+            for name, part in parts.items():
+                stats = series_stats(part, higher_is_better(key))
+                for suffix in STAT_SUFFIXES:
+                    row[f"{name}.{suffix}"] = stats[suffix]
         rows.append(row)
     frame = pd.DataFrame(rows)
     # Identity and status first, then the metrics, then params: what differs most sits left.
-    metric_columns = [f"{k}.{s}" for k in keys for s in STAT_SUFFIXES]
+    metric_columns = [c for c in frame.columns if c.rsplit(".", 1)[-1] in STAT_SUFFIXES
+                      and not c.startswith("params.")]
     order = ["run", "run_id", "status", "duration_s", *metric_columns,
              *[f"params.{k}" for k in param_keys], "experiment"]
     frame = frame[[c for c in order if c in frame.columns]]
-    for key in keys:
-        column = f"{key}.best_step"
-        if column in frame:
+    for column in metric_columns:
+        if column.endswith(".best_step"):
             frame[column] = frame[column].astype("Int64")
     return frame
 

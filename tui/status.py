@@ -167,9 +167,15 @@ async def collect(source: TrackingSource, settings: Settings, now_ms: int
 
     rows: list[RunRow] = []
     for run in runs:
-        pair = primary(run, choices)
-        train = run.metrics.get(pair.train) if pair else None
-        val = run.metrics.get(pair.val) if pair else None
+        judgement = book.judgement(run.run_id)
+        pair = judgement.primary or primary(run, choices)
+        train = judgement.latest(run, pair.train) if pair else None
+        val = judgement.latest(run, pair.val) if pair else None
+        metrics = {k: p.value for k, p in run.metrics.items()}
+        for split in judgement.splits.values():  # one value per dataset, not the last logged
+            metrics.pop(split.key, None)
+            metrics.update((k, part[-1].value) for k, part in
+                           zip(split.keys(), split.parts, strict=True) if part)
         duration = run.duration_ms(now_ms)
         rows.append(RunRow(
             experiment=names.get(run.experiment_id, run.experiment_id),
@@ -179,7 +185,7 @@ async def collect(source: TrackingSource, settings: Settings, now_ms: int
             step=run.latest_step,
             train_key=pair.train if pair else None, train=train.value if train else None,
             val_key=pair.val if pair else None, val=val.value if val else None,
-            metrics={k: p.value for k, p in sorted(run.metrics.items())},
+            metrics=dict(sorted(metrics.items())),
             warnings=tuple(book.of(run.run_id)),
             pairs=book.pairs(run.run_id),
             best=dict(book.judgement(run.run_id).best),

@@ -14,11 +14,13 @@ import pytest
 
 from tests.conftest import wait_until
 from tests.library_runs import Fixture, fixtures, log_fixture
+from tui.analysis.datasets import split_series
 from tui.cli import main
 
 pytestmark = pytest.mark.server
 
-# One overfitting and one healthy run of every library and way of logging (the first of each).
+# One overfitting and one healthy run of every library and way of logging (the unnumbered
+# recording of each, as in tests/unit/test_overfit_properties.py).
 _VARIANT = re.compile(r"^(?P<variant>.+)-(?P<label>overfit|healthy)(?:-\d+)?$")
 
 
@@ -26,8 +28,10 @@ def _pick() -> list[Fixture]:
     chosen: dict[tuple[str, str], Fixture] = {}
     for fx in fixtures():
         m = _VARIANT.match(fx.name)
-        if m and fx.label == m.group("label"):
-            chosen.setdefault((m.group("variant"), m.group("label")), fx)
+        # Live snapshots are judged in tests/unit/test_overfit_properties.py (overall).
+        if (m and fx.label == m.group("label") and "-running-" not in fx.name
+                and fx.name == f"{m.group('variant')}-{m.group('label')}"):
+            chosen[(m.group("variant"), m.group("label"))] = fx
     return [chosen[k] for k in sorted(chosen)]
 
 
@@ -60,6 +64,17 @@ def logged(mlflow_server):
     return {"url": mlflow_server.url, "experiments": experiments, "runs": runs, "tag": tag}
 
 
+def _points(fx: Fixture, key: str):
+    """A key's points, or those of one dataset's part of a key split by dataset."""
+    if key in fx.metrics:
+        return fx.points(key)
+    base, name = key[:-1].split(" [", 1)
+    datasets = tuple((i["name"], i.get("context", "")) for i in fx.data.get("inputs", []))
+    split = split_series(base, fx.points(base), datasets)
+    assert split is not None, key
+    return dict(zip(split.keys(), split.parts, strict=True))[key]
+
+
 def _status_json(capsys, url: str, *names: str) -> dict[str, dict]:
     args = ["status", url, "--json", "-n", "500"]
     for name in names:
@@ -86,7 +101,7 @@ def test_status_pairs_and_warns_every_library_run(logged, capsys):
             assert (overfit[0]["train_metric"], overfit[0]["val_metric"]) in [
                 (p["train"], p["val"]) for p in row["pairs"]]
         # one best point, the same in the row, its pair and its warning
-        val_points = fx.points(row["val_metric"])
+        val_points = _points(fx, row["val_metric"])
         finite = [p for p in val_points if p.value == p.value]
         better_high = row["pairs"][0]["higher_is_better"]
         best = (max if better_high else min)(finite, key=lambda p: p.value)

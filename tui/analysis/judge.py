@@ -11,9 +11,10 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tui.analysis.datasets import Split, split_series
 from tui.analysis.health import HealthSettings, HealthWarning, assess_pairs
 from tui.analysis.overfit import best_point
-from tui.analysis.pairing import MAX_JUDGED, MetricPair, find_pairs, higher_is_better
+from tui.analysis.pairing import MAX_JUDGED, MetricPair, find_pairs, higher_is_better, loss_like
 from tui.tracking.models import Experiment, Point, Run, SeriesKey
 
 __all__ = ["Choices", "Judgement", "judge", "pairs_for", "primary", "series_keys"]
@@ -64,13 +65,27 @@ def primary(run: Run, choices: Choices = NO_CHOICES) -> MetricPair | None:
     return pairs[0] if pairs else None
 
 
+MAX_SPLIT = 2  # unpaired loss-like keys of a run looked at for several values per step
+
+
+def _unpaired_losses(run: Run, pairs: Sequence[MetricPair]) -> list[str]:
+    """Loss-like keys of a run with no pair at all: a key logged for several datasets (MLflow
+    3's dataset=) looks like one bare loss until its history shows two values per step."""
+    if pairs:
+        return []
+    return loss_like(sorted(run.metrics))[:MAX_SPLIT]
+
+
 def series_keys(run: Run, choices: Choices = NO_CHOICES) -> list[SeriesKey]:
-    """The series the judge reads for ``run``: both keys of every judged pair."""
+    """The series the judge reads for ``run``: both keys of every judged pair (and the bare
+    losses of a run without a pair, which may be logged for several datasets)."""
     out: list[SeriesKey] = []
-    for pair in pairs_for(run, choices):
+    pairs = pairs_for(run, choices)
+    for pair in pairs:
         for key in (pair.train, pair.val):
             if (run.run_id, key) not in out:
                 out.append((run.run_id, key))
+    out += [(run.run_id, key) for key in _unpaired_losses(run, pairs)]
     return out
 
 
@@ -79,10 +94,23 @@ class Judgement:
     pairs: tuple[MetricPair, ...]
     warnings: tuple[HealthWarning, ...]
     best: Mapping[str, Point]  # validation key -> its best point (best_point)
+    # Keys logged for several datasets, split into one series per dataset ("loss [train]").
+    splits: Mapping[str, Split] = field(default_factory=dict)
 
     @property
     def primary(self) -> MetricPair | None:
         return self.pairs[0] if self.pairs else None
+
+    def latest(self, run: Run, key: str) -> Point | None:
+        """The latest point of a key: from the run's listing, or of a dataset's series."""
+        point = run.metrics.get(key)
+        if point is not None:
+            return point
+        for split in self.splits.values():
+            for vkey, part in zip(split.keys(), split.parts, strict=True):
+                if vkey == key and part:
+                    return part[-1]
+        return None
 
 
 def judge(run: Run, points: Callable[[SeriesKey], Sequence[Point]], now_ms: int, *,
@@ -96,6 +124,25 @@ def judge(run: Run, points: Callable[[SeriesKey], Sequence[Point]], now_ms: int,
         for key in (pair.train, pair.val):
             if key not in series:
                 series[key] = points((run.run_id, key))
+    splits: dict[str, Split] = {}
+    for key in _unpaired_losses(run, pairs):
+        split = split_series(key, points((run.run_id, key)), run.datasets)
+        if split is None:
+            continue
+        splits[key] = split
+        keys = split.keys()
+        t = split.train_index()
+        named = ("the run's dataset inputs, in the order they were first logged"
+                 if split.named_from_inputs else "the order the values were logged in")
+        side = ("its dataset is the training one" if split.training_named()
+                else "it is the lowest")
+        for j, vkey in enumerate(keys):
+            series[vkey] = split.parts[j]
+            if j != t:
+                pairs += (MetricPair(keys[t], vkey, higher_is_better(key), why=(
+                    f"{key} is logged for {len(keys)} datasets, several values per step "
+                    f"(MLflow 3 dataset=); MLflow's history does not say which value is "
+                    f"which: split by {named}; {keys[t]} is train as {side}")),)
     stamps: list[int] = []
     for values in series.values():
         stamps += [p.timestamp for p in values[-50:]]
@@ -107,4 +154,5 @@ def judge(run: Run, points: Callable[[SeriesKey], Sequence[Point]], now_ms: int,
         point = best_point(series.get(pair.val, ()), pair.higher_is_better)
         if point is not None:
             best[pair.val] = point
-    return Judgement(pairs=pairs, warnings=tuple(warnings), best=best)
+    return Judgement(pairs=pairs, warnings=tuple(warnings), best=best, splits=splits)
+

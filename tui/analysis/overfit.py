@@ -11,12 +11,15 @@ so the same values logged at other steps, or multiplied by a positive constant, 
 verdict at the same point. Non-finite values are dropped.
 
 At each validation point, with ``b`` the best (lowest) value of the validation curve smoothed by
-a running median of 3 and ``now`` the mean of the last ``W`` points:
+a running median of 3 and ``now`` the mean of the last ``W`` points (up to ``W_MAX``, half the
+points since the best, for a long rise: a longer window is a quieter one):
 
 1. **Enough evidence**: at least ``MIN_VAL`` points, and ``MIN_AFTER`` after the best.
 2. **Sustained**: every one of the last ``W`` points is above ``b``.
 3. **Large enough**: ``now - b >= MIN_RISE * |b|`` (an effect size: tiny but steady drifts of
-   very smooth curves are not worth a warning).
+   very smooth curves are not worth a warning); a rise under ``SMALL_RISE`` must also have
+   lasted (``SMALL_AFTER`` points, most of them above the best by half the minimum rise):
+   healthy curves often wander a few percent and come back.
 4. **Beyond the noise**: ``now - b >= sigma * (1/sqrt(W) + 0.67) * sqrt(2 ln(k / ALPHA))`` with
    ``sigma`` the curve's own per-point noise (a robust MAD of its second differences, which a
    straight or slowly bending trend does not inflate) and ``k`` the points seen. Under pure
@@ -24,8 +27,9 @@ a running median of 3 and ``now`` the mean of the last ``W`` points:
    spread is ~0.67 sigma; "now" the highest of k window means), and the maximum of k normal
    variables exceeds sqrt(2 ln(k/alpha)) deviations with probability <= alpha: a flat noisy
    plateau of any length rarely alarms. A steep rise is believed sooner: ``FAST_AFTER`` points
-   after the best suffice when the rise is at least ``FAST_RISE`` of ``|b|`` and ``FAST_Z``
-   noise deviations.
+   after the best suffice when the rise is at least ``FAST_RISE`` of ``|b|`` and beyond the
+   noise counted over the looks since the best only (sqrt(2 ln((after + 1) / ALPHA)), at least
+   ``FAST_Z``).
 5. **Train has not got worse**: the train level now (the median of the mean train value in each
    of the last ``W`` validation intervals) is at most its level around the best step plus
    ``TRAIN_Z`` times the noise of those interval levels. Flat, converged training counts;
@@ -55,19 +59,23 @@ from typing import Any, Protocol, TypeVar
 __all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting"]
 
 # Rule constants: generic statistical choices, not fitted to individual curves.
-MIN_VAL = 5  # fewer validation points than this: no verdict
+MIN_VAL = 3  # fewer validation points than this: no verdict (a steep rise after 2 points)
 MIN_AFTER = 3  # validation points that must follow the best one (FAST_AFTER for steep rises)
-W = 3  # validation points making up "now" and the "sustained" test
+W = 3  # validation points making up "now" (at least) and the "sustained" test
 MIN_RISE = 0.05  # relative rise of validation above its best
-ALPHA = 0.05  # chance that pure noise of any length ever passes the significance test
+ALPHA = 0.1  # chance that pure noise of any length ever passes the significance test
 MEDIAN3_SD = 0.67  # standard deviation of a median of 3 normal values, in units of sigma
 FAST_AFTER = 2  # a steep rise may be believed this many points after the best...
-FAST_RISE = 0.20  # ... when it is at least this large (relative) ...
+FAST_RISE = 0.15  # ... when it is at least this large (relative) ...
 FAST_Z = 2.0  # ... and this many noise deviations
-TRAIN_Z = 2.0  # train "got worse": above its level at the best by this many noise deviations
+TRAIN_Z = 0.5  # train "got worse": above its level at the best by half its noise
 TRAIN_NOISE_SPAN = 20  # validation intervals the train noise is estimated over
 TREND_SPAN = 10  # train interval levels tested for an upturn (at most)
 TREND_Z = 2.0  # Mann-Kendall z above which train is turning up
+W_MAX = 6  # ... and at most this many for a long rise (half the points since the best)
+SMALL_RISE = 0.08  # a rise smaller than this (relative) must have lasted:
+SMALL_AFTER = 6  # ... at least this many points since the best,
+SMALL_SHARE = 0.75  # ... with this share of them clearly above it (healthy curves wander)
 HOLD = 0.5  # a raised warning holds while the rise stays above this share of the thresholds
 
 
@@ -242,7 +250,7 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
         if t + 1 < MIN_VAL:
             continue
         after = t - bi
-        w = min(W, after)
+        w = min(max(W, after // 2), W_MAX, after)  # longer rises: a longer, quieter "now"
         if w < 1:
             raised_at, state = None, None
             continue
@@ -252,7 +260,15 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
         hold = HOLD if raised_at is not None else 1.0
         ok = rel >= MIN_RISE * hold
         if ok and raised_at is None:
-            ok = min(vv[t + 1 - w:t + 1]) > b and after >= FAST_AFTER
+            ok = min(vv[t + 1 - min(w, W):t + 1]) > b and after >= FAST_AFTER
+            if ok and rel < SMALL_RISE:
+                # A small rise must have lasted: healthy curves wander a few percent and
+                # come back. Every point of the window, and most points since the best,
+                # must sit above the best by half the minimum rise.
+                floor = b + 0.5 * MIN_RISE * abs(b)
+                since = vv[bi + 1:t + 1]
+                ok = (after >= SMALL_AFTER and min(vv[t + 1 - w:t + 1]) > floor
+                      and sum(1 for v in since if v > floor) >= SMALL_SHARE * len(since))
         if ok:
             sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
             spread = sigma * (1.0 / math.sqrt(w) + MEDIAN3_SD)
@@ -260,8 +276,9 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
             if raised_at is not None:
                 ok = rise >= full * hold
             else:
-                ok = (after >= MIN_AFTER and rise >= full) or (
-                    rel >= FAST_RISE and rise >= spread * FAST_Z)
+                # A steep rise is believed sooner, against the looks taken since the best.
+                fast = spread * max(FAST_Z, math.sqrt(2.0 * math.log((after + 1) / ALPHA)))
+                ok = (after >= MIN_AFTER and rise >= full) or (rel >= FAST_RISE and rise >= fast)
         change = 0.0
         if ok:
             ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)

@@ -166,10 +166,13 @@ class MonitorScreen(Screen[None]):
                   pairs: Mapping[str, tuple[str, str, bool] | None],
                   health: HealthBook, now_ms: int, title: str,
                   marks: Mapping[str, str] | None = None,
-                  best: Mapping[str, Point | None] | None = None) -> None:
+                  best: Mapping[str, Point | None] | None = None,
+                  values: Mapping[str, tuple[Point | None, Point | None]] | None = None
+                  ) -> None:
         """`marks`: run id -> rich style of the marked runs (their compare colour)."""
         marks = marks or {}
         best = best or {}
+        values = values or {}
         table = self.query_one(RunTable)
         set_title(table, safe_title(title))  # names from the server are never markup
         # Every tick shows every row again, but few rows change: a row whose inputs equal the
@@ -185,11 +188,14 @@ class MonitorScreen(Screen[None]):
             # Time-dependent cells are part of the key: a live duration, a start time that
             # changes format with age. The rest depends on these inputs alone.
             live = run.status.is_active
-            key = (row, pairs.get(rid), tuple(warnings), marks.get(rid), best.get(rid),
-                   now_ms if live else None, fmt.start_time(run.start_time, now_ms))
+            pair = pairs.get(rid)
+            shown = values.get(rid) or ((run.metrics.get(pair[0]), run.metrics.get(pair[1]))
+                                        if pair else (None, None))
+            key = (row, pair, tuple(warnings), marks.get(rid), best.get(rid),
+                   now_ms if live else None, fmt.start_time(run.start_time, now_ms), shown)
             hit = cached.get(rid)
             cells = hit[1] if hit is not None and hit[0] == key else _build_row(
-                row, key[1], warnings, key[3], key[4], now_ms, key[6],
+                row, shown, warnings, key[3], key[4], now_ms, key[6],
                 len(health.pairs(rid)) > 1)
             fresh[rid] = (key, cells)
             cells_by_row.append((rid, cells))
@@ -199,7 +205,7 @@ class MonitorScreen(Screen[None]):
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
                    warnings: Sequence[HealthWarning], view: int, views: int,
                    options: ChartOptions | None = None,
-                   best: tuple[str, Point] | None = None) -> None:
+                   best: tuple[str, Point] | None = None, note: str = "") -> None:
         """`best`: the charted validation key and its best point (the judge's), marked."""
         chart = self.query_one(MetricChart)
         banner = self.query_one("#banner", Static)
@@ -218,6 +224,8 @@ class MonitorScreen(Screen[None]):
         data = {key: cache.view(key, pts, mode, run.start_time) for key, pts in series.items()}
         cache.keep(data)
         title = " vs ".join(series) if series else "no metrics logged yet"
+        if note:
+            title += f"  ({note})"
         marker = None
         if best is not None and best[0] in series:
             marker = step_to_x(series[best[0]], best[1].step, mode, run.start_time)
@@ -301,12 +309,11 @@ def run_columns(pairs: Sequence[tuple[str, str, bool] | None]) -> list[tuple[str
     return [(key, labels.get(key, label)) for key, label in RUN_COLUMNS]
 
 
-def _build_row(row: Row, pair: tuple[str, str, bool] | None,
+def _build_row(row: Row, shown: tuple[Point | None, Point | None],
                warnings: Sequence[HealthWarning], mark: str | None, best: Point | None,
                now_ms: int, started: str, name_pairs: bool = False) -> tuple[object, ...]:
     run = row.run
-    train = run.metrics.get(pair[0]) if pair else None
-    val = run.metrics.get(pair[1]) if pair else None
+    train, val = shown
     step = run.latest_step
     level = max((w.severity for w in warnings), default=0)
     return (

@@ -216,8 +216,19 @@ def _convert_run(r: Any) -> Run:
         {"run_id": info.run_id, "experiment_id": info.experiment_id,
          "run_name": getattr(info, "run_name", None), "status": info.status,
          "start_time": info.start_time, "end_time": info.end_time},
-        metrics, r.data.params, r.data.tags,
+        metrics, r.data.params, r.data.tags, _datasets(r),
     )
+
+
+def _datasets(r: Any) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in getattr(getattr(r, "inputs", None), "dataset_inputs", None) or []:
+        name = getattr(getattr(item, "dataset", None), "name", None)
+        context = next((t.value for t in getattr(item, "tags", None) or []
+                        if t.key == "mlflow.data.context"), "")
+        if name:
+            out.append((str(name), str(context)))
+    return tuple(out)
 
 
 def _check_sqlite(db: Path) -> None:

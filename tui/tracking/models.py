@@ -63,6 +63,8 @@ class Run:
     metrics: Mapping[str, Point] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The run's dataset inputs (MLflow 2.4+): (name, context tag: "training", "eval", ...).
+    datasets: tuple[tuple[str, str], ...] = ()
 
     @property
     def latest_step(self) -> int | None:

@@ -38,6 +38,7 @@ from tui.tracking.source import (
     MAX_RUNS_PER_BULK,
     latest_points,
     make_run,
+    parse_datasets,
     to_float,
     to_int,
 )
@@ -397,7 +398,8 @@ def parse_run(r: Mapping[str, Any]) -> Run:
     data = r.get("data", {}) or {}
     params = {str(p.get("key")): str(p.get("value", "")) for p in data.get("params", []) or []}
     tags = {str(t.get("key")): str(t.get("value", "")) for t in data.get("tags", []) or []}
-    return make_run(info, latest_points(data.get("metrics", []) or []), params, tags)
+    return make_run(info, latest_points(data.get("metrics", []) or []), params, tags,
+                    parse_datasets(r.get("inputs")))
 
 
 _DECODE = json.JSONDecoder().raw_decode

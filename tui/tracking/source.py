@@ -86,7 +86,8 @@ def latest_points(metrics: Iterable[Mapping[str, Any]]) -> dict[str, Point]:
 
 
 def make_run(info: Mapping[str, Any], metrics: dict[str, Point], params: Mapping[str, str],
-             tags: Mapping[str, str]) -> Run:
+             tags: Mapping[str, str],
+             datasets: tuple[tuple[str, str], ...] = ()) -> Run:
     run_id = str(info.get("run_id") or info.get("run_uuid") or "")
     name = info.get("run_name") or tags.get("mlflow.runName") or run_id[:8]
     end = to_int(info.get("end_time"))
@@ -100,7 +101,27 @@ def make_run(info: Mapping[str, Any], metrics: dict[str, Point], params: Mapping
         metrics=metrics,
         params=dict(params),
         tags=dict(tags),
+        datasets=datasets,
     )
+
+
+def parse_datasets(inputs: Any) -> tuple[tuple[str, str], ...]:
+    """(name, context) of a run's dataset inputs, from runs/search's `inputs` (REST JSON)."""
+    out: list[tuple[str, str]] = []
+    if not isinstance(inputs, Mapping):
+        return ()
+    for item in inputs.get("dataset_inputs") or []:
+        if not isinstance(item, Mapping):
+            continue
+        dataset = item.get("dataset") or {}
+        name = str(dataset.get("name", "")) if isinstance(dataset, Mapping) else ""
+        context = ""
+        for tag in item.get("tags") or []:
+            if isinstance(tag, Mapping) and tag.get("key") == "mlflow.data.context":
+                context = str(tag.get("value", ""))
+        if name:
+            out.append((name, context))
+    return tuple(out)
 
 
 def sort_newest_first(runs: list[Run]) -> list[Run]:
