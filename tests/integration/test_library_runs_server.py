@@ -5,6 +5,7 @@ by the library's convention and warned when they overfit, not when they are heal
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -138,3 +139,69 @@ async def test_monitor_shows_the_same_verdicts(logged):
             badge = str(row[7])
             assert ("overfit" in badge) == want, (rid, badge)
         await pilot.pause()
+
+
+async def test_a_finished_hugging_face_run_has_one_verdict_everywhere(mlflow_server, capsys):
+    """A Hugging Face Trainer run watched while it trains, then finished (with its one-point
+    train_loss summary): the monitor that watched it, a fresh monitor and `status` give the
+    same pair, the same verdict and the same best point."""
+    from mlflow.entities import Metric
+
+    from tui.app import make_app
+    from tui.config import Settings
+
+    fx = next(f for f in fixtures("hf-trainer-steps-overfit.json"))
+    client = mlflow_server.client()
+    name = f"hf-stability/{uuid.uuid4().hex[:6]}"
+    eid = client.create_experiment(name)
+    rid = client.create_run(eid, run_name="hf").info.run_id
+    summary = {"train_loss", "train_runtime", "train_samples_per_second",
+               "train_steps_per_second", "total_flos"}
+    points = [(k, s, t, v) for k, pts in fx.metrics.items() if k not in summary
+              for s, t, v in pts]
+    points.sort(key=lambda p: (p[1], p[2]))
+    cut = len(points) * 2 // 3
+
+    def log(items):
+        for i in range(0, len(items), 1000):
+            client.log_batch(rid, metrics=[Metric(k, v, t, s) for k, s, t, v in
+                                           items[i:i + 1000]])
+
+    log(points[:cut])
+
+    def verdict(book, run_id):
+        j = book.judgement(run_id)
+        w = next((w for w in j.warnings if w.kind.value == "overfitting"), None)
+        return ((j.primary.train, j.primary.val) if j.primary else None,
+                None if w is None else (w.pair, w.best_step, w.best_value))
+
+    app = make_app(Settings(uri=mlflow_server.url, experiments=[name], interval=0.3))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(lambda: rid in app.health.judgements, timeout=30,
+                         message="the running run judged")
+        log(points[cut:])
+        log([(k, s, t, v) for k, pts in fx.metrics.items() if k in summary for s, t, v in pts])
+        client.set_terminated(rid, "FINISHED")
+        await wait_until(lambda: app.poller.runs.get(rid) is not None
+                         and app.poller.runs[rid].status.value == "FINISHED"
+                         and "train_loss" in app.poller.runs[rid].metrics
+                         and verdict(app.health, rid)[1] is not None,
+                         timeout=60, message="the finished run judged overfitting")
+        watched = verdict(app.health, rid)
+        await pilot.pause()
+    fresh_app = make_app(Settings(uri=mlflow_server.url, experiments=[name], interval=0.3))
+    async with fresh_app.run_test(size=(160, 45)):
+        await wait_until(lambda: verdict(fresh_app.health, rid)[0] is not None
+                         and rid in fresh_app.health.judgements
+                         and fresh_app.poller.points((rid, "eval_loss")), timeout=30,
+                         message="the fresh monitor judged the run")
+        await wait_until(lambda: verdict(fresh_app.health, rid) == watched, timeout=10,
+                         message=f"the fresh monitor's verdict {watched}")
+    rows = await asyncio.to_thread(_status_json, capsys, mlflow_server.url, name)
+    row = rows["hf"]
+    warning = next(w for w in row["warnings"] if w["kind"] == "overfitting")
+    assert watched == (("loss", "eval_loss"),
+                       (("loss", "eval_loss"), row["best_step"], row["best_value"]))
+    assert (row["train_metric"], row["val_metric"]) == ("loss", "eval_loss")
+    assert (warning["best_step"], warning["best_value"]) == (row["best_step"],
+                                                             row["best_value"])
