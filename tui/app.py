@@ -182,6 +182,12 @@ class MlflowTui(App[int]):
     def action_start_demo(self) -> None:
         if self.settings.demo:
             return
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            self.notify("The demo needs MLflow's client: pip install 'mlflow-tui[local]'",
+                        severity="error", markup=False, timeout=10)
+            return
         self.settings.demo = True
         self.switch_screen(MonitorScreen())
         self.state, self.state_detail = "connecting", "preparing the demo store…"

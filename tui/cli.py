@@ -242,11 +242,29 @@ def status_main(argv: Sequence[str]) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:  # a non-UTF-8 terminal gets \u escapes, not a crash
             reconfigure(errors="backslashreplace")
+    missing = needs_mlflow(settings)
+    if missing:
+        _fail(parser, missing)
     # A one-shot command can wait for a busy server longer than the live view does.
     source = open_source(classify(settings.uri), read_timeout=60.0)
     return run_status(settings, source, output=args.output,
                       fail_on_warning=args.fail_on_warning, stdout=sys.stdout,
                       stderr=sys.stderr)
+
+
+LOCAL_EXTRA = "pip install 'mlflow-tui[local]'"
+
+
+def needs_mlflow(settings: Settings) -> str | None:
+    """Why MLflow's client must be installed for these settings and is not, or None. Local
+    stores and the demo read through it; remote servers never do (the light install)."""
+    import importlib.util
+
+    local = settings.demo or (settings.uri is not None and classify(settings.uri).kind == "local")
+    if not local or importlib.util.find_spec("mlflow") is not None:
+        return None
+    what = "the built-in demo" if settings.demo else "a local store"
+    return f"{what} needs MLflow's client, which is not installed: {LOCAL_EXTRA}"
 
 
 def quiet_libraries() -> None:
@@ -268,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui.app import make_app
 
     check_ui_settings(settings, config, parser, BUILTIN_THEMES, binding_ids())
+    missing = needs_mlflow(settings)
+    if missing:
+        _fail(parser, missing)
     app = make_app(settings)
     app.run()
     return int(app.return_code or 0)

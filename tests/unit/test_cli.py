@@ -220,3 +220,25 @@ def test_clean_neutralises_terminal_control(raw: str, shown: str):
 def test_clean_cuts_by_terminal_cells():
     assert clean("abcdefgh", 5) == "abcd…"
     assert clean("漢字漢字", 5) == "漢字…"
+
+
+def test_local_stores_and_demo_need_the_local_extra(monkeypatch, tmp_path, capsys):
+    """The light install (no MLflow) reads remote servers; a local store or the demo says
+    which extra to install, in one line, exit 2."""
+    import importlib.util
+
+    from tui import cli
+    from tui.config import Settings
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlflow" else real(name, *a))
+    assert cli.needs_mlflow(Settings(uri="http://127.0.0.1:5000")) is None
+    message = cli.needs_mlflow(Settings(uri=f"sqlite:///{tmp_path / 'm.db'}"))
+    assert message == ("a local store needs MLflow's client, which is not installed: "
+                       "pip install 'mlflow-tui[local]'")
+    assert "the built-in demo needs" in cli.needs_mlflow(Settings(demo=True))
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--demo"])
+    assert info.value.code == 2
+    assert "pip install 'mlflow-tui[local]'" in capsys.readouterr().err

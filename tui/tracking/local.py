@@ -58,7 +58,14 @@ class LocalSource:
     def _open(self) -> Any:
         with self._lock:
             if self._store is None:
-                self._store = self._make_store()
+                try:
+                    self._store = self._make_store()
+                except ModuleNotFoundError as exc:
+                    if (exc.name or "").split(".")[0] != "mlflow":
+                        raise
+                    raise StoreError("reading a local store needs MLflow's client, which is "
+                                     "not installed", hint="pip install 'mlflow-tui[local]'"
+                                     ) from None
             return self._store
 
     def _make_store(self) -> Any:
