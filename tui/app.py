@@ -1333,7 +1333,8 @@ def make_app(settings: Settings, source: TrackingSource | None = None, *,
              clock: Callable[[], float] = time.time) -> MlflowTui:
     """The one way to build the app, for the CLI and for every test."""
     if source is None and settings.uri and not settings.demo:
-        source = open_source(classify(settings.uri))
+        source = open_source(classify(settings.uri), token_command=settings.token_command,
+                             headers=settings.headers, workspace=settings.workspace)
     return MlflowTui(settings, source, clock=clock)
 
 

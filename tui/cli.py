@@ -40,6 +40,8 @@ def _common_arguments(parser: argparse.ArgumentParser, what: str) -> None:
                         metavar="SECONDS", help="a RUNNING run silent this long (and ten times "
                         "its usual logging gap) is marked stalled (default: 300)")
     parser.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
+    parser.add_argument("--workspace", metavar="NAME",
+                        help="MLflow 3 workspace (else MLFLOW_WORKSPACE, else the config's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,7 +159,7 @@ def layer(args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, st
         settings.pair = args.pair
     if args.stall_after is not None:
         settings.stall_after = args.stall_after
-    for name in ("interval", "bell", "theme", "max_runs"):
+    for name in ("interval", "bell", "theme", "max_runs", "workspace"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)
@@ -246,7 +248,9 @@ def status_main(argv: Sequence[str]) -> int:
     if missing:
         _fail(parser, missing)
     # A one-shot command can wait for a busy server longer than the live view does.
-    source = open_source(classify(settings.uri), read_timeout=60.0)
+    source = open_source(classify(settings.uri), read_timeout=60.0,
+                         token_command=settings.token_command, headers=settings.headers,
+                         workspace=settings.workspace)
     return run_status(settings, source, output=args.output,
                       fail_on_warning=args.fail_on_warning, stdout=sys.stdout,
                       stderr=sys.stderr)

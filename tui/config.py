@@ -27,6 +27,11 @@ class Settings:
     # Experiment name -> (train, validation), chosen in the app (P) and kept in the config file.
     pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
     config_path: Path | None = None  # the config file the app saves such choices to
+    # Managed and corporate servers: a command printing a bearer token (renewed before it
+    # expires and on 401), extra request headers, and an MLflow 3 workspace.
+    token_command: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    workspace: str | None = None
     bell: bool = True  # ring the terminal bell with a new warning
     export_dir: str = "."  # where compare exports (e) write their CSV
     stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls

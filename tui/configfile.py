@@ -21,6 +21,11 @@ Example::
     [pairs]                            # experiment name = [train, validation] (P in the app)
     "team/churn" = ["loss", "eval_loss"]
 
+    token_command = "az account get-access-token --resource api://mlflow -o json"
+    workspace = "research"             # MLflow 3 workspaces (X-MLFLOW-WORKSPACE)
+    [headers]                          # sent with every request
+    Authorization = "Snowflake Token=\"...\""
+
 Every key is checked: an unknown key, a value of the wrong type or a TOML syntax error is a
 `ConfigError` whose one-line message names the file, the line and the key. Standard library
 only (tomllib); no Textual import: theme and keymap names are checked against the app by
@@ -88,7 +93,7 @@ class ConfigFile:
                 value = tuple(value)
             elif name in ("experiments",):
                 value = list(value)
-            elif name in ("keymap", "pairs"):
+            elif name in ("keymap", "pairs", "headers"):
                 value = dict(value)
             setattr(settings, name, value)
         return settings
@@ -180,7 +185,9 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "bell": _boolean,
     "theme": _text,
     "max_runs": _count,
-    # "keymap" is a table, checked by _keymap
+    "token_command": _text,
+    "workspace": _text,
+    # "keymap", "pairs" and "headers" are tables, checked below
 }
 
 _TYPE_NAMES = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
@@ -246,9 +253,12 @@ def parse(text: str, path: Path | None = None) -> ConfigFile:
         if key == "pairs":
             config.values["pairs"] = _pairs(config, value)
             continue
+        if key == "headers":
+            config.values["headers"] = _headers(config, value)
+            continue
         check = KEYS.get(key)
         if check is None:
-            known = ", ".join(sorted([*KEYS, "keymap", "pairs"]))
+            known = ", ".join(sorted([*KEYS, "keymap", "pairs", "headers"]))
             raise config.error(f"unknown key {key!r} (known keys: {known})", key)
         try:
             config.values[key] = check(value)
@@ -286,6 +296,21 @@ def _pairs(config: ConfigFile, value: Any) -> dict[str, tuple[str, str]]:
             out[name] = _pair(pair)
         except (TypeError, ValueError) as exc:
             raise config.error(f"pairs {name!r} must be {exc}", "pairs", name) from None
+    return out
+
+
+def _headers(config: ConfigFile, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise config.error('headers must be a table of name = "value", not ' + _kind(value),
+                           "headers")
+    out: dict[str, str] = {}
+    for name, text in value.items():
+        if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+            raise config.error(f"headers {name!r} must be a header name = a string value",
+                               "headers", name)
+        if "\n" in text or "\r" in text:
+            raise config.error(f"headers {name!r}: a value cannot span lines", "headers", name)
+        out[name] = text
     return out
 
 

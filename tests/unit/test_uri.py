@@ -46,17 +46,14 @@ def test_classify_malformed_message_hides_credentials():
     assert "s3cr3tpw" not in str(info.value)
 
 
-def test_classify_databricks_is_explained():
-    with pytest.raises(InvalidURI) as info:
-        classify("databricks://profile")
-    assert "databricks" in str(info.value)
-
-
-def test_classify_bare_databricks_is_not_a_folder():
-    # MLflow reads MLFLOW_TRACKING_URI=databricks as the Databricks workspace, not ./databricks.
-    with pytest.raises(InvalidURI) as info:
-        classify("databricks")
-    assert "databricks" in str(info.value)
+@pytest.mark.parametrize(("uri", "kind"), [
+    ("databricks", "databricks"),  # MLflow reads it as the workspace, not ./databricks
+    ("databricks://my-profile", "databricks"),
+    ("arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team", "sagemaker"),
+])
+def test_classify_managed_platforms(uri, kind):
+    target = classify(uri)
+    assert (target.kind, target.uri) == (kind, uri)
 
 
 def test_classify_bare_folder_is_a_file_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from tui.tracking.errors import TrackingError
 from tui.tracking.models import Experiment, Point, Run, RunStatus
 from tui.tracking.source import TrackingSource
 from tui.tracking.uri import InvalidURI, Target, classify
 
 
-def open_source(target: Target, *, read_timeout: float = 15.0) -> TrackingSource:
-    """A source for a classified URI. The http path never imports mlflow."""
-    if target.kind == "http":
-        from tui.tracking.rest import RestSource
+def open_source(target: Target, *, read_timeout: float = 15.0,
+                token_command: str | None = None, headers: Mapping[str, str] | None = None,
+                workspace: str | None = None) -> TrackingSource:
+    """A source for a classified URI. The http path never imports mlflow.
 
-        return RestSource(target.uri, read_timeout=read_timeout)
-    from tui.tracking.local import LocalSource
+    `token_command`, `headers` and `workspace` (the config file's; MLFLOW_WORKSPACE for the
+    workspace) apply to http(s) servers; Databricks and SageMaker bring their own auth."""
+    if target.kind == "local":
+        from tui.tracking.local import LocalSource
 
-    return LocalSource(target.uri)
+        return LocalSource(target.uri)
+    import httpx
+
+    from tui.tracking.auth import SigV4, TokenCommand
+    from tui.tracking.errors import AuthError, ConnectionFailed
+    from tui.tracking.platforms import PlatformError, databricks, sagemaker
+    from tui.tracking.rest import RestSource
+
+    extra = dict(headers or {})
+    space = workspace or os.environ.get("MLFLOW_WORKSPACE", "").strip()
+    if space:
+        extra["X-MLFLOW-WORKSPACE"] = space
+    auth: httpx.Auth | None = TokenCommand(token_command) if token_command else None
+    url, display = target.uri, None
+    if target.kind in ("databricks", "sagemaker"):
+        try:
+            platform = databricks(target.uri) if target.kind == "databricks" else \
+                sagemaker(target.uri)
+        except PlatformError as exc:
+            return RestSource("https://unresolved.invalid", setup_error=ConnectionFailed(
+                str(exc)), display=target.uri)
+        url, display = platform.base_url, f"{target.uri} ({platform.base_url})"
+        extra.update(platform.headers)
+        if platform.token:
+            extra["Authorization"] = f"Bearer {platform.token}"
+        if platform.region:
+            try:
+                auth = SigV4(platform.region)
+            except AuthError as exc:
+                return RestSource(url, setup_error=exc, display=display)
+    return RestSource(url, read_timeout=read_timeout, auth=auth, headers=extra,
+                      display=display)
 
 
 __all__ = ["Experiment", "InvalidURI", "Point", "Run", "RunStatus", "Target", "TrackingError",

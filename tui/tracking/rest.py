@@ -71,6 +71,10 @@ class RestSource:
         retry_budget: float = 4.0,
         history_timeout: float = 90.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        display: str | None = None,
+        setup_error: TrackingError | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
         parts = urlsplit(uri.rstrip("/"))
@@ -82,7 +86,7 @@ class RestSource:
         if ":" in (parts.hostname or "") and not host.startswith("["):
             host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
         self.base_url = urlunsplit((parts.scheme, host, parts.path, "", ""))
-        self.display_uri = redact(uri)
+        self.display_uri = display or redact(uri)
         self.retries = retries
         self.retry_budget = retry_budget
         # MLflow reads every point of a history to sample it: over many long runs one
@@ -97,18 +101,25 @@ class RestSource:
         # Text, not the decoded record: one string per run for the garbage collector to skip.
         self._memo: dict[str, tuple[str, Run]] = {}
 
-        auth: httpx.Auth | None = None
+        given = dict(headers or {})
         headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
         env_user = env.get("MLFLOW_TRACKING_USERNAME")
         env_pass = env.get("MLFLOW_TRACKING_PASSWORD")
         token = env.get("MLFLOW_TRACKING_TOKEN")
-        if env_user and env_pass:
+        if auth is not None:
+            pass  # a token command or SigV4: it sets the credentials
+        elif "Authorization" in given:
+            pass  # a platform's token, or the config file's headers
+        elif env_user and env_pass:
             auth = httpx.BasicAuth(env_user, env_pass)
         elif user:
             auth = httpx.BasicAuth(user, password or "")
         elif token:
             headers["Authorization"] = f"Bearer {token}"
-        self._secrets = [s for s in (env_pass, token, password, parts.password) if s]
+        headers.update(given)
+        self._auth = auth
+        self._secrets = [s for s in (env_pass, token, password, parts.password, *given.values())
+                         if s and len(s) >= 6]
 
         self.sends_credentials = auth is not None or "Authorization" in headers
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
@@ -121,10 +132,10 @@ class RestSource:
                 self._setup_error: TrackingError | None = ConnectionFailed(str(exc))
                 self.network = network_settings({})
             else:
-                self._setup_error = None
+                self._setup_error = setup_error
             transport = http_transport(self.base_url, self.network, limits=limits)
         else:
-            self._setup_error = None
+            self._setup_error = setup_error
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,
@@ -138,7 +149,7 @@ class RestSource:
 
     # ------------------------------------------------------------------ plumbing
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in [*self._secrets, *getattr(self._auth, "secrets", [])]:
             text = text.replace(secret, "***")
         return text
 

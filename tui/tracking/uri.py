@@ -23,7 +23,7 @@ class InvalidURI(ValueError):
 
 @dataclass(frozen=True)
 class Target:
-    """Where to read from: `kind` is "http" or "local"."""
+    """Where to read from: `kind` is "http", "local", "databricks" or "sagemaker"."""
 
     uri: str
     kind: str
@@ -53,8 +53,11 @@ def classify(uri: str) -> Target:
     uri = uri.strip()
     if not uri:
         raise InvalidURI("the tracking URI is empty")
-    if uri.lower() == "databricks" or uri.lower().startswith("databricks:"):
-        raise InvalidURI("databricks URIs are not supported yet; use the workspace's REST URL")
+    low = uri.lower()
+    if low == "databricks" or low.startswith("databricks://"):
+        return Target(uri, "databricks")
+    if low.startswith(("arn:aws:sagemaker:", "arn:aws-us-gov:sagemaker:")):
+        return Target(uri, "sagemaker")
     match = _SCHEME_RE.match(uri)
     if not match or (len(match.group(1)) == 1 and os.name == "nt"):
         # A bare path, like MLflow accepts: ./mlruns or /data/mlflow.db
@@ -79,8 +82,6 @@ def classify(uri: str) -> Target:
         return Target(_absolute_file(uri), "local")
     if scheme.split("+")[0] in DB_SCHEMES:
         return Target(uri, "local")
-    if scheme == "databricks":
-        raise InvalidURI("databricks URIs are not supported yet; use the workspace's REST URL")
     raise InvalidURI(
         f"unknown URI scheme {scheme!r} in {redact(uri)!r}: use http(s)://host:port, "
         "sqlite:///path/to/mlflow.db or a path to an mlruns folder"
