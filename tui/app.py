@@ -810,6 +810,8 @@ class MlflowTui(App[int]):
             sections.append(("Start", list(StartScreen.BINDINGS)))
         elif isinstance(screen, RunDetailsScreen):
             sections.append(("Run details", list(RunDetailsScreen.BINDINGS)))
+        elif type(screen).__name__ == "ConnectionScreen":
+            sections.append(("Connection", list(type(screen).BINDINGS)))
         elif isinstance(screen, PickerScreen):
             sections.append(("Pick", [Binding("enter", "", "Choose"),
                                       Binding("j,down", "", "Down"), Binding("k,up", "", "Up"),
@@ -924,6 +926,17 @@ class MlflowTui(App[int]):
         self._show_all()
         self._force_tick = True  # load the newly judged series
         self._wake_loop()
+
+    def action_connection_details(self) -> None:
+        """e: where and how the app connects, and the last error in full."""
+        from tui.screens.connection import ConnectionScreen
+
+        describe = getattr(self.source, "describe", None)
+        facts = describe() if callable(describe) else []
+        if self.last_ok:
+            facts.append(("last refreshed", fmt.clock(self.last_ok)))
+        error = self.state_detail if self.state != "live" else ""
+        self.push_screen(ConnectionScreen(facts, self.state, error))
 
     def action_refresh(self) -> None:
         for poller in (self.poller, self.compare_poller):

@@ -84,6 +84,8 @@ class MonitorScreen(Screen[None]):
         Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
         Binding("P", "app.pick_pair", "Pair", show=False, id="monitor.pick_pair"),
+        Binding("e", "app.connection_details", "Connection", show=False,
+                id="monitor.connection"),
     ]
 
     def __init__(self) -> None:

@@ -54,6 +54,12 @@ class LocalSource:
         self._lock = threading.Lock()
         self.requests = 0
 
+    def describe(self) -> list[tuple[str, str]]:
+        """How this source reads, for the connection details."""
+        return [("store", self.display_uri),
+                ("access", "read-only" if not self._writable else "read and write (demo)"),
+                ("requests", str(self.requests))]
+
     # ------------------------------------------------------------------ opening
     def _open(self) -> Any:
         with self._lock:

@@ -30,7 +30,7 @@ from tui.tracking.errors import (
     ServerError,
     TrackingError,
 )
-from tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings
+from tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings, proxy_for
 from tui.tracking.httpenv import transport as http_transport
 from tui.tracking.models import Experiment, Point, Run
 from tui.tracking.source import (
@@ -283,6 +283,32 @@ class RestSource:
         if "refused" in low:
             return f"connection refused by {self.display_uri} (is the server running?)"
         return f"cannot connect to {self.display_uri}: {text or type(exc).__name__}"
+
+    def describe(self) -> list[tuple[str, str]]:
+        """How this source connects, for the connection details (no secret in it)."""
+        auth = self._auth
+        kind = ("a token command" if type(auth).__name__ == "TokenCommand" else
+                "AWS SigV4" if type(auth).__name__ == "SigV4" else
+                "Basic (user and password)" if isinstance(auth, httpx.BasicAuth) else
+                "a bearer token / header" if "Authorization" in self._client.headers else
+                "none")
+        facts = [("server", self.display_uri), ("base URL", self.base_url),
+                 ("credentials", kind)]
+        net = self.network
+        if net is not None:
+            facts.append(("TLS trust", {"": "the system store and certifi's bundle",
+                                        "MLFLOW_TRACKING_INSECURE_TLS": "not verified "
+                                        "(MLFLOW_TRACKING_INSECURE_TLS)"}.get(
+                                            net.ca_source, f"from {net.ca_source}")))
+            proxy = proxy_for(self.base_url, net)
+            facts.append(("proxy", redact(proxy) if proxy else "none (direct)"))
+            if net.client_cert:
+                facts.append(("client certificate", net.client_cert))
+        space = self._client.headers.get("X-MLFLOW-WORKSPACE")
+        if space:
+            facts.append(("workspace", space))
+        facts.append(("requests", f"{self.requests} ({self.bytes_in / 1e6:.1f} MB received)"))
+        return facts
 
     # ------------------------------------------------------------------ API
     async def server_version(self) -> str | None:
