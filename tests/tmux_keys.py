@@ -302,6 +302,18 @@ def run(verbose: bool = True) -> list[str]:
             tmux.keys("p")
             wait(tmux, lambda t: "● live" in top_line(t))
 
+        def connection_key() -> None:
+            tmux.keys("e")
+            wait(tmux, has("Connection · escape closes", "store"))
+            tmux.keys("Escape")
+            wait(tmux, lacks("Connection · escape closes"))
+
+        def pair_key() -> None:
+            tmux.keys("P")
+            wait(tmux, has("on which pair?", "automatic:"))
+            tmux.keys("Escape")
+            wait(tmux, lacks("on which pair?"))
+
         def quit_key() -> None:
             tmux.keys("q")
             deadline = time.monotonic() + 10
@@ -313,7 +325,8 @@ def run(verbose: bool = True) -> list[str]:
         for name, action in (("? / f1 help", help_keys), ("/ filter", filter_keys),
                              ("p pause", pause_keys), ("w warnings only", warnings_keys),
                              ("o / O sort", sort_keys), ("g G j k ↑ ↓ move", move_keys),
-                             ("i details", details_keys),
+                             ("i details", details_keys), ("e connection", connection_key),
+                             ("P pair", pair_key),
                              ("m M x y s n chart", chart_keys),
                              ("space c d o O e m u compare", compare_keys),
                              ("r refresh", refresh_key), ("tab / shift+tab panes", tab_keys),
