@@ -24,7 +24,7 @@ from tui.analysis.judge import Choices, primary, series_keys
 from tui.charting import XYCache, chart_views, sort_key, split_by_dataset
 from tui.commands import BindingCommands
 from tui.config import Settings
-from tui.filtering import is_search_expression, name_matches
+from tui.filtering import is_search_expression, name_matches, name_search
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
 from tui.nesting import PARENT_TAG, Row, nest
 from tui.screens.compare import CompareScreen
@@ -648,9 +648,9 @@ class MlflowTui(App[int]):
         names = [e.name for e in self.experiments if e.experiment_id in self.watched]
         title = f"Runs · {', '.join(names) or '—'} · {len(self.poller.runs)}"
         if self.poller.truncated:
-            title += (f" (the newest {self.poller.max_runs} and all running; / searches the "
-                      "rest)")
-        active = self.server_filter or self.name_filter
+            title += (f" (the newest {self.poller.max_runs} and all running; / searches them "
+                      "all)")
+        active = self.name_filter or self.server_filter
         if active:
             title += f" · filter: {active[:60]} · {len(runs)} shown"
         if self.warnings_only:
@@ -1228,8 +1228,12 @@ class MlflowTui(App[int]):
             self._force_tick = True
             self._wake_loop()
         else:
-            changed = bool(self.server_filter)
-            self.name_filter, self.server_filter = text, ""
+            # Names are matched here; in an experiment larger than what is loaded, the server
+            # is asked too (run_name ILIKE), so the filter reaches every run.
+            wanted = name_search(text) if text and self.poller is not None and (
+                self.poller.truncated) else None
+            changed = self.server_filter != (wanted or "")
+            self.name_filter, self.server_filter = text, wanted or ""
             if changed:
                 self._force_tick = True
                 self._wake_loop()

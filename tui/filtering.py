@@ -23,3 +23,14 @@ def name_matches(run: Run, text: str) -> bool:
     words = text.casefold().split()
     name = run.name.casefold()
     return all(w in name or run.run_id.startswith(w) for w in words)
+
+
+def name_search(text: str) -> str | None:
+    """The server-side form of a plain-text filter, for experiments larger than what is loaded:
+    every word in the run name (`attributes.run_name ILIKE '%word%'`, MLflow 2.0+). None when a
+    word cannot be quoted in MLflow's search syntax (a quote in it): the filter then stays on
+    the loaded runs."""
+    words = text.split()
+    if not words or any("'" in w or "\\" in w for w in words):
+        return None
+    return " and ".join(f"attributes.run_name ILIKE '%{w}%'" for w in words)

@@ -56,3 +56,30 @@ async def test_filter_by_search_syntax_plain_text_and_bad_expression(live_server
         box.value = ""
         await pilot.press("enter")
         await wait_until(lambda: table.row_count == 3, timeout=10)
+
+
+async def test_plain_text_reaches_runs_beyond_the_loaded_page(live_server):
+    """An experiment larger than what is loaded: a plain-text filter is also asked of the
+    server (run_name ILIKE), so it finds an old run that is not in the loaded page."""
+    client = live_server.client()
+    name = f"filter/{uuid.uuid4().hex[:6]}/large"
+    exp = client.create_experiment(name)
+    old = client.create_run(exp, run_name="needle-old", start_time=1_000).info.run_id
+    client.set_terminated(old, "FINISHED", end_time=1_500)
+    for i in range(12):  # finished runs (every running run is always listed)
+        rid = client.create_run(exp, run_name=f"hay-{i}", start_time=2_000 + i).info.run_id
+        client.set_terminated(rid, "FINISHED", end_time=3_000 + i)
+    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.poller.max_runs = 5  # a "large" experiment: the newest 5 are loaded
+        table = app.monitor.query_one(RunTable)
+        await pilot.press("r")
+        await wait_until(lambda: app.poller.truncated and table.row_count == 5, timeout=15)
+        assert old not in app.poller.runs
+        assert "searches them all" in str(table.border_title)
+        await pilot.press("slash")
+        app.monitor.query_one("#filter", Input).value = "needle"
+        await pilot.press("enter")
+        await wait_until(lambda: table.row_count == 1 and old in app.poller.runs, timeout=15)
+        assert app.server_filter == "attributes.run_name ILIKE '%needle%'"
+        assert "filter: needle" in str(table.border_title)
