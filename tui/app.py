@@ -227,6 +227,9 @@ class MlflowTui(App[int]):
                     # one a training script is about to create (each tick, not every 30 s).
                     waiting = (not self._user_chose and not poller.runs) or bool(
                         self._pending_names)
+                    if (not self._force_experiments and self.experiments
+                            and await poller.new_experiment(self.experiments)):
+                        self._force_experiments = True  # a new one: in the tree this tick
                     if (self._force_experiments or now >= next_experiments or waiting
                             or not self.watched):
                         summary = await poller.refresh_experiments()

@@ -139,3 +139,20 @@ async def test_empty_folder_no_uri_shows_start_screen_and_creates_nothing(tmp_pa
         await wait_until(lambda: isinstance(app.screen, StartScreen))
         await pilot.press("q")
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_new_experiment_shows_in_the_tree_at_the_next_refresh(live_server):
+    """A training script creating an experiment: in the tree within one or two refreshes, not
+    at the next 30 s listing (a one-result experiments/search probe each tick)."""
+    client = live_server.client()
+    first = f"tree/{uuid.uuid4().hex[:6]}/a"
+    client.create_experiment(first)
+    app = make_app(Settings(uri=live_server.url, experiments=[first], interval=0.5))
+    async with app.run_test(size=(160, 40)):
+        await wait_until(lambda: any(e.name == first for e in app.experiments), timeout=20)
+        ticks = app.ticks
+        second = f"tree/{uuid.uuid4().hex[:6]}/b"
+        client.create_experiment(second)
+        await wait_until(lambda: any(e.name == second for e in app.experiments), timeout=20,
+                         message="the new experiment listed")
+        assert app.ticks - ticks <= 2

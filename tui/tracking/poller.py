@@ -144,6 +144,15 @@ class Poller:
             del self.run_counts[stale]
         return ExperimentSummary(experiments, dict(running), time.time())
 
+    async def new_experiment(self, known: Sequence[Experiment]) -> bool:
+        """Whether an experiment was created since `known` was listed (one small request where
+        the source can tell; False where it cannot, the periodic listing then finds it)."""
+        probe = getattr(self.source, "newest_experiment_id", None)
+        if probe is None:
+            return False
+        newest = await probe()
+        return newest is not None and newest not in {e.experiment_id for e in known}
+
     # ------------------------------------------------------------------ tick
     async def tick(
         self,

@@ -100,6 +100,7 @@ class RestSource:
         # for whoever shows it). Most runs of a listing are unchanged from one to the next.
         # Text, not the decoded record: one string per run for the garbage collector to skip.
         self._memo: dict[str, tuple[str, Run]] = {}
+        self._no_newest = False  # the server refused to sort experiments by creation time
 
         given = dict(headers or {})
         headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
@@ -337,6 +338,21 @@ class RestSource:
             if not token:
                 break
         return out
+
+    async def newest_experiment_id(self) -> str | None:
+        """The id of the most recently created active experiment: one small request, so that
+        the app can notice a new experiment at every tick without listing them all. None
+        when the server cannot sort by creation time (then the periodic listing does)."""
+        if self._no_newest:
+            return None
+        body = {"max_results": 1, "view_type": "ACTIVE_ONLY", "order_by": ["creation_time DESC"]}
+        try:
+            data = await self._call("POST", f"{API}/experiments/search", body=body)
+        except BadRequest:
+            self._no_newest = True
+            return None
+        found = data.get("experiments") or []
+        return str(found[0].get("experiment_id", "")) if found else None
 
     async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
                           max_runs: int = 5000) -> list[Run]:
