@@ -74,7 +74,7 @@ def library_curves(folder: str) -> list[dict]:
         pair = pairs[0]
         sign = -1.0 if pair.higher_is_better else 1.0
 
-        def series(key: str, sign: float = sign) -> list[list[float]]:
+        def series(key: str, sign: float = sign, metrics: dict = metrics) -> list[list[float]]:
             return [[p[0], sign * p[2]] for p in metrics[key] if p[2] is not None]
 
         out.append({"id": os.path.basename(f)[:-5], "label": fx["label"],
