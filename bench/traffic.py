@@ -16,6 +16,16 @@ Traffic is counted for SECONDS once the view is open. Target: <= 0.3 MB per minu
 The naive poller, through its own FaultProxy: every 2 s one runs/search for the same 5 runs and
 a full get-history of each of the 10 charted series (what a poller that re-fetches the whole
 history every tick costs; httpx directly). The ratio naive / app is printed.
+
+    python bench/traffic.py --old [VERSION] [--old-seconds 240] [--old-only]
+
+also measures the same app and naive poller against an OLD server (default 2.9.2: no
+get-history-bulk-interval; a lean venv built once by tests/old_server.py, gunicorn, one worker),
+seeded the same way, and prints its bytes/min and requests/min next to the modern path's. There
+every history read is a whole series, so the app lists the active runs every tick, appends their
+latest points and reads a series again only when its refresh is due (~100 s for 2,000 points:
+tui/tracking/poller.py): OLD_SECONDS (default 240 s) covers a couple of those cycles, a 60 s
+window would miss them.
 """
 
 from __future__ import annotations
@@ -23,7 +33,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -143,6 +155,8 @@ async def measure_app(url: str, name: str, live: list[str], seconds: float) -> d
             result["cache_lag_steps"] = max(lag)
             result["cached_points"] = sum(len(app.compare_poller.points((r, k)))
                                           for r in live for k in LIVE_KEYS)
+            caps = getattr(app.source, "known_capabilities", None)
+            result["note"] = caps.note if caps is not None else ""
     return result
 
 
@@ -199,13 +213,108 @@ async def measure_monitor(url: str, name: str, live: list[str], seconds: float
     return result
 
 
+@contextlib.contextmanager
+def old_mlflow_server(version: str):  # type: ignore[no-untyped-def]
+    """An old `mlflow server` (tests/old_server.py: lean venv built once, gunicorn, one
+    worker), or None with the reason printed when it cannot be built here."""
+    from tests.old_server import OldMlflowServer, skip_reason
+
+    why = skip_reason(version)
+    if why:
+        print(f"  no old server: {why}", flush=True)
+        yield None
+        return
+    server = OldMlflowServer(Path(tempfile.mkdtemp(prefix=f"mlflow-tui-bench-{version}-")),
+                             version)
+    started = time.monotonic()
+    try:
+        server.start()
+        print(f"  (mlflow {version} server ready in {time.monotonic() - started:.1f} s at "
+              f"{server.url})", flush=True)
+        yield server
+    finally:
+        server.stop()
+
+
+def measure_old(version: str, seconds: float, naive_seconds: float
+                ) -> tuple[dict[str, object], dict[str, object]] | None:
+    """The app and the naive poller on the same workload, against MLflow `version`."""
+    with old_mlflow_server(version) as server:
+        if server is None:
+            return None
+        t0 = time.monotonic()
+        name, live = seed(server)  # the schema of these tables is the same in 2.x
+        print(f"  seeded the {version} server in {time.monotonic() - t0:.1f} s", flush=True)
+        logger = Logger(server.url, live)
+        logger.start()
+        try:
+            app = asyncio.run(measure_app(server.url, name, live, seconds))
+            naive = asyncio.run(measure_naive(server.url, live, naive_seconds))
+        finally:
+            logger.stop_event.set()
+            logger.join(5)
+        app["logger_errors"] = logger.errors
+    return app, naive
+
+
+def _per_min(result: dict[str, object], what: str) -> float:
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
+    if what == "requests":
+        return int(result["requests"]) / seconds * 60  # type: ignore[call-overload]
+    return float(result["mb_per_minute"])  # type: ignore[arg-type]
+
+
+def compare_old(report: Report, version: str, old: tuple[dict[str, object], dict[str, object]],
+                modern: tuple[dict[str, object], dict[str, object]] | None) -> None:
+    app, naive = old
+    print(f"\napp on MLflow {version}, {app['seconds']:.0f} s: {app['requests']} requests, "
+          f"{app['ticks']} ticks; header note: {app.get('note')!r}; cache lag at the end: "
+          f"{app['cache_lag_steps']} steps")
+    for path, v in sorted(app["by_path"].items()):  # type: ignore[union-attr]
+        print(f"  {path}: {v['requests']} requests, {v['bytes'] / 1e3:.0f} KB")
+    print("\n| app charting 5 live runs x 2 metrics, 2 s | modern (this venv's MLflow) | "
+          f"MLflow {version} |")
+    print("|---|---|---|")
+    rows = [("app MB/min", "app", "mb"), ("app requests/min", "app", "requests"),
+            ("naive poller MB/min", "naive", "mb"),
+            ("naive poller requests/min", "naive", "requests")]
+    for label, which, what in rows:
+        new = "—" if modern is None else (
+            f"{_per_min(modern[0 if which == 'app' else 1], what):.3f}" if what == "mb" else
+            f"{_per_min(modern[0 if which == 'app' else 1], what):.0f}")
+        got = _per_min(app if which == "app" else naive, what)
+        print(f"| {label} | {new} | {got:.3f} |" if what == "mb" else
+              f"| {label} | {new} | {got:.0f} |")
+    old_mb, naive_mb = _per_min(app, "mb"), _per_min(naive, "mb")
+    report.add(f"for scale: the same app on MLflow {version} (no windows: whole-series reads, "
+               f"paced by size), {app['seconds']:.0f} s",
+               f"{old_mb:.3f} MB/min ({_per_min(app, 'requests'):.0f} requests/min)", None)
+    report.add(f"naive full-history poller on MLflow {version}", f"{naive_mb:.1f} MB/min",
+               None)
+    report.add(f"naive / app traffic on MLflow {version}",
+               f"{naive_mb / old_mb:.0f}x" if old_mb else "—", None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--naive-seconds", type=float, default=60.0)
+    parser.add_argument("--old", nargs="?", const="2.9.2", metavar="VERSION",
+                        help="also measure against this old MLflow server (default 2.9.2)")
+    parser.add_argument("--old-seconds", type=float, default=240.0)
+    parser.add_argument("--old-only", action="store_true",
+                        help="with --old: skip the modern server")
     parser.add_argument("--json")
     args = parser.parse_args()
     report = Report("traffic")
+    if args.old_only:
+        old = measure_old(args.old or "2.9.2", args.old_seconds, args.naive_seconds)
+        if old is not None:
+            compare_old(report, args.old or "2.9.2", old, None)
+            report.extra.update(old_app=old[0], old_naive=old[1])
+        report.print("server traffic, old mlflow server --workers 1 on loopback")
+        report.write(args.json)
+        return
     with mlflow_server() as server:
         t0 = time.monotonic()
         name, live = seed(server)
@@ -255,6 +364,11 @@ def main() -> None:
                None)  # type: ignore[arg-type]
     report.add("naive full-history poller, same charts", f"{naive_mb:.1f} MB/min", None)
     report.add("naive / app traffic", f"{ratio:.0f}x", None)
+    if args.old:
+        old = measure_old(args.old, args.old_seconds, args.naive_seconds)
+        if old is not None:
+            compare_old(report, args.old, old, (app, naive))
+            report.extra.update(old_app=old[0], old_naive=old[1])
     report.print("server traffic, mlflow server --workers 1 on loopback")
     report.write(args.json)
 

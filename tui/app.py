@@ -738,6 +738,16 @@ class MlflowTui(App[int]):
             text.append(f" ⌛ server slow: waiting {waiting} s ", style="bold yellow")
         if self.last_ok:
             text.append(f" refreshed {fmt.clock(self.last_ok)} ", style="dim")
+        caps = getattr(self.source, "known_capabilities", None)
+        if caps is not None and caps.note:
+            # The whole note is in the connection details (e); here only what it means.
+            if caps.old:
+                version = caps.version or "2.0"
+                text.append(f" old server (MLflow {version}): slower charts · e ",
+                            style="yellow")
+            else:
+                text.append(" server refuses some filters: runs filtered here · e ",
+                            style="yellow")
         if self.state_detail and self.state != "live":
             text.append(" " + self.state_detail, style="italic")
         for screen in (monitor, compare):

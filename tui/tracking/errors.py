@@ -26,6 +26,12 @@ class ServerError(TrackingError):
     """The server answered, but with a 5xx or with something that is not MLflow JSON."""
 
 
+class MissingRoute(ServerError):
+    """A 404 that is not MLflow's JSON answer (Werkzeug's HTML page, or a JSON
+    ENDPOINT_NOT_FOUND): the server has no such route. On a real MLflow server that means an
+    older version (tui/tracking/capabilities.py); on anything else, not MLflow's API at all."""
+
+
 class AuthError(TrackingError):
     """401/403: credentials are missing or wrong. Retrying the same request will not help."""
 

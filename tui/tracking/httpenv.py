@@ -18,7 +18,7 @@ import ipaddress
 import os
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,8 +33,16 @@ TLS_HINT = ("set MLFLOW_TRACKING_SERVER_CERT_PATH (or REQUESTS_CA_BUNDLE) to the
 
 def _get(environ: Mapping[str, str], name: str) -> str:
     """An environment variable, upper or lower case (proxies are often set lower case)."""
-    value = environ.get(name) or environ.get(name.lower()) or ""
-    return value.strip()
+    return _named(environ, name)[1]
+
+
+def _named(environ: Mapping[str, str], name: str) -> tuple[str, str]:
+    """(the spelling found, its value): NAME, else name; ("", "") when neither is set."""
+    for spelling in (name, name.lower()):
+        value = (environ.get(spelling) or "").strip()
+        if value:
+            return spelling, value
+    return "", ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class NetworkSettings:
     proxies: Mapping[str, str]  # "http" / "https" -> proxy URL
     no_proxy: tuple[str, ...]
     client_cert: str | None
+    # "http" / "https" -> the variable the proxy came from (HTTP_PROXY, https_proxy, ...)
+    proxy_sources: Mapping[str, str] = field(default_factory=dict)
 
 
 def _context(environ: Mapping[str, str]) -> tuple[ssl.SSLContext, str]:
@@ -91,13 +101,17 @@ def network_settings(environ: Mapping[str, str] | None = None) -> NetworkSetting
                              f"client certificate ({getattr(exc, 'strerror', None) or exc})"
                              ) from None
     proxies: dict[str, str] = {}
-    all_proxy = _get(env, "ALL_PROXY")
+    sources: dict[str, str] = {}
+    all_proxy = _named(env, "ALL_PROXY")
     for scheme in ("http", "https"):
-        value = _get(env, f"{scheme.upper()}_PROXY") or all_proxy
+        name, value = _named(env, f"{scheme.upper()}_PROXY")
+        if not value:
+            name, value = all_proxy
         if value:
             proxies[scheme] = value if "://" in value else f"http://{value}"
+            sources[scheme] = name
     no_proxy = tuple(h.strip().lower() for h in _get(env, "NO_PROXY").split(",") if h.strip())
-    return NetworkSettings(ctx, source, proxies, no_proxy, cert)
+    return NetworkSettings(ctx, source, proxies, no_proxy, cert, sources)
 
 
 def _bypassed(host: str, no_proxy: tuple[str, ...]) -> bool:

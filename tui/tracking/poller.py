@@ -11,6 +11,21 @@ Invariant (tests/unit/test_poller_unit.py, tests/integration/test_rest_server.py
 cached series, the points at steps >= `exact_from` equal the server's history at those steps, up
 to the last cached step: nothing lost, nothing duplicated, whatever the sequence of ticks and
 failures.
+
+Servers without windows (MLflow before 2.11; tui/tracking/capabilities.py) can only send a
+series whole, so there every tick lists the active runs (runs/search: a few KB that carry the
+latest point of every series) instead of asking open-ended windows, and a series that advanced
+is read again (whole, by the source) only when its refresh is due; in between, the latest point
+runs/search reported is appended as a *provisional* point (SeriesCache.exact_len). Bounded
+staleness: a series of N points on the server is read again at most
+min(N * OLD_SECONDS_PER_POINT, OLD_MAX_STALE) s after its last read (2,000 points: 100 s; from
+6,000 points on: 5 min), later only when more than OLD_REFRESH_POINTS points are due in one tick
+(then the oldest first, the others at the next ticks); at once when its run stopped (a finished
+run's curves are exact) and when refresh() is called. So the latest value of every charted
+series is at most one tick old; what a provisional stretch lacks is the points logged between
+two ticks, for at most that long. The invariant holds for the points before `exact_len`, and
+for the whole cache after every refresh (tests/integration/test_old_server.py checks it against
+a real MLflow 2.9.2).
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tui.tracking.capabilities import MODERN, Capabilities, capabilities_of
 from tui.tracking.errors import NotFound
 from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
 from tui.tracking.source import (
@@ -39,19 +55,37 @@ FIRST_LOAD_BATCH = 10  # runs per first-load request
 # Light ticks probe at most this many active runs by id; with more, every tick lists them.
 LIGHT_MAX_ACTIVE = 100
 OPEN_END = 2**62  # end_step of an open-ended history window
+# Servers without windows (see the module docstring): a series of N points is read again at
+# most N * OLD_SECONDS_PER_POINT s after its last read (about 130 bytes a point: ~2.6 KB/s per
+# series), never later than OLD_MAX_STALE s, and at most OLD_REFRESH_POINTS points (estimated)
+# are read again per tick (at least one series).
+OLD_SECONDS_PER_POINT = 0.05
+OLD_MAX_STALE = 300.0
+OLD_REFRESH_POINTS = 5000
 
 
 @dataclass
 class SeriesCache:
-    """Cached history of one (run, metric). Steps >= exact_from hold every logged point."""
+    """Cached history of one (run, metric). Steps >= exact_from hold every logged point, up
+    to the last exact one: `exact_len` is None, or (servers without windows) the number of
+    points before the provisional ones, latest points runs/search reported since the last
+    read, which the next read replaces. `verified_at`: when it was last read (poller clock)."""
 
     points: list[Point] = field(default_factory=list)
     exact_from: int = 0
     sampled: bool = False
+    exact_len: int | None = None
+    verified_at: float = 0.0
 
     @property
     def last_step(self) -> int:
         return self.points[-1].step if self.points else -1
+
+    @property
+    def exact_last_step(self) -> int:
+        """The step of the last point known exact (provisional points come after it)."""
+        n = len(self.points) if self.exact_len is None else self.exact_len
+        return self.points[n - 1].step if n else -1
 
     @property
     def last_timestamp(self) -> int:
@@ -83,8 +117,18 @@ class Poller:
     def __init__(self, source: TrackingSource, *, first_load_points: int = 500,
                  max_parallel: int = 4, max_runs: int = 500, full_every: float = 30.0,
                  active_every: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 seconds_per_point: float = OLD_SECONDS_PER_POINT,
+                 max_stale: float = OLD_MAX_STALE,
+                 refresh_points: int = OLD_REFRESH_POINTS) -> None:
         self.source = source
+        # What the server answers (found by the source at the first tick): without windows
+        # or without run_id IN, no light ticks (see the module docstring).
+        self.capabilities: Capabilities = MODERN
+        self.seconds_per_point = seconds_per_point
+        self.max_stale = max_stale
+        self.refresh_points = refresh_points
+        self._refresh_all = False  # refresh(): provisional series are read again next tick
         # Only active (running or scheduled) runs change from tick to tick. Three kinds of
         # tick, from the dearest:
         # - full listing: every `full_every` s, on a new view, after a failure, on refresh();
@@ -173,6 +217,7 @@ class Poller:
         watched = tuple(experiment_ids)
         same_view = watched == self._watched and filter_string == self._filter
         try:
+            self.capabilities = await capabilities_of(self.source)
             runs, truncated = await self._list_runs(watched, filter_string, same_view)
         except BaseException:
             self._next_full = 0.0  # after a failure, start again from a full listing
@@ -243,8 +288,21 @@ class Poller:
         return [self.runs[r.run_id] for r in runs]
 
     def refresh(self) -> None:
-        """Make the next tick a full listing (the user asked for a refresh)."""
+        """Make the next tick a full listing (the user asked for a refresh); on a server
+        without windows, also read again every series holding provisional points."""
         self._next_full = 0.0
+        self._refresh_all = True
+
+    @property
+    def _old(self) -> bool:
+        return not self.capabilities.windows
+
+    @property
+    def _light_ok(self) -> bool:
+        """Light ticks ask open-ended windows (cheap only with windows) and probe by run id
+        (`attributes.run_id IN`, refused by 2.0-2.3.0): else every tick lists active runs,
+        which every version accepts and which carries the latest point of every series."""
+        return self.capabilities.windows and self.capabilities.run_id_in
 
     async def _list_runs(self, watched: tuple[str, ...], filter_string: str,
                          same_view: bool) -> tuple[list[Run], bool]:
@@ -260,7 +318,8 @@ class Poller:
         self._missing.clear()
         if same_view and now < self._next_full:
             active_ids = [rid for rid, r in self.runs.items() if r.status.is_active]
-            if now < self._next_active and len(active_ids) <= LIGHT_MAX_ACTIVE:
+            if (self._light_ok and now < self._next_active
+                    and len(active_ids) <= LIGHT_MAX_ACTIVE):
                 self._light = True
                 return await self._probe(watched, filter_string, active_ids), self.truncated
             active = await self.source.search_runs(watched, filter_string=active_filter,
@@ -321,6 +380,7 @@ class Poller:
 
     async def fetch(self, tracked: Iterable[SeriesKey]) -> set[SeriesKey]:
         """Load or advance series of the runs already known, without a runs/search."""
+        self.capabilities = await capabilities_of(self.source)
         updated = await self._fetch_series(self.runs, tracked)
         if self._light and updated:
             self._note_latest(list(self.runs.values()), updated)
@@ -334,7 +394,12 @@ class Poller:
         first: dict[str, list[str]] = defaultdict(list)
         # (key, from_step) -> [(run_id, to_step)]. The window starts AT the last cached step
         # (not after it): a point re-logged at that step with a newer time is then not lost.
+        # (After provisional points: at the last exact step, so the read replaces them.)
         advance: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
+        # Servers without windows: series that advanced or hold provisional points,
+        # (run active, last read, run_id, key, latest point if it advanced).
+        old = self._old
+        due: list[tuple[bool, float, str, str, Point | None]] = []
         # Light ticks: an active run's record is not fresh, so its tracked series are asked
         # open-ended, from the last cached step: (key, from_step) -> [run_id].
         open_ended: dict[tuple[str, int], list[str]] = defaultdict(list)
@@ -353,15 +418,24 @@ class Poller:
                 continue
             if cache is None:
                 first[key].append(run_id)
-            elif latest.step > cache.last_step or (
-                latest.step == cache.last_step and latest.timestamp > cache.last_timestamp
-            ):
+                continue
+            advanced = latest.step > cache.last_step or (
+                latest.step == cache.last_step and latest.timestamp > cache.last_timestamp)
+            if old and (advanced or cache.exact_len is not None):
+                assert run is not None
+                due.append((run.status.is_active, cache.verified_at, run_id, key,
+                            latest if advanced else None))
+            elif advanced:
                 advance[(key, max(cache.last_step, 0))].append((run_id, latest.step))
 
         updated: set[SeriesKey] = set()
+        refresh_all, self._refresh_all = self._refresh_all, False
+        if due:
+            self._plan_refreshes(due, open_ended, updated, refresh_all)
         limit = min(self.first_load_points, MAX_RESULTS_PER_RUN)
 
         async def first_load(key: str, batch: list[str]) -> None:
+            read_at = self._clock()
             got = await self._window(batch, key, None, None, limit)
             # MLflow 3 samples each run's rows; older servers sample the union of the batch's
             # steps. Either way a full answer may have been thinned: such a cache is exact
@@ -372,7 +446,7 @@ class Poller:
                 if not pts and self._light:
                     continue  # nothing logged yet: asked again next tick
                 sampled = union_full or len(pts) >= limit
-                cache = SeriesCache(pts, 0, sampled)
+                cache = SeriesCache(pts, 0, sampled, verified_at=read_at)
                 if sampled:
                     cache.exact_from = cache.last_step + 1
                 self.series[(rid, key)] = cache
@@ -388,6 +462,7 @@ class Poller:
             for i in range(0, len(run_ids), FIRST_LOAD_BATCH)
         ])
         async def extend(key: str, start: int, ids: list[str], end: int | None) -> None:
+            read_at = self._clock()
             if end is None:  # open-ended: split (for exactness) only if the answer is full
                 window = await self._window(ids, key, start, OPEN_END, MAX_RESULTS_PER_RUN)
                 if any(len(pts) >= MAX_RESULTS_PER_RUN for pts in window.values()):
@@ -400,7 +475,11 @@ class Poller:
                 cache = self.series.get((rid, key))
                 if not new or cache is None:
                     continue
-                last = cache.last_step
+                last = cache.exact_last_step
+                if cache.exact_len is not None:
+                    cache.exact_len = None  # the read replaces the provisional points
+                    updated.add((rid, key))
+                cache.verified_at = read_at
                 tail = [p for p in new if p.step >= last]
                 kept = len(cache.points)
                 while kept and cache.points[kept - 1].step >= last:
@@ -421,6 +500,49 @@ class Poller:
                 jobs.append(extend(key, start, ids[i:i + MAX_RUNS_PER_BULK], None))
         await gather_all(jobs)
         return updated
+
+    def _plan_refreshes(self, due: list[tuple[bool, float, str, str, Point | None]],
+                        open_ended: dict[tuple[str, int], list[str]],
+                        updated: set[SeriesKey], refresh_all: bool) -> None:
+        """Servers without windows: which of the series that advanced (or hold provisional
+        points) are read again this tick, into `open_ended` (from the last exact step: the
+        read is whole anyway, so the cache takes every point it brings, not just those up to
+        the latest runs/search reported); the others that advanced get runs/search's latest
+        point appended, provisional. See the module docstring."""
+        now = self._clock()
+        size_of = getattr(self.source, "history_size", None)
+        ready: list[tuple[bool, float, str, str, Point | None, int]] = []
+        later: list[tuple[str, str, Point | None]] = []
+        for active, verified_at, rid, key, latest in due:
+            cache = self.series[(rid, key)]
+            size = size_of(rid, key) if size_of is not None else None
+            if size is None:  # not read whole yet: as long as what is cached, at least
+                size = len(cache.points)
+                if cache.sampled and latest is not None:
+                    size = max(size, latest.step + 1 - cache.points[0].step)
+            stale = min(self.max_stale, size * self.seconds_per_point)
+            if (refresh_all or not active or cache.exact_last_step < 0
+                    or now - verified_at >= stale):
+                ready.append((active, verified_at, rid, key, latest, size))
+            else:
+                later.append((rid, key, latest))
+        ready.sort(key=lambda item: (item[0], item[1]))  # finished runs, then the oldest reads
+        budget = self.refresh_points
+        for i, (active, _at, rid, key, latest, size) in enumerate(ready):
+            if i and active and not refresh_all and size > budget:
+                later.append((rid, key, latest))
+                continue
+            budget -= size
+            cache = self.series[(rid, key)]
+            open_ended[(key, max(cache.exact_last_step, 0))].append(rid)
+        for rid, key, latest in later:
+            if latest is None:
+                continue  # provisional, not advanced: it waits for its refresh
+            cache = self.series[(rid, key)]
+            if cache.exact_len is None:
+                cache.exact_len = len(cache.points)
+            cache.points.append(latest)
+            updated.add((rid, key))
 
     async def _window(self, run_ids: list[str], key: str, start: int | None, end: int | None,
                       max_results: int) -> dict[str, list[Point]]:
