@@ -652,3 +652,60 @@ def test_relative_local_uri_from_the_working_folder(argv, env, store, local_fold
     after = Listing.of(folder)
     assert after == before, "the folder was changed: " + ", ".join(
         sorted(set(after.entries.items()) ^ set(before.entries.items())))
+
+
+# ---------------------------------------------------------------------- 6. Databricks PAT
+@pytest.fixture
+def databricks_env(clean_env, monkeypatch):
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_FILE",
+                 "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(clean_env))
+    return clean_env
+
+
+@pytest.mark.parametrize("where", ["environment", "profile"])
+def test_databricks_uri_sends_the_personal_access_token(where, upstream, token_front,
+                                                         databricks_env, monkeypatch, capsys):
+    """`databricks` / `databricks://PROFILE` against a front that, like a workspace, lets
+    only `Bearer <PAT>` through: the runs come back, only public MLflow REST paths are used,
+    and the token is never printed."""
+    pat = "dapi" + secrets.token_hex(16)
+    token_front.token = pat
+    token_front.clear()
+    if where == "environment":
+        monkeypatch.setenv("DATABRICKS_HOST", token_front.url)
+        monkeypatch.setenv("DATABRICKS_TOKEN", pat)
+        uri = "databricks"
+    else:
+        (databricks_env / ".databrickscfg").write_text(
+            f"[DEFAULT]\nhost = https://unused.example\ntoken = nope\n\n"
+            f"[team]\nhost = {token_front.url}\ntoken = {pat}\n")
+        uri = "databricks://team"
+    code, out, err = status(capsys, uri, "-e", upstream["experiment"], "--json")
+    assert code == 0, err
+    assert run_ids(out) == {upstream["run_id"]}
+    seen = token_front.seen()
+    assert seen and {s.authorization for s in seen} == {f"Bearer {pat}"}
+    api = [s.target for s in seen if "/api/" in s.target]
+    assert api and all("/api/2.0/mlflow/" in t for t in api), api
+    assert pat not in out + err
+
+
+def test_databricks_token_refused_says_so(upstream, token_front, databricks_env, monkeypatch,
+                                          capsys):
+    token_front.token = "dapi-the-right-one"
+    monkeypatch.setenv("DATABRICKS_HOST", token_front.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-expired")
+    code, out, err = status(capsys, "databricks", "-e", upstream["experiment"], "--json")
+    assert code == 1 and out == ""
+    line = one_error_line(err)
+    assert "refused the credentials (401)" in line and "dapi-expired" not in line
+
+
+def test_databricks_profile_missing_is_one_line_with_the_fix(databricks_env, capsys):
+    (databricks_env / ".databrickscfg").write_text("[DEFAULT]\nhost = https://x.example\n")
+    code, out, err = status(capsys, "databricks://nosuch", "--json")
+    assert code in (1, 2) and out == ""
+    line = one_error_line(err)
+    assert "no profile [nosuch]" in line and "DATABRICKS_HOST" in line
