@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 
+import tui.tracking.jsonstream as jsonstream
 import tui.tracking.rest as rest
 from tui.tracking.rest import RestSource, loads_yielding, parse_run
 
@@ -90,7 +91,7 @@ async def test_loads_yielding_with_text_gives_each_element_with_its_own_json(ind
 
 async def test_loads_yielding_lets_the_event_loop_run_while_decoding():
     text = json.dumps(page(2000), indent=2).encode()
-    assert len(text) > 10 * rest.YIELD_CHARS
+    assert len(text) > 10 * jsonstream.YIELD_CHARS
     turns = 0
     done = False
 
@@ -108,7 +109,7 @@ async def test_loads_yielding_lets_the_event_loop_run_while_decoding():
     done = True
     await task
     assert len(got["runs"]) == 2000
-    assert during >= len(text) // rest.YIELD_CHARS - 1
+    assert during >= len(text) // jsonstream.YIELD_CHARS - 1
 
 
 # ---------------------------------------------------------------------- search_runs
@@ -135,7 +136,7 @@ async def test_search_runs_of_a_large_page_equals_a_plain_parse():
     finally:
         await source.aclose()
     fresh = [parse_run(r) for r in json.loads(json.dumps(server.answer))["runs"]]
-    assert len(json.dumps(server.answer, indent=2)) > 5 * rest.YIELD_CHARS
+    assert len(json.dumps(server.answer, indent=2)) > 5 * jsonstream.YIELD_CHARS
     assert got == fresh
 
 

@@ -1,27 +1,20 @@
 """Read an MLflow tracking server over its REST API with httpx. Never imports mlflow.
 
-Honours MLflow's client variables: MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (Basic,
-wins when both kinds are set), MLFLOW_TRACKING_TOKEN (Bearer), MLFLOW_TRACKING_INSECURE_TLS,
-MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_CLIENT_CERT_PATH. Each call has explicit
-timeouts and at most two quick retries: a dead server is reported in seconds, not minutes (the
-poller owns the longer back-off).
+RestSource is the TrackingSource of http(s) URIs: what the server can answer (found once per
+connection, tui/tracking/capabilities.py), experiments, runs, histories. The HTTP plumbing
+(credentials, network environment, retries, error lines) is ApiClient's
+(tui/tracking/api.py); long answers are decoded piecewise (tui/tracking/jsonstream.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
-import socket
-import ssl
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-import httpx
-
+from tui.tracking.api import API, CREDENTIALS_HINT, ApiClient
 from tui.tracking.capabilities import (
     Capabilities,
     from_version,
@@ -34,14 +27,12 @@ from tui.tracking.clientfilter import take_attribute_clauses
 from tui.tracking.errors import (
     AuthError,
     BadRequest,
-    ConnectionFailed,
     MissingRoute,
     NotFound,
     ServerError,
     TrackingError,
 )
-from tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings, proxy_for
-from tui.tracking.httpenv import transport as http_transport
+from tui.tracking.jsonstream import loads_yielding
 from tui.tracking.models import Experiment, Point, Run
 from tui.tracking.source import (
     MAX_RESULTS_PER_RUN,
@@ -53,17 +44,7 @@ from tui.tracking.source import (
     to_float,
     to_int,
 )
-from tui.tracking.uri import redact
 
-API = "/api/2.0/mlflow"
-CREDENTIALS_HINT = (
-    "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
-)
-RETRY_STATUS = {502, 503, 504}
-# runs/search answers are decoded one run at a time, letting the event loop run (keys,
-# repaints) every YIELD_CHARS characters: one json.loads of a 500-run page (~750 KB,
-# pretty-printed) holds the loop for several milliseconds, more on a busy machine.
-YIELD_CHARS = 100_000
 PARSE_BATCH = 200  # runs parsed between two pauses for the event loop
 RUN_MEMO = 5000  # run records remembered (their JSON text), to reuse the Run of an unchanged one
 # Old servers (no get-history-bulk-interval, before 2.11), see get_history_window:
@@ -75,44 +56,13 @@ _RUN_ID_IN = re.compile(r"(?<![\w.`])(?:attributes\.)?run_id\s+IN\s*\(([^()]*)\)
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
 
 
-class RestSource:
-    """TrackingSource for http(s) servers."""
+class RestSource(ApiClient):
+    """TrackingSource for http(s) servers: what the server can answer, runs, histories."""
 
-    def __init__(
-        self,
-        uri: str,
-        *,
-        environ: Mapping[str, str] | None = None,
-        connect_timeout: float = 3.0,
-        read_timeout: float = 15.0,
-        retries: int = 2,
-        retry_budget: float = 4.0,
-        history_timeout: float = 90.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        auth: httpx.Auth | None = None,
-        headers: Mapping[str, str] | None = None,
-        display: str | None = None,
-        setup_error: TrackingError | None = None,
-    ) -> None:
-        env = os.environ if environ is None else environ
-        parts = urlsplit(uri.rstrip("/"))
-        user = unquote(parts.username) if parts.username else None
-        password = unquote(parts.password) if parts.password else None
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        if ":" in (parts.hostname or "") and not host.startswith("["):
-            host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
-        self.base_url = urlunsplit((parts.scheme, host, parts.path, "", ""))
-        self.display_uri = display or redact(uri)
-        self.retries = retries
-        self.retry_budget = retry_budget
-        # MLflow reads every point of a history to sample it: over many long runs one
-        # get-history-bulk-interval can take tens of seconds on a busy server.
-        self._history_timeout = httpx.Timeout(max(read_timeout, history_timeout),
-                                              connect=connect_timeout, pool=history_timeout)
-        self.requests = 0  # counters, for benchmarks and the status line
-        self.bytes_in = 0
+    def __init__(self, uri: str, **options: Any) -> None:
+        """`options`: ApiClient's (environ, timeouts, retries, transport, auth, headers,
+        display, setup_error)."""
+        super().__init__(uri, **options)
         # run id -> (the JSON text of its record, its Run), least recently seen first: a run
         # listed again with the same text keeps its Run object (no parsing; cheap to compare
         # for whoever shows it). Most runs of a listing are unchanged from one to the next.
@@ -129,7 +79,6 @@ class RestSource:
         # they are applied here from then on (tui/tracking/clientfilter.py).
         self._attribute_filters: bool | None = None
         self._mlflow_seen = False  # experiments/search answered MLflow's JSON here
-        self._lost = False  # a connection failed since the capabilities were found
         # Old servers: whole series read in the last FULL_TTL s {(run, key): (when, points)},
         # and each series' size on the server at its last read.
         self._full: dict[tuple[str, str], tuple[float, list[Point]]] = {}
@@ -137,289 +86,10 @@ class RestSource:
         self._full_slots = asyncio.Semaphore(FULL_PARALLEL)
         self._sizes: dict[tuple[str, str], int] = {}
 
-        given = dict(headers or {})
-        headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
-        env_user = env.get("MLFLOW_TRACKING_USERNAME")
-        env_pass = env.get("MLFLOW_TRACKING_PASSWORD")
-        token = env.get("MLFLOW_TRACKING_TOKEN")
-        if auth is not None:
-            pass  # a token command or SigV4: it sets the credentials
-        elif "Authorization" in given:
-            pass  # a platform's token, or the config file's headers
-        elif env_user and env_pass:
-            auth = httpx.BasicAuth(env_user, env_pass)
-        elif user:
-            auth = httpx.BasicAuth(user, password or "")
-        elif token:
-            headers["Authorization"] = f"Bearer {token}"
-        headers.update(given)
-        self._auth = auth
-        self._secrets = [s for s in (env_pass, token, password, parts.password, *given.values())
-                         if s and len(s) >= 6]
-
-        self.sends_credentials = auth is not None or "Authorization" in headers
-        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        self.network: NetworkSettings | None = None
-        if transport is None:
-            try:
-                self.network = network_settings(env)
-            except ValueError as exc:
-                # A CA or certificate file that cannot be used: every call says so.
-                self._setup_error: TrackingError | None = ConnectionFailed(str(exc))
-                self.network = network_settings({})
-            else:
-                self._setup_error = setup_error
-            transport = http_transport(self.base_url, self.network, limits=limits)
-        else:
-            self._setup_error = setup_error
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=auth,
-            headers=headers,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            follow_redirects=True,
-            limits=limits,
-            trust_env=False,  # the environment is read by tui.tracking.httpenv instead
-            transport=transport,
-        )
-
-    # ------------------------------------------------------------------ plumbing
-    def _scrub(self, text: str) -> str:
-        proxies = self.network.proxies.values() if self.network is not None else ()
-        for secret in [*self._secrets, *getattr(self._auth, "secrets", []),
-                       *(unquote(urlsplit(p).password or "") for p in proxies)]:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
-    async def _call(self, method: str, path: str, *, params: Any = None,
-                    body: Mapping[str, Any] | None = None,
-                    timeout: httpx.Timeout | None = None,
-                    array: str | None = None, with_text: bool = True) -> dict[str, Any]:
-        """One API call, retried on connection failures and 502/503/504. `array`: the key of
-        the answer's (possibly long) main array, decoded in pieces (see YIELD_CHARS), each
-        element as (its JSON text, its value) (`with_text`), else as its value."""
-        deadline = time.monotonic() + self.retry_budget
-        attempt = 0
-        while True:
-            try:
-                return await self._call_once(method, path, params=params, body=body,
-                                             timeout=timeout, array=array,
-                                             with_text=with_text)
-            except (ConnectionFailed, ServerError) as exc:
-                if isinstance(exc, ConnectionFailed):
-                    self._lost = True  # capabilities() re-reads /version once back
-                status = getattr(exc, "status", None)
-                retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS
-                delay = 0.25 * (2**attempt)
-                if not retry or attempt >= self.retries or time.monotonic() + delay > deadline:
-                    raise
-                attempt += 1
-                await asyncio.sleep(delay)
-
-    async def _send(self, method: str, path: str, *, params: Any = None,
-                    body: Mapping[str, Any] | None = None,
-                    timeout: httpx.Timeout | None = None) -> httpx.Response:
-        """One request, counted; transport failures as ConnectionFailed."""
-        where = self.display_uri
-        if self._setup_error is not None:
-            raise self._setup_error
-        try:
-            extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-            response = await self._client.request(method, path, params=params, json=body,
-                                                  **extra)
-            content = response.content
-        except httpx.TimeoutException as exc:
-            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
-            raise ConnectionFailed(f"{where} did not {kind} in time") from None
-        except httpx.ConnectError as exc:
-            raise ConnectionFailed(self._connect_reason(exc)) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise ConnectionFailed(
-                f"connection to {where} broke: {self._scrub(str(exc)) or type(exc).__name__}",
-                hint=self._client_cert_hint()) from None
-        except httpx.ProxyError as exc:
-            # The proxy answered CONNECT (https:// through HTTPS_PROXY) with an error.
-            detail = self._scrub(str(exc))
-            code = detail.split(" ", 1)[0]
-            raise self._proxy_error(int(code) if code.isdigit() else None, detail) from None
-        except httpx.HTTPError as exc:
-            raise ConnectionFailed(f"cannot talk to {where}: {self._scrub(str(exc))}") from None
-        self.requests += 1
-        self.bytes_in += len(content)
-        return response
-
-    async def _call_once(self, method: str, path: str, *, params: Any = None,
-                         body: Mapping[str, Any] | None = None,
-                         timeout: httpx.Timeout | None = None,
-                         array: str | None = None, with_text: bool = True) -> dict[str, Any]:
-        where = self.display_uri
-        response = await self._send(method, path, params=params, body=body, timeout=timeout)
-        content = response.content
-        status = response.status_code
-        payload: Any = None
-        try:
-            if status == 200 and array is not None and content:
-                payload = await loads_yielding(content, array, with_text=with_text)
-            else:
-                payload = json.loads(content) if content else {}
-        except ValueError:
-            payload = None
-        if status == 200:
-            if not isinstance(payload, dict):
-                err = ServerError(
-                    f"{where} answered with something that is not MLflow JSON "
-                    f"({response.headers.get('content-type', 'no content type')})",
-                    hint="is a proxy in the way, or is this not an MLflow server?",
-                )
-                raise err
-            return payload
-        message = ""
-        code = ""
-        if isinstance(payload, dict):
-            message = str(payload.get("message") or "")
-            code = str(payload.get("error_code") or "")
-        text = message or _first_line(content)
-        text = self._scrub(text)[:300]
-        if status == 407:  # an http:// URL through HTTP_PROXY: the proxy's own answer
-            raise self._proxy_error(407, text)
-        if status == 401:
-            if self.sends_credentials:
-                raise AuthError(f"{where} refused the credentials (401)",
-                                hint="check the user name and password, or the token")
-            raise AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
-        if status == 403:
-            if "host header" in text.lower():
-                raise AuthError(
-                    f"{where} refused the Host header (403 Invalid Host header)",
-                    hint="start the server with --allowed-hosts including this host name",
-                )
-            raise AuthError(f"{where} refused access (403): {text}",
-                            hint="these credentials lack the permission" if
-                            self.sends_credentials else CREDENTIALS_HINT)
-        if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(text or "not found")
-        if status == 404:
-            # Werkzeug's HTML page (every MLflow version), or a JSON ENDPOINT_NOT_FOUND.
-            raise MissingRoute(
-                f"{where} has no MLflow API at {path} (404)",
-                hint="check the URI: it should be the tracking server's root URL",
-            )
-        if status == 400 or code == "INVALID_PARAMETER_VALUE":
-            raise BadRequest(text or f"bad request ({status})")
-        html = "html" in response.headers.get("content-type", "").lower()
-        err = ServerError(f"{where} answered {status}: {text or response.reason_phrase}",
-                          hint="an HTML page, not MLflow's answer: from a proxy in front of "
-                          "the server?" if html else "")
-        err.status = status  # type: ignore[attr-defined]
-        raise err
-
-    def _proxy(self) -> tuple[str, str] | None:
-        """(the proxy's URL without credentials, the variable it came from) when requests to
-        this server go through a proxy, else None."""
-        net = self.network
-        proxy = proxy_for(self.base_url, net) if net is not None else None
-        if net is None or proxy is None:
-            return None
-        scheme = urlsplit(self.base_url).scheme
-        return redact(proxy), net.proxy_sources.get(scheme) or f"{scheme.upper()}_PROXY"
-
-    def _proxy_error(self, status: int | None, detail: str) -> TrackingError:
-        """The proxy itself refused: its credentials (407), or the way to the server."""
-        proxy, var = self._proxy() or ("in the way", "HTTP(S)_PROXY")
-        if status == 407:
-            if "***@" in proxy:
-                return AuthError(f"the proxy {proxy} refused its credentials (407)",
-                                 hint=f"check the user name and password in {var}")
-            return AuthError(f"the proxy {proxy} needs credentials (407)",
-                             hint=f"put them in {var}: http://user:password@host:port")
-        return ConnectionFailed(f"the proxy {proxy} ({var}) did not connect to "
-                                f"{self.display_uri}: {detail}")
-
-    def _client_cert_hint(self) -> str:
-        """A TLS server that hangs up before its first answer, while no client certificate
-        is sent, most often wants one."""
-        if (not self.base_url.startswith("https:") or self.requests
-                or (self.network is not None and self.network.client_cert)):
-            return ""
-        return ("if the server wants a client certificate, set "
-                "MLFLOW_TRACKING_CLIENT_CERT_PATH to a PEM file with it and its key")
-
-    def _connect_reason(self, exc: Exception) -> str:
-        causes: list[BaseException] = []
-        cur: BaseException | None = exc
-        while cur is not None and len(causes) < 8:
-            causes.append(cur)
-            cur = cur.__cause__ or cur.__context__
-        via = self._proxy()
-        if via is not None:
-            # The client only ever connects to the proxy: a name that does not resolve or a
-            # refused connection is the proxy's, not the server's.
-            proxy, var = via
-            low = " / ".join(str(c) for c in causes).lower()
-            what = why = ""
-            if any(isinstance(c, socket.gaierror) for c in causes) or (
-                    "name or service not known" in low or "name resolution" in low):
-                what = f"cannot resolve the host name of the proxy {proxy}"
-            elif any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in low:
-                what, why = f"connection refused by the proxy {proxy}", "is it running? "
-            if what:
-                host = urlsplit(self.base_url).hostname or "?"
-                return f"{what} (from {var}; {why}NO_PROXY={host} goes around it)"
-        if any(isinstance(c, socket.gaierror) for c in causes):
-            host = urlsplit(self.base_url).hostname or "?"
-            return f"cannot resolve host name {host!r}"
-        if any(isinstance(c, ConnectionRefusedError) for c in causes):
-            return f"connection refused by {self.display_uri} (is the server running?)"
-        for c in causes:
-            if isinstance(c, ssl.SSLCertVerificationError):
-                detail = c.verify_message or "certificate verify failed"
-                if "mismatch" in detail.lower():  # trusted, but issued for another name
-                    return (f"{self.display_uri}'s certificate is for another host name "
-                            f"({detail}): use a name it was issued for, or "
-                            "MLFLOW_TRACKING_INSECURE_TLS=true to skip the check")
-                return (f"{self.display_uri}'s certificate is not trusted ({detail}): "
-                        f"{TLS_HINT}")
-            if isinstance(c, ssl.SSLError):
-                reason = c.reason or str(c)
-                hint = self._client_cert_hint() if any(
-                    word in reason.upper() for word in ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE",
-                                                        "HANDSHAKE_FAILURE")) else ""
-                return f"TLS with {self.display_uri} failed ({reason})" + (
-                    f": {hint}" if hint else "")
-        text = self._scrub(" / ".join(dict.fromkeys(str(c) for c in causes if str(c))))
-        host = urlsplit(self.base_url).hostname or "?"
-        low = text.lower()
-        if "name or service not known" in low or "nodename nor servname" in low or (
-            "name resolution" in low) or "getaddrinfo" in low or "no address" in low:
-            return f"cannot resolve host name {host!r}"
-        if "refused" in low:
-            return f"connection refused by {self.display_uri} (is the server running?)"
-        return f"cannot connect to {self.display_uri}: {text or type(exc).__name__}"
 
     def describe(self) -> list[tuple[str, str]]:
         """How this source connects, for the connection details (no secret in it)."""
-        auth = self._auth
-        kind = ("a token command" if type(auth).__name__ == "TokenCommand" else
-                "AWS SigV4" if type(auth).__name__ == "SigV4" else
-                "Basic (user and password)" if isinstance(auth, httpx.BasicAuth) else
-                "a bearer token / header" if "Authorization" in self._client.headers else
-                "none")
-        facts = [("server", self.display_uri), ("base URL", self.base_url),
-                 ("credentials", kind)]
-        net = self.network
-        if net is not None:
-            facts.append(("TLS trust", {"": "the system store and certifi's bundle",
-                                        "MLFLOW_TRACKING_INSECURE_TLS": "not verified "
-                                        "(MLFLOW_TRACKING_INSECURE_TLS)"}.get(
-                                            net.ca_source, f"from {net.ca_source}")))
-            proxy = proxy_for(self.base_url, net)
-            facts.append(("proxy", redact(proxy) if proxy else "none (direct)"))
-            if net.client_cert:
-                facts.append(("client certificate", net.client_cert))
-        space = self._client.headers.get("X-MLFLOW-WORKSPACE")
-        if space:
-            facts.append(("workspace", space))
+        facts = self.describe_connection()
         caps = self._caps
         if caps is not None:
             facts.append(("server version", caps.version or "not reported (MLflow 2.0.x?)"))
@@ -822,89 +492,6 @@ def parse_run(r: Mapping[str, Any]) -> Run:
                     parse_datasets(r.get("inputs")))
 
 
-_DECODE = json.JSONDecoder().raw_decode
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _skip(text: str, i: int) -> int:
-    """The index of the first character at or after `i` that is not JSON whitespace."""
-    match = _SPACE.match(text, i)
-    return match.end() if match else i
-
-
-async def loads_yielding(content: bytes, array: str, *, with_text: bool = False) -> Any:
-    """json.loads(content), for a JSON object whose `array` member is a long array: its
-    elements are decoded one at a time, with a pause for the event loop every YIELD_CHARS
-    characters. Anything else than an object of that shape is one json.loads.
-    `with_text`: each element of `array` comes as (its JSON text, its value) instead, the
-    text None when the answer was not decoded piece by piece."""
-    try:
-        text = content.decode("utf-8")
-        return await _decode_object(text, array, with_text)
-    except ValueError:
-        payload = json.loads(content)  # the same answer, or the same error, as ever
-        if with_text and isinstance(payload, dict) and isinstance(payload.get(array), list):
-            payload[array] = [(None, item) for item in payload[array]]
-        return payload
-
-
-async def _decode_object(text: str, array: str, with_text: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    i = _skip(text, 0)
-    if text[i:i + 1] != "{":
-        raise ValueError("not an object")
-    i = _skip(text, i + 1)
-    if text[i:i + 1] == "}":
-        i += 1
-    else:
-        while True:
-            key, i = _DECODE(text, i)
-            if not isinstance(key, str):
-                raise ValueError("object key is not a string")
-            i = _skip(text, i)
-            if text[i:i + 1] != ":":
-                raise ValueError("expected ':'")
-            i = _skip(text, i + 1)
-            value: Any
-            if key == array and text[i:i + 1] == "[":
-                value, i = await _decode_array(text, i, with_text)
-            else:
-                value, i = _DECODE(text, i)
-            out[key] = value
-            i = _skip(text, i)
-            if text[i:i + 1] == "}":
-                i += 1
-                break
-            if text[i:i + 1] != ",":
-                raise ValueError("expected ',' or '}'")
-            i = _skip(text, i + 1)
-    if _skip(text, i) != len(text):
-        raise ValueError("extra data")
-    return out
-
-
-async def _decode_array(text: str, i: int, with_text: bool) -> tuple[list[Any], int]:
-    """The array starting at text[i] ('['): (its elements, the index after its ']')."""
-    items: list[Any] = []
-    mark = i
-    i = _skip(text, i + 1)
-    if text[i:i + 1] == "]":
-        return items, i + 1
-    while True:
-        start = i
-        item, i = _DECODE(text, i)
-        items.append((text[start:i], item) if with_text else item)
-        if i - mark >= YIELD_CHARS:
-            await asyncio.sleep(0)
-            mark = i
-        i = _skip(text, i)
-        if text[i:i + 1] == "]":
-            return items, i + 1
-        if text[i:i + 1] != ",":
-            raise ValueError("expected ',' or ']'")
-        i = _skip(text, i + 1)
-
-
 async def _gather_all(aws: list[Any]) -> list[Any]:
     """asyncio.gather that waits for every request before raising the first failure: none is
     left running behind a failed call."""
@@ -915,12 +502,4 @@ async def _gather_all(aws: list[Any]) -> list[Any]:
     return results
 
 
-def _first_line(content: bytes) -> str:
-    text = content.decode("utf-8", "replace")
-    if "<" in text[:200]:  # an HTML error page from a proxy: keep its title, if any
-        match = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
-        text = match.group(1) if match else "an HTML page"
-    return " ".join(text.split())[:200]
-
-
-__all__ = ["RestSource", "loads_yielding", "parse_run", "TrackingError"]
+__all__ = ["CREDENTIALS_HINT", "RestSource", "loads_yielding", "parse_run", "TrackingError"]
