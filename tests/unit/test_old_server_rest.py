@@ -14,7 +14,7 @@ import re
 import httpx
 import pytest
 
-from tui.tracking import rest
+from tui.tracking import rest, wholeseries
 from tui.tracking.capabilities import Capabilities, parse_version, sample_window
 from tui.tracking.errors import BadRequest, ConnectionFailed, ServerError
 from tui.tracking.models import Point
@@ -404,7 +404,7 @@ async def test_several_windows_of_a_series_cost_one_request():
 
 
 async def test_the_copy_expires(monkeypatch):
-    monkeypatch.setattr(rest, "FULL_TTL", -1.0)
+    monkeypatch.setattr(wholeseries, "FULL_TTL", -1.0)
     mock = server("2.9.2")
     mock.add("r1", "loss", series(10))
     source = make(mock)

@@ -30,66 +30,29 @@ a real MLflow 2.9.2).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from tui.tracking.capabilities import MODERN, Capabilities, capabilities_of
-from tui.tracking.errors import NotFound
-from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
-from tui.tracking.source import (
-    MAX_RESULTS_PER_RUN,
-    MAX_RUNS_PER_BULK,
-    TrackingSource,
-    sort_newest_first,
+from tui.tracking.history import (
+    OLD_MAX_STALE,
+    OLD_REFRESH_POINTS,
+    OLD_SECONDS_PER_POINT,
+    OPEN_END,
+    SeriesCache,
+    SeriesReader,
 )
+from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
+from tui.tracking.source import TrackingSource, gather_all, sort_newest_first
 
 # Runs that can still change: RUNNING or SCHEDULED (MLflow's search has no IN for status).
 ACTIVE = ("attributes.status != 'FINISHED' and attributes.status != 'FAILED' "
           "and attributes.status != 'KILLED'")
 MAX_ACTIVE = 5000  # active runs listed per tick, whatever the page size
-FIRST_LOAD_BATCH = 10  # runs per first-load request
 # Light ticks probe at most this many active runs by id; with more, every tick lists them.
 LIGHT_MAX_ACTIVE = 100
-OPEN_END = 2**62  # end_step of an open-ended history window
-# Servers without windows (see the module docstring): a series of N points is read again at
-# most N * OLD_SECONDS_PER_POINT s after its last read (about 130 bytes a point: ~2.6 KB/s per
-# series), never later than OLD_MAX_STALE s, and at most OLD_REFRESH_POINTS points (estimated)
-# are read again per tick (at least one series).
-OLD_SECONDS_PER_POINT = 0.05
-OLD_MAX_STALE = 300.0
-OLD_REFRESH_POINTS = 5000
-
-
-@dataclass
-class SeriesCache:
-    """Cached history of one (run, metric). Steps >= exact_from hold every logged point, up
-    to the last exact one: `exact_len` is None, or (servers without windows) the number of
-    points before the provisional ones, latest points runs/search reported since the last
-    read, which the next read replaces. `verified_at`: when it was last read (poller clock)."""
-
-    points: list[Point] = field(default_factory=list)
-    exact_from: int = 0
-    sampled: bool = False
-    exact_len: int | None = None
-    verified_at: float = 0.0
-
-    @property
-    def last_step(self) -> int:
-        return self.points[-1].step if self.points else -1
-
-    @property
-    def exact_last_step(self) -> int:
-        """The step of the last point known exact (provisional points come after it)."""
-        n = len(self.points) if self.exact_len is None else self.exact_len
-        return self.points[n - 1].step if n else -1
-
-    @property
-    def last_timestamp(self) -> int:
-        return self.points[-1].timestamp if self.points else -1
 
 
 @dataclass(frozen=True)
@@ -125,10 +88,11 @@ class Poller:
         # What the server answers (found by the source at the first tick): without windows
         # or without run_id IN, no light ticks (see the module docstring).
         self.capabilities: Capabilities = MODERN
-        self.seconds_per_point = seconds_per_point
-        self.max_stale = max_stale
-        self.refresh_points = refresh_points
-        self._refresh_all = False  # refresh(): provisional series are read again next tick
+        # The series caches and history requests (tui/tracking/history.py).
+        self.history = SeriesReader(source, first_load_points=first_load_points,
+                                    max_parallel=max_parallel, clock=clock,
+                                    seconds_per_point=seconds_per_point, max_stale=max_stale,
+                                    refresh_points=refresh_points)
         # Only active (running or scheduled) runs change from tick to tick. Three kinds of
         # tick, from the dearest:
         # - full listing: every `full_every` s, on a new view, after a failure, on refresh();
@@ -145,29 +109,25 @@ class Poller:
         self._next_full = 0.0
         self._next_active = 0.0
         self._light = False  # the current tick is a light one
-        self._missing: set[str] = set()  # runs whose history answered "not found"
         self._fresh: set[str] = set()  # runs a light tick's probes brought whole
         self._probe_new = True
-        self.first_load_points = first_load_points
         # Runs listed per tick: the newest `max_runs`, plus every active run when there are
         # more (an experiment of 10,000 runs costs one page per tick, not ten).
         self.max_runs = max_runs
         self.truncated = False  # the last tick's listing stopped at max_runs
         self._page_oldest = 0  # start time of the oldest run of a truncated listing
         self.runs: dict[str, Run] = {}
-        self.series: dict[SeriesKey, SeriesCache] = {}
         self.run_counts: dict[str, int] = {}
         self._watched: tuple[str, ...] = ()
-        # Requests in flight at once: the http client's pool holds 4 connections, and more
-        # would queue there and time out as if the server were slow.
-        self._slots = asyncio.Semaphore(max_parallel)
         self._filter = ""
-        self._calls = 0
 
     # ------------------------------------------------------------------ reading
+    @property
+    def series(self) -> dict[SeriesKey, SeriesCache]:
+        return self.history.series
+
     def points(self, key: SeriesKey) -> list[Point]:
-        cache = self.series.get(key)
-        return cache.points if cache else []
+        return self.history.points(key)
 
     def ordered_runs(self) -> list[Run]:
         return sort_newest_first(list(self.runs.values()))
@@ -261,7 +221,8 @@ class Poller:
                                  removed_runs=removed, updated_series=set(),
                                  requests=self._source_calls() - calls_before,
                                  at=time.time()))
-        updated = await self._fetch_series(current, keys)
+        updated = await self.history.fetch(current, keys, light=self._light,
+                                           fresh=self._fresh, old=self._old)
         if self._light and updated:
             runs = self._note_latest(runs, updated)
         return TickResult(
@@ -291,7 +252,7 @@ class Poller:
         """Make the next tick a full listing (the user asked for a refresh); on a server
         without windows, also read again every series holding provisional points."""
         self._next_full = 0.0
-        self._refresh_all = True
+        self.history.refresh_all = True
 
     @property
     def _old(self) -> bool:
@@ -313,9 +274,9 @@ class Poller:
         now = self._clock()
         self._light = False
         self._fresh.clear()
-        if same_view and now < self._next_full and self._missing:
+        if same_view and now < self._next_full and self.history.missing:
             self._next_full = 0.0  # a history request said a run is gone: list everything
-        self._missing.clear()
+        self.history.missing.clear()
         if same_view and now < self._next_full:
             active_ids = [rid for rid, r in self.runs.items() if r.status.is_active]
             if (self._light_ok and now < self._next_active
@@ -381,7 +342,8 @@ class Poller:
     async def fetch(self, tracked: Iterable[SeriesKey]) -> set[SeriesKey]:
         """Load or advance series of the runs already known, without a runs/search."""
         self.capabilities = await capabilities_of(self.source)
-        updated = await self._fetch_series(self.runs, tracked)
+        updated = await self.history.fetch(self.runs, tracked, light=self._light, fresh=self._fresh,
+                                             old=self._old)
         if self._light and updated:
             self._note_latest(list(self.runs.values()), updated)
         return updated
@@ -389,203 +351,6 @@ class Poller:
     def _source_calls(self) -> int:
         return int(getattr(self.source, "requests", 0))
 
-    async def _fetch_series(self, runs: dict[str, Run], tracked: Iterable[SeriesKey]
-                            ) -> set[SeriesKey]:
-        first: dict[str, list[str]] = defaultdict(list)
-        # (key, from_step) -> [(run_id, to_step)]. The window starts AT the last cached step
-        # (not after it): a point re-logged at that step with a newer time is then not lost.
-        # (After provisional points: at the last exact step, so the read replaces them.)
-        advance: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
-        # Servers without windows: series that advanced or hold provisional points,
-        # (run active, last read, run_id, key, latest point if it advanced).
-        old = self._old
-        due: list[tuple[bool, float, str, str, Point | None]] = []
-        # Light ticks: an active run's record is not fresh, so its tracked series are asked
-        # open-ended, from the last cached step: (key, from_step) -> [run_id].
-        open_ended: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for run_id, key in dict.fromkeys(tracked):
-            run = runs.get(run_id)
-            latest = run.metrics.get(key) if run else None
-            cache = self.series.get((run_id, key))
-            if (self._light and run is not None and run.status.is_active
-                    and run_id not in self._fresh):
-                if cache is not None:
-                    open_ended[(key, max(cache.last_step, 0))].append(run_id)
-                else:  # not logged yet when the run was last listed: maybe now
-                    first[key].append(run_id)
-                continue
-            if latest is None:
-                continue
-            if cache is None:
-                first[key].append(run_id)
-                continue
-            advanced = latest.step > cache.last_step or (
-                latest.step == cache.last_step and latest.timestamp > cache.last_timestamp)
-            if old and (advanced or cache.exact_len is not None):
-                assert run is not None
-                due.append((run.status.is_active, cache.verified_at, run_id, key,
-                            latest if advanced else None))
-            elif advanced:
-                advance[(key, max(cache.last_step, 0))].append((run_id, latest.step))
 
-        updated: set[SeriesKey] = set()
-        refresh_all, self._refresh_all = self._refresh_all, False
-        if due:
-            self._plan_refreshes(due, open_ended, updated, refresh_all)
-        limit = min(self.first_load_points, MAX_RESULTS_PER_RUN)
-
-        async def first_load(key: str, batch: list[str]) -> None:
-            read_at = self._clock()
-            got = await self._window(batch, key, None, None, limit)
-            # MLflow 3 samples each run's rows; older servers sample the union of the batch's
-            # steps. Either way a full answer may have been thinned: such a cache is exact
-            # only from after its last point.
-            union_full = len({p.step for pts in got.values() for p in pts}) >= limit
-            for rid in batch:
-                pts = got.get(rid, [])
-                if not pts and self._light:
-                    continue  # nothing logged yet: asked again next tick
-                sampled = union_full or len(pts) >= limit
-                cache = SeriesCache(pts, 0, sampled, verified_at=read_at)
-                if sampled:
-                    cache.exact_from = cache.last_step + 1
-                self.series[(rid, key)] = cache
-                updated.add((rid, key))
-
-        # First loads of different metrics go out together (a sweep opening in the compare
-        # view, or a run first charted): the server answers them in parallel.
-        # In batches of a few runs: the server reads every point of a history to sample it,
-        # so smaller requests answer sooner, in parallel, and never one huge one at a time.
-        await gather_all([
-            first_load(key, run_ids[i:i + FIRST_LOAD_BATCH])
-            for key, run_ids in first.items()
-            for i in range(0, len(run_ids), FIRST_LOAD_BATCH)
-        ])
-        async def extend(key: str, start: int, ids: list[str], end: int | None) -> None:
-            read_at = self._clock()
-            if end is None:  # open-ended: split (for exactness) only if the answer is full
-                window = await self._window(ids, key, start, OPEN_END, MAX_RESULTS_PER_RUN)
-                if any(len(pts) >= MAX_RESULTS_PER_RUN for pts in window.values()):
-                    end = max(p.step for pts in window.values() for p in pts)
-                    window = await self._exact_window(ids, key, start, end)
-            else:
-                window = await self._exact_window(ids, key, start, end)
-            for rid in ids:
-                new = window.get(rid)
-                cache = self.series.get((rid, key))
-                if not new or cache is None:
-                    continue
-                last = cache.exact_last_step
-                if cache.exact_len is not None:
-                    cache.exact_len = None  # the read replaces the provisional points
-                    updated.add((rid, key))
-                cache.verified_at = read_at
-                tail = [p for p in new if p.step >= last]
-                kept = len(cache.points)
-                while kept and cache.points[kept - 1].step >= last:
-                    kept -= 1
-                if cache.points[kept:] == tail:
-                    continue  # the window brought back only what is cached
-                del cache.points[kept:]
-                cache.points.extend(tail)
-                updated.add((rid, key))
-
-        jobs = []
-        for (key, start), members in advance.items():
-            for i in range(0, len(members), MAX_RUNS_PER_BULK):
-                chunk = members[i:i + MAX_RUNS_PER_BULK]
-                jobs.append(extend(key, start, [r for r, _ in chunk], max(e for _, e in chunk)))
-        for (key, start), ids in open_ended.items():
-            for i in range(0, len(ids), MAX_RUNS_PER_BULK):
-                jobs.append(extend(key, start, ids[i:i + MAX_RUNS_PER_BULK], None))
-        await gather_all(jobs)
-        return updated
-
-    def _plan_refreshes(self, due: list[tuple[bool, float, str, str, Point | None]],
-                        open_ended: dict[tuple[str, int], list[str]],
-                        updated: set[SeriesKey], refresh_all: bool) -> None:
-        """Servers without windows: which of the series that advanced (or hold provisional
-        points) are read again this tick, into `open_ended` (from the last exact step: the
-        read is whole anyway, so the cache takes every point it brings, not just those up to
-        the latest runs/search reported); the others that advanced get runs/search's latest
-        point appended, provisional. See the module docstring."""
-        now = self._clock()
-        size_of = getattr(self.source, "history_size", None)
-        ready: list[tuple[bool, float, str, str, Point | None, int]] = []
-        later: list[tuple[str, str, Point | None]] = []
-        for active, verified_at, rid, key, latest in due:
-            cache = self.series[(rid, key)]
-            size = size_of(rid, key) if size_of is not None else None
-            if size is None:  # not read whole yet: as long as what is cached, at least
-                size = len(cache.points)
-                if cache.sampled and latest is not None:
-                    size = max(size, latest.step + 1 - cache.points[0].step)
-            stale = min(self.max_stale, size * self.seconds_per_point)
-            if (refresh_all or not active or cache.exact_last_step < 0
-                    or now - verified_at >= stale):
-                ready.append((active, verified_at, rid, key, latest, size))
-            else:
-                later.append((rid, key, latest))
-        ready.sort(key=lambda item: (item[0], item[1]))  # finished runs, then the oldest reads
-        budget = self.refresh_points
-        for i, (active, _at, rid, key, latest, size) in enumerate(ready):
-            if i and active and not refresh_all and size > budget:
-                later.append((rid, key, latest))
-                continue
-            budget -= size
-            cache = self.series[(rid, key)]
-            open_ended[(key, max(cache.exact_last_step, 0))].append(rid)
-        for rid, key, latest in later:
-            if latest is None:
-                continue  # provisional, not advanced: it waits for its refresh
-            cache = self.series[(rid, key)]
-            if cache.exact_len is None:
-                cache.exact_len = len(cache.points)
-            cache.points.append(latest)
-            updated.add((rid, key))
-
-    async def _window(self, run_ids: list[str], key: str, start: int | None, end: int | None,
-                      max_results: int) -> dict[str, list[Point]]:
-        self._calls += 1
-        try:
-            async with self._slots:
-                return await self.source.get_history_window(
-                    run_ids, key, start_step=start, end_step=end, max_results=max_results
-                )
-        except NotFound:
-            # A run deleted between runs/search and this call: the next tick (a full
-            # listing) drops it.
-            if len(run_ids) == 1:
-                self._missing.update(run_ids)
-                return {}
-            out: dict[str, list[Point]] = {}
-            for rid in run_ids:
-                out.update(await self._window([rid], key, start, end, max_results))
-            return out
-
-    async def _exact_window(self, run_ids: list[str], key: str, start: int, end: int
-                            ) -> dict[str, list[Point]]:
-        """Every point with start <= step <= end. The server samples a window that has more
-        than max_results steps, so a full answer is split in halves until none is full."""
-        got = await self._window(run_ids, key, start, end, MAX_RESULTS_PER_RUN)
-        steps = {p.step for pts in got.values() for p in pts}
-        full = len(steps) >= MAX_RESULTS_PER_RUN or any(
-            len(pts) >= MAX_RESULTS_PER_RUN for pts in got.values())
-        if not full or start >= end:
-            return got
-        mid = (start + end) // 2
-        left = await self._exact_window(run_ids, key, start, mid)
-        right = await self._exact_window(run_ids, key, mid + 1, end)
-        for rid, pts in right.items():
-            left.setdefault(rid, []).extend(pts)
-        return left
-
-
-async def gather_all(aws: list[Any]) -> list[Any]:
-    """Run coroutines together and wait for all of them; then raise the first failure, if any
-    (no task is left running behind a failed tick)."""
-    results = await asyncio.gather(*aws, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
+__all__ = ["ACTIVE", "OLD_MAX_STALE", "OLD_REFRESH_POINTS", "OLD_SECONDS_PER_POINT", "OPEN_END",
+           "ExperimentSummary", "Poller", "SeriesCache", "TickResult", "gather_all"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +19,6 @@ from tui.tracking.capabilities import (
     from_version,
     parse_version,
     rejects_run_id_in,
-    sample_window,
 )
 from tui.tracking.clientfilter import apply as apply_clauses
 from tui.tracking.clientfilter import take_attribute_clauses
@@ -37,6 +35,7 @@ from tui.tracking.models import Experiment, Point, Run
 from tui.tracking.source import (
     MAX_RESULTS_PER_RUN,
     MAX_RUNS_PER_BULK,
+    gather_all,
     latest_points,
     make_run,
     parse_datasets,
@@ -44,13 +43,12 @@ from tui.tracking.source import (
     to_float,
     to_int,
 )
+from tui.tracking.wholeseries import FULL_PARALLEL, WholeSeries
 
 PARSE_BATCH = 200  # runs parsed between two pauses for the event loop
 RUN_MEMO = 5000  # run records remembered (their JSON text), to reuse the Run of an unchanged one
 # Old servers (no get-history-bulk-interval, before 2.11), see get_history_window:
 FULL_PAGE = 25_000  # max_results sent with every get-history (MLflow's own client sends it too)
-FULL_TTL = 2.0  # s: a whole series fetched serves every window of it asked this long after
-FULL_PARALLEL = 4  # whole-series requests in flight (the http client's pool)
 # run_id IN refused (2.0-2.3.0): the ids are asked one `attributes.run_id = '...'` at a time.
 _RUN_ID_IN = re.compile(r"(?<![\w.`])(?:attributes\.)?run_id\s+IN\s*\(([^()]*)\)", re.I)
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
@@ -79,12 +77,8 @@ class RestSource(ApiClient):
         # they are applied here from then on (tui/tracking/clientfilter.py).
         self._attribute_filters: bool | None = None
         self._mlflow_seen = False  # experiments/search answered MLflow's JSON here
-        # Old servers: whole series read in the last FULL_TTL s {(run, key): (when, points)},
-        # and each series' size on the server at its last read.
-        self._full: dict[tuple[str, str], tuple[float, list[Point]]] = {}
-        self._full_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._full_slots = asyncio.Semaphore(FULL_PARALLEL)
-        self._sizes: dict[tuple[str, str], int] = {}
+        # Old servers: windows cut from whole series (tui/tracking/wholeseries.py).
+        self._whole = WholeSeries(self.get_full_history)
 
 
     def describe(self) -> list[tuple[str, str]]:
@@ -219,7 +213,7 @@ class RestSource(ApiClient):
     def history_size(self, run_id: str, key: str) -> int | None:
         """Points in the series at its last whole read (servers without windows), else None:
         what one more read of it costs, for the poller's refresh pacing."""
-        return self._sizes.get((run_id, key))
+        return self._whole.size(run_id, key)
 
     # ------------------------------------------------------------------ API
 
@@ -282,16 +276,7 @@ class RestSource(ApiClient):
             except BadRequest:
                 raise exc from None
             self._learn(attribute_filters=False)
-        if self._full:
-            # Old server: a series read in the last seconds is not current any more when
-            # runs/search reports a newer latest point (see _whole_series).
-            by_id = {r.run_id: r for r in runs}
-            for k, (_, points) in list(self._full.items()):
-                run = by_id.get(k[0])
-                latest = run.metrics.get(k[1]) if run is not None else None
-                if latest is not None and (not points or (latest.step, latest.timestamp) > (
-                        points[-1].step, points[-1].timestamp)):
-                    del self._full[k]
+        self._whole.forget_older_than(runs)
         return runs
 
     async def _search_filtered(self, experiment_ids: Sequence[str], filter_string: str,
@@ -325,7 +310,7 @@ class RestSource(ApiClient):
                                               max_runs=max_runs)
 
         found: dict[str, Run] = {}
-        for runs in await _gather_all([one(rid) for rid in ids]):
+        for runs in await gather_all([one(rid) for rid in ids]):
             found.update((r.run_id, r) for r in runs)
         return sort_newest_first(list(found.values()))[:max_runs]
 
@@ -378,58 +363,17 @@ class RestSource(ApiClient):
                                  max_results: int) -> dict[str, list[Point]]:
         """get-history-bulk-interval where the server has it (2.11+). Older servers (an HTML
         404 there, while experiments/search answers JSON; or known from capabilities())
-        get the same answer computed here from each run's whole series: see _whole_series."""
+        get the same answer cut from whole series (tui/tracking/wholeseries.py)."""
         if self._windows is False:
-            return await self._window_from_whole(run_ids, key, start_step, end_step,
+            return await self._whole.window(run_ids, key, start_step, end_step,
                                                  max_results)
         try:
             return await self._bulk_interval(run_ids, key, start_step, end_step, max_results)
         except MissingRoute:
             await self._confirm_mlflow()  # not MLflow at all: its own "no MLflow API" error
             self._learn(windows=False)
-            return await self._window_from_whole(run_ids, key, start_step, end_step,
+            return await self._whole.window(run_ids, key, start_step, end_step,
                                                  max_results)
-
-    async def _window_from_whole(self, run_ids: Sequence[str], key: str,
-                                 start_step: int | None, end_step: int | None,
-                                 max_results: int) -> dict[str, list[Point]]:
-        limit = max(1, min(MAX_RESULTS_PER_RUN, max_results))
-        ids = list(dict.fromkeys(run_ids))
-        wholes = await _gather_all([self._whole_series(rid, key) for rid in ids])
-        out: dict[str, list[Point]] = {}
-        for rid, points in zip(ids, wholes, strict=True):
-            rows = sample_window(points, start_step, end_step, limit)
-            if rows:
-                out[rid] = rows
-        return out
-
-    async def _whole_series(self, run_id: str, key: str) -> list[Point]:
-        """Every point of one series, for a server that cannot send part of one: a read
-        serves every window of that series asked within FULL_TTL s after it (the poller's
-        exact windows split a wide one in halves; two views may chart the same series),
-        unless runs/search reported a newer latest point since (search_runs drops it).
-        Concurrent askers of the same series share one request."""
-        k = (run_id, key)
-        lock = self._full_locks.get(k)
-        if lock is None:
-            if len(self._full_locks) > 256:  # forget idle ones (a new one may be made)
-                for idle in [o for o, lo in self._full_locks.items() if not lo.locked()]:
-                    del self._full_locks[idle]
-            lock = self._full_locks[k] = asyncio.Lock()
-        async with lock:
-            seen = self._full.get(k)
-            if seen is not None and time.monotonic() - seen[0] <= FULL_TTL:
-                return seen[1]
-            async with self._full_slots:
-                points = await self.get_full_history(run_id, key)
-            done = time.monotonic()
-            for old in [o for o, (at, _) in self._full.items() if done - at > FULL_TTL]:
-                del self._full[old]
-            self._full[k] = (done, points)
-            self._sizes[k] = len(points)
-            if len(self._sizes) > 4 * RUN_MEMO:
-                del self._sizes[next(iter(self._sizes))]
-            return points
 
     async def _bulk_interval(self, run_ids: Sequence[str], key: str, start_step: int | None,
                              end_step: int | None, max_results: int) -> dict[str, list[Point]]:
@@ -490,16 +434,6 @@ def parse_run(r: Mapping[str, Any]) -> Run:
     tags = {str(t.get("key")): str(t.get("value", "")) for t in data.get("tags", []) or []}
     return make_run(info, latest_points(data.get("metrics", []) or []), params, tags,
                     parse_datasets(r.get("inputs")))
-
-
-async def _gather_all(aws: list[Any]) -> list[Any]:
-    """asyncio.gather that waits for every request before raising the first failure: none is
-    left running behind a failed call."""
-    results = await asyncio.gather(*aws, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 __all__ = ["CREDENTIALS_HINT", "RestSource", "loads_yielding", "parse_run", "TrackingError"]

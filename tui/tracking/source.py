@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -126,3 +127,13 @@ def parse_datasets(inputs: Any) -> tuple[tuple[str, str], ...]:
 
 def sort_newest_first(runs: list[Run]) -> list[Run]:
     return sorted(runs, key=lambda r: (r.start_time or 0, r.run_id), reverse=True)
+
+
+async def gather_all(aws: list[Any]) -> list[Any]:
+    """Run coroutines together and wait for all of them; then raise the first failure, if any
+    (no task is left running behind a failed tick)."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
