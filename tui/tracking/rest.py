@@ -45,6 +45,7 @@ from tui.tracking.source import (
 )
 from tui.tracking.wholeseries import FULL_PARALLEL, WholeSeries
 
+EXPERIMENTS_PER_SEARCH = 100  # experiment ids sent in one runs/search
 PARSE_BATCH = 200  # runs parsed between two pauses for the event loop
 RUN_MEMO = 5000  # run records remembered (their JSON text), to reuse the Run of an unchanged one
 # Old servers (no get-history-bulk-interval, before 2.11), see get_history_window:
@@ -255,6 +256,15 @@ class RestSource(ApiClient):
 
     async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
                           max_runs: int = 5000) -> list[Run]:
+        if len(experiment_ids) > EXPERIMENTS_PER_SEARCH:
+            # Long id lists make large requests and long SQL IN lists: a search per slice,
+            # merged newest first.
+            ids = list(experiment_ids)
+            found: list[Run] = []
+            for i in range(0, len(ids), EXPERIMENTS_PER_SEARCH):
+                found += await self.search_runs(ids[i:i + EXPERIMENTS_PER_SEARCH],
+                                                filter_string=filter_string, max_runs=max_runs)
+            return sort_newest_first(found)[:max_runs]
         has_in = _RUN_ID_IN.search(filter_string) is not None if filter_string else False
         if has_in and self._run_id_in is False:
             return await self._search_each_id(experiment_ids, filter_string, max_runs)
