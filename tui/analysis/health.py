@@ -235,9 +235,15 @@ def stalled(run_status: RunStatus | str, latest_timestamps_ms: Sequence[int], no
     threshold = max(settings.stall_factor * interval, min_ms) if interval else min_ms
 
     if latest_candidates:
-        silence = now_ms - max(latest_candidates)
+        # A run is not silent for longer than it has existed: points logged with older
+        # timestamps (replayed, resumed, another clock) do not make a new run stalled.
+        heard = max([*latest_candidates, start_ms or 0])
+        silence = now_ms - heard
         if silence <= threshold:
             return None
+        if start_ms and heard == start_ms > max(latest_candidates):
+            return _warning(Kind.STALLED, "no new metric since it started "
+                            f"{format_duration(silence / 1000.0)} ago")
         reason = f"no new metric for {format_duration(silence / 1000.0)}"
         if interval:
             reason += f" (logs every ~{format_duration(interval / 1000.0)})"

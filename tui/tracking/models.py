@@ -74,7 +74,9 @@ class Run:
     def duration_ms(self, now_ms: int) -> int | None:
         if self.start_time is None:
             return None
-        end = self.end_time if self.end_time else (now_ms if self.status.is_active else None)
+        # An active run runs until now, even with an end time: a run resumed after it ended
+        # (mlflow.start_run(run_id=...)) keeps the end time of its first life.
+        end = now_ms if self.status.is_active else self.end_time
         if end is None:
             return None
         return max(0, end - self.start_time)
