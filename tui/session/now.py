@@ -1,0 +1,91 @@
+"""The feed behind the Now view and the tree's trouble markers: every running run of every
+experiment and the runs ended in the last hour (tui/tracking/now.py), judged by the one judge,
+as rows (tui/analysis/now.py), counts per experiment and the warnings that are new.
+
+No UI toolkit: the app calls `tick` on its refresh and hands the update to whoever shows it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tui.analysis.health import HealthSettings, HealthWarning, Kind
+from tui.analysis.judge import Choices, Judgement, judge, series_keys
+from tui.analysis.now import NowRow, now_rows, trouble_counts
+from tui.tracking.history import SeriesReader
+from tui.tracking.models import Experiment
+from tui.tracking.now import RECENT_MS, NowPoller
+from tui.tracking.source import TrackingSource
+
+HISTORY_POINTS = 500  # points per series of an ended run, as `status` and the monitor load
+
+
+@dataclass(frozen=True)
+class NowUpdate:
+    rows: list[NowRow]
+    counts: dict[str, tuple[int, int]]  # experiment id -> (runs warned, runs in error)
+    fresh: list[tuple[NowRow, HealthWarning]]  # warnings not announced before (not at start)
+    first: bool  # the first update: `fresh` is empty, the existing warnings are in `rows`
+    requests: int
+
+
+class NowFeed:
+    def __init__(self, source: TrackingSource, *,
+                 settings: Callable[[], HealthSettings] = HealthSettings,
+                 choices: Callable[[Sequence[Experiment]], Choices] = lambda exps: Choices(),
+                 recent_ms: int = RECENT_MS, clock: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+        self.poller = NowPoller(source, recent_ms=recent_ms, clock=clock, wall_ms=wall_ms)
+        # The judged series of ended runs, read once (their histories are final), so that
+        # an ended run gets the verdict `status` and the monitor give it.
+        self.ended = SeriesReader(source, first_load_points=HISTORY_POINTS, clock=clock)
+        self._settings = settings
+        self._choices = choices
+        self._wall_ms = wall_ms
+        self.judgements: dict[str, Judgement] = {}
+        self.last: NowUpdate | None = None
+        self._announced: set[tuple[str, Kind, tuple[str, str] | None]] = set()
+
+    def refresh(self) -> None:
+        self.poller.refresh()
+
+    async def tick(self, experiments: Sequence[Experiment]) -> NowUpdate:
+        choices = self._choices(experiments)
+        settings = self._settings()
+        result = await self.poller.tick(
+            [e.experiment_id for e in experiments],
+            lambda runs: [k for r in runs for k in series_keys(r, choices)])
+        now_ms = self._wall_ms()
+        judgements: dict[str, Judgement] = {}
+        for run in result.active:
+            judgements[run.run_id] = judge(run, self.poller.points, now_ms, choices=choices,
+                                           settings=settings)
+        recent = {r.run_id: r for r in result.recent}
+        for key in [k for k in self.ended.series if k[0] not in recent]:
+            del self.ended.series[key]
+        await self.ended.fetch(recent, [k for r in result.recent
+                                        for k in series_keys(r, choices)])
+        for run in result.recent:
+            judgements[run.run_id] = judge(run, self.ended.points, now_ms, choices=choices,
+                                           settings=settings)
+        self.judgements = judgements
+        names = {e.experiment_id: e.name for e in experiments}
+        rows = now_rows(result.active, result.recent, names, judgements,
+                        lambda k: self.poller.points(k) or self.ended.points(k))
+        first = self.last is None
+        fresh: list[tuple[NowRow, HealthWarning]] = []
+        for row in rows:
+            for w in row.warnings:
+                seen = (row.run.run_id, w.kind, w.pair)
+                if seen in self._announced:
+                    continue
+                self._announced.add(seen)
+                if not first and w.kind is not Kind.KILLED:
+                    fresh.append((row, w))
+        self.last = NowUpdate(rows, trouble_counts(rows), fresh, first, result.requests)
+        return self.last
+
+
+__all__ = ["NowFeed", "NowUpdate"]
