@@ -1,0 +1,92 @@
+"""The Now screen on its own: rows in trouble first, the columns that matter visible at 80
+columns, Enter asks to open the run, names shown as plain text."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import App
+
+from tests.conftest import screen_text, wait_until
+from tests.sample_data import curves
+from tui.analysis.judge import judge
+from tui.analysis.now import now_rows, trouble_counts
+from tui.screens.now import NowScreen, rate_text
+from tui.session.now import NowUpdate
+from tui.tracking.models import Point, Run, RunStatus
+
+NOW = int(time.time() * 1000)
+
+
+def _run(rid: str, exp: str, name: str, status: RunStatus, data, *, ended: bool = False):
+    pts = {k: [Point(s, v, NOW - (len(data[k]) - s) * 1000) for s, v in data[k]]
+           for k in ("train_loss", "val_loss")}
+    run = Run(rid, exp, name, status, NOW - 60_000, NOW - 1000 if ended else None,
+              metrics={k: p[-1] for k, p in pts.items()}, params={"epochs": "100"})
+    return run, pts
+
+
+def _update():
+    made = [
+        _run("a" * 32, "1", "healthy-run", RunStatus.RUNNING, curves(40, seed=1)),
+        _run("b" * 32, "2", "[bold]overfit[/bold]\x1b[31m", RunStatus.RUNNING,
+             curves(40, overfit_at=12, seed=3)),
+        _run("c" * 32, "3", "crashed", RunStatus.FAILED, curves(10, seed=2), ended=True),
+    ]
+    series = {(run.run_id, k): p for run, pts in made for k, p in pts.items()}
+    points = lambda key: series.get(key, [])  # noqa: E731
+    judgements = {run.run_id: judge(run, points, NOW) for run, _ in made}
+    names = {"1": "team/vision", "2": "team/nlp-with-a-rather-long-experiment-name", "3": "x"}
+    rows = now_rows([m[0] for m in made[:2]], [made[2][0]], names, judgements, points)
+    return NowUpdate(rows, trouble_counts(rows), [], True, 1)
+
+
+class Host(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.jumps: list[tuple[str, str]] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(NowScreen(_update()))
+
+    def on_now_screen_jump(self, message: NowScreen.Jump) -> None:
+        self.jumps.append((message.experiment_id, message.run_id))
+
+
+async def test_trouble_first_and_enter_opens_the_run():
+    app = Host()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, NowScreen))
+        screen = app.screen
+        assert isinstance(screen, NowScreen)
+        order = [r.run.name for r in screen.update.rows]
+        assert order[0] == "crashed" and order[1].startswith("[bold]overfit")
+        text = screen_text(app)
+        assert "2 running · 1 ended in the last hour" in text
+        assert "[bold]overfit[/bold]" in text and "␛" in text  # plain text, escapes visible
+        assert "⚠ overfit" in text and "✘ failed" in text
+        # The highlighted run in full below the table: every warning's reason.
+        assert "crashed" in text and "✘ failed: " in text
+        await pilot.press("j")
+        await wait_until(lambda: "⚠ overfit: val_loss up" in screen_text(app))
+        await pilot.press("enter")
+        await wait_until(lambda: app.jumps == [("2", "b" * 32)])
+
+
+async def test_eighty_columns_keep_name_status_step_val_and_warning():
+    app = Host()
+    async with app.run_test(size=(80, 24)):
+        await wait_until(lambda: isinstance(app.screen, NowScreen))
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "Run" in line and "Status" in line)
+        for column in ("Warning", "Run", "Status", "Step", "Val"):
+            assert column in header, header
+        row = next(line for line in lines if "healthy-run" in line)
+        assert "RUNNING" in row and "39" in row
+
+
+def test_rate_text():
+    assert rate_text(None) == "—"
+    assert rate_text(1234.0) == "1,234/m"
+    assert rate_text(12.34) == "12.3/m"
+    assert rate_text(0.5) == "30.0/h"

@@ -1,0 +1,225 @@
+"""The Now view (n): every run running anywhere and the runs that ended in the last hour, the
+ones in trouble first. Enter opens the highlighted run in its experiment.
+
+The screen owns its keys; it is fed whole updates (tui/session/now.py NowUpdate) by `show`,
+and asks for a jump with the `Jump` message (the app opens the experiment and the run).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui import format as fmt
+from tui.analysis.health import badge
+from tui.analysis.now import NowRow
+from tui.session.now import NowUpdate
+from widgets import RunTable, plain
+
+SEVERITY_STYLE = {1: "yellow", 2: "bold yellow", 3: "bold red", 4: "bold red"}
+
+
+def _value(point: object) -> Text:
+    value = getattr(point, "value", None)
+    if value is None:
+        return Text("—", style="dim")
+    return Text(fmt.number(value), style="" if math.isfinite(value) else "bold red")
+
+
+def rate_text(rate: float | None) -> str:
+    if rate is None:
+        return "—"
+    if rate >= 100:
+        return f"{rate:,.0f}/m"
+    if rate >= 1:
+        return f"{rate:.1f}/m"
+    return f"{rate * 60:.1f}/h"
+
+
+def eta_text(row: NowRow) -> str:
+    if not row.run.status.is_active:
+        return ""
+    eta = row.progress.eta_s
+    return "—" if eta is None else fmt.duration(int(eta * 1000))
+
+
+def summary(update: NowUpdate | None) -> Text:
+    if update is None:
+        return Text("Looking for running runs in every experiment…", style="dim")
+    running = sum(1 for r in update.rows if r.run.status.is_active)
+    ended = len(update.rows) - running
+    text = Text()
+    text.append(f"{running} running", style="bold cyan" if running else "dim")
+    text.append(f" · {ended} ended in the last hour", style="dim")
+    warned = sum(w for w, _ in update.counts.values())
+    errors = sum(e for _, e in update.counts.values())
+    if warned:
+        text.append(f" · ⚠ {warned} warned", style="bold yellow")
+    if errors:
+        text.append(f" · ✘ {errors} failed or diverged", style="bold red")
+    if not warned and not errors:
+        text.append(" · no warnings", style="green")
+    return text
+
+
+class NowScreen(Screen[None]):
+    """Running and recently ended runs of every experiment."""
+
+    DEFAULT_CSS = """
+    NowScreen { layout: vertical; }
+    NowScreen #now-summary { height: 1; padding: 0 1; }
+    NowScreen RunTable { height: 1fr; }
+    NowScreen #now-detail { height: auto; max-height: 5; padding: 0 1;
+                            border-top: solid $primary-background; }
+    """
+    BINDINGS = [
+        Binding("escape,n", "close", "Back", id="now.close"),
+        Binding("enter", "jump", "Open run", id="now.open"),
+        Binding("r", "refresh", "Refresh", id="now.refresh"),
+    ]
+    HELP = ("Now: every RUNNING run of every experiment, and the runs that ended in the last "
+            "hour, runs in trouble first. Enter opens the run in its experiment.")
+
+    class Jump(Message):
+        """Open `run_id` in experiment `experiment_id`."""
+
+        def __init__(self, experiment_id: str, run_id: str) -> None:
+            super().__init__()
+            self.experiment_id = experiment_id
+            self.run_id = run_id
+
+    class RefreshAsked(Message):
+        """The user asked for a refresh (r)."""
+
+    def __init__(self, update: NowUpdate | None = None) -> None:
+        super().__init__()
+        self.update: NowUpdate | None = update
+        self._rows: dict[str, NowRow] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(summary(self.update), id="now-summary")
+        yield RunTable(id="now-table")
+        yield Static("", id="now-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Now"
+        self._fill()
+        self.query_one(RunTable).focus()
+
+    def on_resize(self) -> None:
+        self._fill()
+
+    def show(self, update: NowUpdate) -> None:
+        """Show a new update (the cursor stays on its run)."""
+        self.update = update
+        if self.is_mounted:
+            self.query_one("#now-summary", Static).update(summary(update))
+            self._fill()
+
+    def _fill(self) -> None:
+        update = self.update
+        rows = update.rows if update is not None else []
+        self._rows = {r.run.run_id: r for r in rows}
+        width = self.size.width or 160
+        wide = width >= 110  # room for the rate, the train value and the end time
+        # Run and experiment names share what the other columns leave.
+        fixed = (12 + 11 + 7 + 8 + 7) + ((9 + 8 + 10) if wide else 0) + 2 * (10 if wide else 7)
+        room = max(16, width - fixed)
+        run_w = max(10, min(32, room * 3 // 5))
+        exp_w = max(6, min(40, room - run_w))
+        now_ms = int(time.time() * 1000)
+        columns = [("trouble", "Warning"), ("run", "Run"), ("status", "Status"),
+                   ("step", "Step"), ("val", "Val")]
+        if wide:
+            columns += [("rate", "Rate")]
+        columns += [("eta", "ETA")]
+        if wide:
+            columns += [("train", "Train")]
+        columns += [("experiment", "Experiment")]
+        if wide:
+            columns += [("when", "Ended")]
+        cells = []
+        for row in rows:
+            run = row.run
+            style = SEVERITY_STYLE.get(row.severity, "")
+            values: list[object] = [
+                Text(badge(row.warnings), style=style),
+                plain(run.name or run.run_id[:8], run_w),
+                fmt.status_text(run.status),
+                "—" if row.progress.step is None else str(row.progress.step),
+                _value(row.val)]
+            if wide:
+                values.append(rate_text(row.progress.rate))
+            values.append(eta_text(row))
+            if wide:
+                values.append(_value(row.train))
+            values.append(plain(row.experiment, exp_w, style="dim"))
+            if wide:
+                values.append("" if run.status.is_active else
+                              fmt.start_time(run.end_time, now_ms))
+            cells.append((run.run_id, tuple(values)))
+        self.query_one(RunTable).set_rows(columns, cells)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The highlighted run in full: its experiment, pair, rate and every warning's reason."""
+        row = self.highlighted()
+        detail = self.query_one("#now-detail", Static)
+        if row is None:
+            detail.update(Text("No run is running, and none ended in the last hour.",
+                               style="dim") if self.update is not None else "")
+            return
+        text = Text()
+        text.append_text(plain(row.experiment, 60, style="bold"))
+        text.append(" / ")
+        text.append_text(plain(row.run.name or row.run.run_id, 60, style="bold"))
+        if row.train_key and row.val_key:
+            train = fmt.number(row.train.value) if row.train else "—"
+            val = fmt.number(row.val.value) if row.val else "—"
+            text.append("  ")
+            text.append_text(plain(f"{row.train_key} {train} · {row.val_key} {val}", 80))
+        text.append(f"  {rate_text(row.progress.rate)}", style="dim")
+        if row.progress.total is not None:
+            text.append(f" of {row.progress.total} steps", style="dim")
+        for w in row.warnings:
+            text.append("\n")
+            text.append_text(plain(f"{badge((w,))}: {w.reason}", 300,
+                                   style=SEVERITY_STYLE.get(w.severity, "")))
+        detail.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail()
+
+    def highlighted(self) -> NowRow | None:
+        table = self.query_one(RunTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self._rows.get(str(key))
+
+    def action_jump(self) -> None:
+        row = self.highlighted()
+        if row is not None:
+            self.post_message(self.Jump(row.run.experiment_id, row.run.run_id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_jump()
+
+    def action_refresh(self) -> None:
+        self.post_message(self.RefreshAsked())
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["NowScreen", "eta_text", "rate_text", "summary"]
