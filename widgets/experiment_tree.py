@@ -6,20 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import Binding, BindingType
+from textual.fuzzy import Matcher
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from .text import plain
 
-__all__ = ["EXPAND_ALL_BELOW", "ExperimentEntry", "ExperimentTree"]
+__all__ = ["EXPAND_ALL_BELOW", "ExperimentEntry", "ExperimentTree", "best_match"]
 
 EXPAND_ALL_BELOW = 40
 """On the first `set_experiments`, expand every folder if there are fewer experiments."""
 
 RUNNING_STYLE = "bold green"
+WARNED_STYLE = "bold yellow"
+ERROR_STYLE = "bold red"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class ExperimentEntry:
     name: str
     run_count: int | None = None
     running: int = 0
+    warned: int = 0  # runs with a warning (overfitting, stalled)
+    errors: int = 0  # runs failed or diverged
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class _Spec:
     children: dict[str, _Spec] = field(default_factory=dict)
     runs: int | None = None
     running: int = 0
+    warned: int = 0
+    errors: int = 0
 
     def sort_key(self) -> tuple[bool, str, str]:
         # Folders first, then experiments; alphabetical ignoring case.
@@ -65,15 +72,19 @@ class _Spec:
         return sorted(self.children.values(), key=_Spec.sort_key)
 
     def aggregate(self) -> None:
-        runs = self.experiment.run_count if self.experiment else None
-        running = self.experiment.running if self.experiment else 0
+        exp = self.experiment
+        runs = exp.run_count if exp else None
+        running = exp.running if exp else 0
+        warned = exp.warned if exp else 0
+        errors = exp.errors if exp else 0
         for child in self.children.values():
             child.aggregate()
             if child.runs is not None:
                 runs = (runs or 0) + child.runs
             running += child.running
-        self.runs = runs
-        self.running = running
+            warned += child.warned
+            errors += child.errors
+        self.runs, self.running, self.warned, self.errors = runs, running, warned, errors
 
     def label(self) -> Text:
         text = plain(self.part, 80)
@@ -81,6 +92,10 @@ class _Spec:
             text.append(f"  ({self.runs})", style="dim")
         if self.running > 0:
             text.append(f"  ● {self.running}", style=RUNNING_STYLE)
+        if self.errors > 0:
+            text.append(f"  ✘ {self.errors}", style=ERROR_STYLE)
+        if self.warned > 0:
+            text.append(f"  ⚠ {self.warned}", style=WARNED_STYLE)
         return text
 
 
@@ -107,6 +122,35 @@ def _build_specs(entries: Sequence[ExperimentEntry]) -> _Spec:
     return root
 
 
+def best_match(query: str, names: dict[str, str]) -> str | None:
+    """The key of the name in `names` (key -> experiment name) that `query` means: the whole
+    name, else a name whose last part starts with it, else any part, else a substring, else
+    the best fuzzy match (letters in order). Ties: the shorter name, then alphabetical."""
+    q = query.strip().casefold()
+    if not q:
+        return None
+    matcher = Matcher(q)
+    ranked: list[tuple[int, float, int, str, str]] = []
+    for key, name in names.items():
+        low = name.casefold()
+        parts = [part.casefold() for part in split_name(name)]
+        if low == q:
+            tier, score = 0, 0.0
+        elif parts and parts[-1].startswith(q):
+            tier, score = 1, 0.0
+        elif any(part.startswith(q) for part in parts) or low.startswith(q):
+            tier, score = 2, 0.0
+        elif q in low:
+            tier, score = 3, 0.0
+        else:
+            score = matcher.match(name)
+            if score <= 0:
+                continue
+            tier = 4
+        ranked.append((tier, -score, len(name), low, key))
+    return min(ranked)[-1] if ranked else None
+
+
 def _same_label(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.spans == b.spans and a.style == b.style
 
@@ -128,7 +172,8 @@ class ExperimentTree(Tree[NodeInfo]):
     BINDINGS: list[BindingType] = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
         Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
-        Binding("g", "scroll_home", "Top", show=False, id="tree.top"),
+        Binding("home", "scroll_home", "Top", show=False, id="tree.top"),
+        Binding("g", "jump", "Go to", show=False, id="tree.jump"),
         Binding("G", "scroll_end", "Bottom", show=False, id="tree.bottom"),
         Binding("h", "collapse_or_parent", "Collapse", show=False, id="tree.collapse"),
         Binding("l", "expand_or_child", "Expand", show=False, id="tree.expand"),
@@ -149,6 +194,8 @@ class ExperimentTree(Tree[NodeInfo]):
 
     class ExperimentHighlighted(_ExperimentMessage):
         """The cursor moved onto an experiment node."""
+
+    JUMP_PROMPT = "go to: "
 
     def __init__(
         self,
@@ -174,6 +221,9 @@ class ExperimentTree(Tree[NodeInfo]):
         self._last_highlighted: str | None = None
         self._prev_folders: set[tuple[str, ...]] = set()
         self._prev_expanded: set[tuple[str, ...]] = set()
+        self._names: dict[str, str] = {}  # experiment id -> name
+        self.jump_query: str | None = None  # typing after g: the name being looked for
+        self._subtitle = ""
 
     # ------------------------------------------------------------------ public API
     def set_experiments(self, entries: Sequence[ExperimentEntry]) -> None:
@@ -186,6 +236,7 @@ class ExperimentTree(Tree[NodeInfo]):
         cursor_path = cursor.data.path if cursor is not None and cursor.data else None
         cursor_line = self.cursor_line
         spec = _build_specs(entries)
+        self._names = {e.experiment_id: e.name for e in entries}
         self._by_experiment = {}
         self._prev_folders = {p for p, n in self._path_nodes.items() if n.allow_expand}
         self._prev_expanded = {p for p in self._prev_folders if self._path_nodes[p].is_expanded}
@@ -339,3 +390,52 @@ class ExperimentTree(Tree[NodeInfo]):
         elif node.children:
             self._tree_lines  # noqa: B018 - rebuild so node._line is current
             self.move_cursor(node.children[0])
+
+    # ------------------------------------------------------------------ g: go to by name
+    def action_jump(self) -> None:
+        """Start typing a name: each letter moves the cursor to the best match, enter opens
+        it, escape goes back; g right away goes to the top (as gg does in vim)."""
+        self.jump_query = ""
+        self._subtitle = str(self.border_subtitle or "")
+        self._show_query()
+
+    def _show_query(self) -> None:
+        if self.jump_query is None:
+            self.border_subtitle = self._subtitle
+            return
+        found = best_match(self.jump_query, self._names) if self.jump_query else None
+        hint = "" if found or not self.jump_query else " (no match)"
+        self.border_subtitle = plain(f"{self.JUMP_PROMPT}{self.jump_query}▏{hint}", 60)
+        if found is not None:
+            self.select_experiment(found)
+
+    def _end_jump(self) -> None:
+        self.jump_query = None
+        self._show_query()
+
+    def on_key(self, event: events.Key) -> None:
+        if self.jump_query is None:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == "escape":
+            self._end_jump()
+        elif event.key == "enter":
+            found = best_match(self.jump_query, self._names)
+            self._end_jump()
+            if found is not None:
+                self.select_experiment(found)
+                self.post_message(self.ExperimentSelected(self, found))
+        elif event.key == "backspace":
+            self.jump_query = self.jump_query[:-1]
+            self._show_query()
+        elif event.key == "g" and not self.jump_query:
+            self._end_jump()
+            self.action_scroll_home()
+        elif event.is_printable and event.character:
+            self.jump_query += event.character
+            self._show_query()
+
+    def on_blur(self) -> None:
+        if self.jump_query is not None:
+            self._end_jump()

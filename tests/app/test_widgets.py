@@ -185,7 +185,7 @@ async def test_tree_enter_selects_experiment_and_vim_keys_move():
         assert tree.cursor_line == 0
         await pilot.press("G")
         assert tree.cursor_line == tree.last_line
-        await pilot.press("g")
+        await pilot.press("g", "g")  # gg: the top (g + letters: go to by name)
         assert tree.cursor_line == 0
         # h collapses the folder under the cursor, l expands it again.
         await pilot.press("h")

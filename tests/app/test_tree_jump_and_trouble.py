@@ -1,0 +1,97 @@
+"""The experiment tree: ⚠/✘ counts of runs in trouble on experiments and their folders, and
+g + a few letters to go to an experiment by name (issue 16)."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from tests.conftest import wait_until
+from widgets import ExperimentTree
+from widgets.experiment_tree import ExperimentEntry, best_match
+
+ENTRIES = [
+    ExperimentEntry("1", "team/vision/resnet", 10, running=2, warned=1),
+    ExperimentEntry("2", "team/vision/vit", 4, running=1, errors=1),
+    ExperimentEntry("3", "team/other", 3),
+    ExperimentEntry("4", "[bold red]churn", 7, warned=2),
+    ExperimentEntry("5", "Default", 1),
+]
+
+
+class Host(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        tree = ExperimentTree(id="experiments")
+        tree.border_title = "Experiments"
+        yield tree
+
+    def on_mount(self) -> None:
+        tree = self.query_one(ExperimentTree)
+        tree.set_experiments(ENTRIES)
+        tree.focus()
+
+    def on_experiment_tree_experiment_selected(self, event) -> None:
+        self.selected.append(event.experiment_id)
+
+
+def _label(tree: ExperimentTree, path: tuple[str, ...]) -> str:
+    node = tree.node_for_path(path)
+    assert node is not None
+    return str(node.label)
+
+
+async def test_trouble_counts_on_experiments_and_folders():
+    app = Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        tree = app.query_one(ExperimentTree)
+        assert _label(tree, ("team", "vision", "resnet")).endswith("● 2  ⚠ 1")
+        assert _label(tree, ("team", "vision", "vit")).endswith("● 1  ✘ 1")
+        assert _label(tree, ("team", "vision")).endswith("● 3  ✘ 1  ⚠ 1")  # folder: summed
+        assert _label(tree, ("team",)).endswith("● 3  ✘ 1  ⚠ 1")
+        assert "⚠" not in _label(tree, ("team", "other"))
+        assert _label(tree, ("[bold red]churn",)) == "[bold red]churn  (7)  ⚠ 2"  # names stay plain text
+        # A later update clears a warning: the marker goes, on the folder too.
+        tree.set_experiments([ENTRIES[0], ExperimentEntry("2", "team/vision/vit", 4),
+                              *ENTRIES[2:]])
+        assert "✘" not in _label(tree, ("team", "vision"))
+
+
+async def test_g_and_letters_go_to_an_experiment_in_few_keys():
+    app = Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        tree = app.query_one(ExperimentTree)
+        await pilot.press("g", "o", "t")  # "team/other": 4 keys with enter
+        await wait_until(lambda: tree.current_experiment_id == "3")
+        assert "go to: ot" in str(tree.border_subtitle)
+        await pilot.press("enter")
+        await wait_until(lambda: app.selected == ["3"])
+        assert tree.jump_query is None and "go to" not in str(tree.border_subtitle or "")
+        # Letters in order (fuzzy), backspace, and escape keeps the cursor where it went.
+        await pilot.press("g", "v", "i", "t")
+        await wait_until(lambda: tree.current_experiment_id == "2")
+        await pilot.press("escape")
+        assert tree.jump_query is None and app.selected == ["3"]
+        # j/k are letters while typing, keys again afterwards.
+        await pilot.press("g", "c", "h", "u", "escape")
+        assert tree.current_experiment_id == "4"
+        # gg: the top, as in vim.
+        await pilot.press("g", "g")
+        await wait_until(lambda: tree.cursor_line == 0)
+        assert tree.jump_query is None
+
+
+def test_best_match_order():
+    names = {e.experiment_id: e.name for e in ENTRIES}
+    assert best_match("team/other", names) == "3"  # the whole name
+    assert best_match("vit", names) == "2"  # a last part that starts so
+    assert best_match("vision", names) == "2" or best_match("vision", names) == "1"
+    assert best_match("resn", names) == "1"
+    assert best_match("chu", names) == "4"
+    assert best_match("tmvit", names) == "2"  # letters in order
+    assert best_match("zzz", names) is None
+    assert best_match("", names) is None
