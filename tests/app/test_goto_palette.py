@@ -1,0 +1,94 @@
+"""ctrl+p "Go to experiment" / "Go to run" (tui/goto.py) on a screen that can jump."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tests.conftest import screen_text, wait_until
+from tui.goto import GoToExperiment, GoToRun, RunRef, name_score
+
+EXPERIMENTS = [("1", "team/vision/resnet"), ("2", "team/vision/vit"), ("3", "team/other"),
+               ("4", "team/other-archive"), ("5", "[bold]markup[/bold] exp")]
+RUNS = [RunRef("1", "r1", "lr-0.1", "team/vision/resnet"),
+        RunRef("3", "r2", "other-sweep", "team/other")]
+SERVER = [RunRef("2", "r9", "deep-search-hit", "team/vision/vit")]
+
+
+class Target(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[tuple[str, ...]] = []
+        self.asked: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("monitor")
+
+    def goto_experiments(self):
+        return EXPERIMENTS
+
+    def goto_runs(self):
+        return RUNS
+
+    async def find_runs(self, text):
+        self.asked.append(text)
+        return [r for r in SERVER if text.casefold() in r.name.casefold()]
+
+    def open_experiment(self, experiment_id):
+        self.opened.append(("experiment", experiment_id))
+
+    def open_run(self, experiment_id, run_id):
+        self.opened.append(("run", experiment_id, run_id))
+
+
+class Host(App[None]):
+    COMMANDS = App.COMMANDS | {GoToExperiment, GoToRun}
+
+    def on_mount(self) -> None:
+        self.target = Target()
+        self.push_screen(self.target)
+
+
+async def _palette(app, pilot, text: str) -> None:
+    await pilot.press("ctrl+p")
+    await wait_until(lambda: "CommandPalette" in type(app.screen).__name__)
+    await pilot.press(*text)
+
+
+async def test_the_whole_name_and_enter_opens_the_experiment():
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await _palette(app, pilot, "team/other")
+        await wait_until(lambda: "Go to experiment: team/other" in screen_text(app))
+        await pilot.press("enter")
+        await wait_until(lambda: app.target.opened == [("experiment", "3")])
+
+
+async def test_runs_loaded_and_found_on_the_server():
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await _palette(app, pilot, "deep-sea")
+        await wait_until(lambda: "Go to run: deep-search-hit (in team/vision/vit)"
+                         in screen_text(app))
+        assert app.target.asked and app.target.asked[-1] == "deep-sea"
+        await pilot.press("enter")
+        await wait_until(lambda: app.target.opened == [("run", "2", "r9")])
+
+
+async def test_names_are_plain_text():
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await _palette(app, pilot, "markup")
+        await wait_until(lambda: "[bold]markup[/bold] exp" in screen_text(app))
+
+
+def test_name_score_order():
+    q = "other"
+    assert name_score(q, "team/other") > name_score(q, "team/other-archive") > 0
+    assert name_score("team/other", "team/other") > name_score("team/other", "team/other-a")
+    assert name_score("vit", "team/vision/vit") > name_score("vit", "team/vision/resnet-vit")
+    assert name_score("zzz", "team/other") == 0 and name_score("", "x") == 0

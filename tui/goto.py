@@ -1,0 +1,146 @@
+"""Command palette (ctrl+p): "Go to experiment" and "Go to run" by name.
+
+Typing an experiment's name (or a few of its letters) and enter opens it: the experiment
+whose name is the query comes first, then names with a part starting so, a substring, letters
+in order (widgets.experiment_tree.best_match's order). Runs come from what the screen has
+loaded, and from a search on the server (run name LIKE) for the others.
+
+The providers ask the screen the palette was opened from: a screen that can jump implements
+`GoToTarget`; any other screen gets no such commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol, runtime_checkable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+
+from widgets.experiment_tree import split_name
+
+MAX_HITS = 20
+SERVER_AFTER = 3  # letters typed before the server is asked for runs by name
+
+
+@dataclass(frozen=True)
+class RunRef:
+    experiment_id: str
+    run_id: str
+    name: str
+    experiment: str  # the experiment's name
+
+
+@runtime_checkable
+class GoToTarget(Protocol):
+    def goto_experiments(self) -> Sequence[tuple[str, str]]:
+        """(experiment id, name) of every experiment the user can open."""
+
+    def goto_runs(self) -> Sequence[RunRef]:
+        """The runs loaded now."""
+
+    async def find_runs(self, text: str) -> Sequence[RunRef]:
+        """Runs whose name contains `text`, asked of the server (may be empty)."""
+
+    def open_experiment(self, experiment_id: str) -> None: ...
+
+    def open_run(self, experiment_id: str, run_id: str) -> None: ...
+
+
+def name_score(query: str, name: str) -> float:
+    """How well `query` names `name`: 0 for no match; the whole name scores highest, then a
+    part that starts with it, a substring, letters in order (Textual's fuzzy score, below)."""
+    q = query.strip().casefold()
+    low = name.casefold()
+    if not q:
+        return 0.0
+    if low == q:
+        return 1000.0
+    parts = [p.casefold() for p in split_name(name)]
+    if parts and parts[-1].startswith(q):
+        return 800.0 - len(name) / 1000
+    if low.startswith(q) or any(p.startswith(q) for p in parts):
+        return 600.0 - len(name) / 1000
+    if q in low:
+        return 400.0 - len(name) / 1000
+    return 0.0
+
+
+def _prompt(matcher: Matcher, text: str) -> Content:
+    """`text` as plain text (names come from the server: never markup), the letters the
+    query matched highlighted. (Matcher.highlight would read the text as markup.)"""
+    content = Content(text)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
+def _target(provider: Provider) -> GoToTarget | None:
+    screen = provider.screen
+    return screen if isinstance(screen, GoToTarget) else None
+
+
+class GoToExperiment(Provider):
+    """Go to experiment: NAME."""
+
+    async def discover(self) -> Hits:
+        target = _target(self)
+        if target is None:
+            return
+        for experiment_id, name in list(target.goto_experiments())[:MAX_HITS]:
+            yield DiscoveryHit(Content(f"Go to experiment: {name}"),
+                               partial(target.open_experiment, experiment_id),
+                               help="open it in the monitor")
+
+    async def search(self, query: str) -> Hits:
+        target = _target(self)
+        if target is None:
+            return
+        matcher = self.matcher(query)
+        scored = []
+        for experiment_id, name in target.goto_experiments():
+            score = name_score(query, name) or matcher.match(name)
+            if score > 0:
+                scored.append((score, experiment_id, name))
+        scored.sort(key=lambda item: -item[0])
+        for score, experiment_id, name in scored[:MAX_HITS]:
+            yield Hit(score, _prompt(matcher, f"Go to experiment: {name}"),
+                      partial(target.open_experiment, experiment_id),
+                      text=f"Go to experiment: {name}", help="open it in the monitor")
+
+
+class GoToRun(Provider):
+    """Go to run: NAME (in EXPERIMENT)."""
+
+    async def search(self, query: str) -> Hits:
+        target = _target(self)
+        if target is None:
+            return
+        matcher = self.matcher(query)
+        seen: set[str] = set()
+        found: list[tuple[float, RunRef]] = []
+        runs = list(target.goto_runs())
+        if len(query.strip()) >= SERVER_AFTER:
+            runs += list(await target.find_runs(query.strip()))
+        for ref in runs:
+            if ref.run_id in seen:
+                continue
+            seen.add(ref.run_id)
+            # Below experiments of the same quality: "team/other" opens the experiment.
+            score = (name_score(query, ref.name) or matcher.match(ref.name)) * 0.9
+            if score > 0:
+                found.append((score, ref))
+        found.sort(key=lambda item: -item[0])
+        for score, ref in found[:MAX_HITS]:
+            text = f"Go to run: {ref.name} (in {ref.experiment})"
+            yield Hit(score, _prompt(matcher, text),
+                      partial(target.open_run, ref.experiment_id, ref.run_id),
+                      text=text, help="open its experiment and chart the run")
+
+
+__all__ = ["GoToExperiment", "GoToRun", "GoToTarget", "RunRef", "name_score"]
