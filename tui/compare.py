@@ -1,6 +1,8 @@
-"""The compare table: marked runs x (status, duration, params, latest/min/max/best step of each
-metric), as a pandas DataFrame. pandas is imported when a comparison is built, not at start-up.
-No UI here."""
+"""The compare table: marked runs x (params, best/best step/latest/min/max of each metric,
+status, duration), as a pandas DataFrame, laid out to read like a diff: the params that differ
+between the runs first, then the metrics, then what is the same. Column names stay machine
+names (`val_loss.best_step`, `params.lr`: the CSV export); `header` gives what the screen shows.
+pandas is imported when a comparison is built, not at start-up. No UI here."""
 
 from __future__ import annotations
 
@@ -17,18 +19,20 @@ from tui.tracking.models import Point, Run, SeriesKey
 if TYPE_CHECKING:
     import pandas as pd
 
-ID_COLUMNS = ("run", "run_id", "experiment")
-STAT_SUFFIXES = ("latest", "min", "max", "best_step")
+ID_COLUMNS = ("run", "run_id")
+STAT_SUFFIXES = ("best", "best_step", "latest", "min", "max")
+STAT_HEADERS = {"best": "best", "best_step": "@ step", "latest": "last", "min": "min",
+                "max": "max"}
 
 
 def series_stats(points: Sequence[Point], better_high: bool) -> dict[str, float | int | None]:
     best = best_point(points, better_high)
     if best is None:
         latest = points[-1].value if points else None
-        return {"latest": latest, "min": None, "max": None, "best_step": None}
+        return {"best": None, "best_step": None, "latest": latest, "min": None, "max": None}
     finite = [p.value for p in points if math.isfinite(p.value)]
-    return {"latest": points[-1].value, "min": min(finite), "max": max(finite),
-            "best_step": best.step}
+    return {"best": best.value, "best_step": best.step, "latest": points[-1].value,
+            "min": min(finite), "max": max(finite)}
 
 
 def compare_frame(
@@ -66,11 +70,14 @@ def compare_frame(
                     row[f"{name}.{suffix}"] = stats[suffix]
         rows.append(row)
     frame = pd.DataFrame(rows)
-    # Identity and status first, then the metrics, then params: what differs most sits left.
+    # Read like a diff: the run, the params that differ, the metrics, then what is the same.
     metric_columns = [c for c in frame.columns if c.rsplit(".", 1)[-1] in STAT_SUFFIXES
                       and not c.startswith("params.")]
-    order = ["run", "run_id", "status", "duration_s", *metric_columns,
-             *[f"params.{k}" for k in param_keys], "experiment"]
+    params = [f"params.{k}" for k in param_keys]
+    differing = [c for c in params if _differs(frame[c])]
+    same = [c for c in params if c not in differing]
+    order = ["run", "run_id", *differing, *metric_columns, "status", "duration_s", *same,
+             "experiment"]
     frame = frame[[c for c in order if c in frame.columns]]
     for column in metric_columns:
         if column.endswith(".best_step"):
@@ -78,11 +85,40 @@ def compare_frame(
     return frame
 
 
+def _differs(column: pd.Series) -> bool:
+    return bool(column.astype(str).nunique(dropna=False) > 1)
+
+
 def only_differences(frame: pd.DataFrame) -> pd.DataFrame:
-    """The identity columns plus every column whose values are not all the same."""
-    keep = [c for c in frame.columns
-            if c in ID_COLUMNS or frame[c].astype(str).nunique(dropna=False) > 1]
+    """The run (name and id) plus every column whose values are not all the same (the
+    experiment too, when every run is in the same one)."""
+    keep = [c for c in frame.columns if c in ID_COLUMNS or _differs(frame[c])]
     return frame[keep]
+
+
+def header(column: str) -> str:
+    """What the screen shows for a column: `val_loss best`, `val_loss @ step`, `lr`,
+    `duration` (the frame keeps machine names for the CSV)."""
+    if column.startswith("params."):
+        return column[len("params."):]
+    if column == "duration_s":
+        return "duration"
+    name, _, suffix = column.rpartition(".")
+    if name and suffix in STAT_HEADERS:
+        return f"{name} {STAT_HEADERS[suffix]}"
+    return column
+
+
+def transpose(frame: pd.DataFrame) -> pd.DataFrame:
+    """Runs as columns, fields as rows (MLflow's compare page): a `field` column with the
+    header of each field, then one column a run, named by its run id."""
+    import pandas as pd
+
+    fields = [c for c in frame.columns if c not in ID_COLUMNS]
+    out = pd.DataFrame({"field": [header(c) for c in fields]})
+    for record in frame.to_dict("records"):
+        out[str(record["run_id"])] = [record.get(c) for c in fields]
+    return out
 
 
 def sort_frame(frame: pd.DataFrame, column: str | None, descending: bool) -> pd.DataFrame:
