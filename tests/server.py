@@ -40,8 +40,11 @@ class MlflowServer:
     """A real `mlflow server` on 127.0.0.1 with a sqlite store, one worker, in its own process
     group. stop()/start() keep the port and the database (a restart, as users see it)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, serve_artifacts: bool = False) -> None:
         self.root = root
+        # serve_artifacts: runs get proxied `mlflow-artifacts:` roots (--serve-artifacts with
+        # --artifacts-destination), as most shared servers are set up; else a local root.
+        self.serve_artifacts = serve_artifacts
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -53,7 +56,10 @@ class MlflowServer:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", self.db_uri,
-                 "--default-artifact-root", str(self.root / "artifacts"), "--workers", "1",
+                 *(["--artifacts-destination", str(self.root / "artifacts"), "--serve-artifacts"]
+                   if self.serve_artifacts else
+                   ["--default-artifact-root", str(self.root / "artifacts")]),
+                 "--workers", "1",
                  "--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=self.root,

@@ -20,7 +20,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -66,15 +66,7 @@ class ApiClient:
         setup_error: TrackingError | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        parts = urlsplit(uri.rstrip("/"))
-        user = unquote(parts.username) if parts.username else None
-        password = unquote(parts.password) if parts.password else None
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        if ":" in (parts.hostname or "") and not host.startswith("["):
-            host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
-        self.base_url = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        self.base_url, parts = _base_url(uri)
         self.display_uri = display or redact(uri)
         self.retries = retries
         self.retry_budget = retry_budget
@@ -85,26 +77,8 @@ class ApiClient:
         self.requests = 0  # counters, for benchmarks and the status line
         self.bytes_in = 0
         self._lost = False  # a connection failed since the last look (RestSource.capabilities)
-        given = dict(headers or {})
-        headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
-        env_user = env.get("MLFLOW_TRACKING_USERNAME")
-        env_pass = env.get("MLFLOW_TRACKING_PASSWORD")
-        token = env.get("MLFLOW_TRACKING_TOKEN")
-        if auth is not None:
-            pass  # a token command or SigV4: it sets the credentials
-        elif "Authorization" in given:
-            pass  # a platform's token, or the config file's headers
-        elif env_user and env_pass:
-            auth = httpx.BasicAuth(env_user, env_pass)
-        elif user:
-            auth = httpx.BasicAuth(user, password or "")
-        elif token:
-            headers["Authorization"] = f"Bearer {token}"
-        headers.update(given)
+        auth, headers, self._secrets = _credentials(parts, env, auth, headers or {})
         self._auth = auth
-        self._secrets = [s for s in (env_pass, token, password, parts.password, *given.values())
-                         if s and len(s) >= 6]
-
         self.sends_credentials = auth is not None or "Authorization" in headers
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         self.network: NetworkSettings | None = None
@@ -169,7 +143,6 @@ class ApiClient:
                     body: Mapping[str, Any] | None = None,
                     timeout: httpx.Timeout | None = None) -> httpx.Response:
         """One request, counted; transport failures as ConnectionFailed."""
-        where = self.display_uri
         if self._setup_error is not None:
             raise self._setup_error
         try:
@@ -177,25 +150,30 @@ class ApiClient:
             response = await self._client.request(method, path, params=params, json=body,
                                                   **extra)
             content = response.content
-        except httpx.TimeoutException as exc:
-            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
-            raise ConnectionFailed(f"{where} did not {kind} in time") from None
-        except httpx.ConnectError as exc:
-            raise ConnectionFailed(self._connect_reason(exc)) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise ConnectionFailed(
-                f"connection to {where} broke: {self._scrub(str(exc)) or type(exc).__name__}",
-                hint=self._client_cert_hint()) from None
-        except httpx.ProxyError as exc:
-            # The proxy answered CONNECT (https:// through HTTPS_PROXY) with an error.
-            detail = self._scrub(str(exc))
-            code = detail.split(" ", 1)[0]
-            raise self._proxy_error(int(code) if code.isdigit() else None, detail) from None
         except httpx.HTTPError as exc:
-            raise ConnectionFailed(f"cannot talk to {where}: {self._scrub(str(exc))}") from None
+            raise self._transport_error(exc) from None
         self.requests += 1
         self.bytes_in += len(content)
         return response
+
+    def _transport_error(self, exc: httpx.HTTPError) -> TrackingError:
+        """A request that got no answer: the line that says why."""
+        where = self.display_uri
+        if isinstance(exc, httpx.TimeoutException):
+            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
+            return ConnectionFailed(f"{where} did not {kind} in time")
+        if isinstance(exc, httpx.ConnectError):
+            return ConnectionFailed(self._connect_reason(exc))
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            return ConnectionFailed(
+                f"connection to {where} broke: {self._scrub(str(exc)) or type(exc).__name__}",
+                hint=self._client_cert_hint())
+        if isinstance(exc, httpx.ProxyError):
+            # The proxy answered CONNECT (https:// through HTTPS_PROXY) with an error.
+            detail = self._scrub(str(exc))
+            code = detail.split(" ", 1)[0]
+            return self._proxy_error(int(code) if code.isdigit() else None, detail)
+        return ConnectionFailed(f"cannot talk to {where}: {self._scrub(str(exc))}")
 
     async def _call_once(self, method: str, path: str, *, params: Any = None,
                          body: Mapping[str, Any] | None = None,
@@ -222,6 +200,104 @@ class ApiClient:
                 )
                 raise err
             return payload
+        raise self._error(response, content, payload, path)
+
+    async def get_range(self, path: str, *, params: Any = None, start: int | None = None,
+                        length: int) -> tuple[bytes, int, int | None]:
+        """Up to `length` bytes of a file the server sends (artifacts), from byte `start`, or
+        the last `length` bytes when `start` is None: (the bytes, their offset in the file,
+        the file's size when the server says). Asks for a byte range; a server that sends
+        the whole file instead is read only as far as needed (the head), or to the end (the
+        tail: the caller should know the size first). Nothing else is downloaded."""
+        if self._setup_error is not None:
+            raise self._setup_error
+        wanted = f"bytes=-{length}" if start is None else f"bytes={start}-{start + length - 1}"
+        try:
+            async with self._client.stream("GET", path, params=params,
+                                           headers={"Range": wanted},
+                                           timeout=self._history_timeout) as response:
+                self.requests += 1
+                status = response.status_code
+                if status == 416:  # past the end, an empty file, or a tail longer than it
+                    await response.aread()
+                    size = _range_total(response.headers.get("content-range"))
+                    if start is None and size != 0:
+                        return await self.get_range(path, params=params, start=0,
+                                                    length=length)
+                    return b"", start or 0, size
+                if status not in (200, 206):
+                    content = await response.aread()
+                    self.bytes_in += len(content)
+                    try:
+                        payload = json.loads(content) if content else None
+                    except ValueError:
+                        payload = None
+                    raise self._error(response, content, payload, path)
+                if status == 206:
+                    data = await response.aread()
+                    self.bytes_in += len(data)
+                    span = response.headers.get("content-range")
+                    first = _range_start(span)
+                    return data[:length], (start or 0) if first is None else first, \
+                        _range_total(span)
+                chunks: list[bytes] = []
+                got = 0
+                # 200: the whole file. The head: stop once there is enough.
+                declared = response.headers.get("content-length")
+                size = int(declared) if declared and declared.isdigit() else None
+                tail: bytes = b""
+                async for chunk in response.aiter_bytes():
+                    got += len(chunk)
+                    if start is None:
+                        tail = (tail + chunk)[-length:]
+                    else:
+                        chunks.append(chunk)
+                        if got >= start + length:
+                            break
+                self.bytes_in += got
+                if start is None:
+                    return tail, max(0, got - len(tail)), size if size is not None else got
+                data = b"".join(chunks)[start:start + length]
+                return data, start, size
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+
+    async def stream_to(self, path: str, sink: Any, *, params: Any = None,
+                        progress: Any = None) -> int:
+        """Write the whole file the server sends to `sink` (a binary file), calling
+        `progress(done, total)` as it goes; the bytes written."""
+        if self._setup_error is not None:
+            raise self._setup_error
+        try:
+            async with self._client.stream("GET", path, params=params,
+                                           timeout=self._history_timeout) as response:
+                self.requests += 1
+                if response.status_code != 200:
+                    content = await response.aread()
+                    try:
+                        payload = json.loads(content) if content else None
+                    except ValueError:
+                        payload = None
+                    raise self._error(response, content, payload, path)
+                declared = response.headers.get("content-length")
+                total = int(declared) if declared and declared.isdigit() else None
+                done = 0
+                async for chunk in response.aiter_bytes():
+                    sink.write(chunk)
+                    done += len(chunk)
+                    self.bytes_in += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+                return done
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+
+    def _error(self, response: httpx.Response, content: bytes, payload: Any,
+                path: str) -> TrackingError:
+        """The TrackingError an answer other than 200 means (MLflow's JSON error, a proxy's
+        page, an auth refusal), with the fix."""
+        where = self.display_uri
+        status = response.status_code
         message = ""
         code = ""
         if isinstance(payload, dict):
@@ -230,37 +306,37 @@ class ApiClient:
         text = message or _first_line(content)
         text = self._scrub(text)[:300]
         if status == 407:  # an http:// URL through HTTP_PROXY: the proxy's own answer
-            raise self._proxy_error(407, text)
+            return self._proxy_error(407, text)
         if status == 401:
             if self.sends_credentials:
-                raise AuthError(f"{where} refused the credentials (401)",
-                                hint="check the user name and password, or the token")
-            raise AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
+                return AuthError(f"{where} refused the credentials (401)",
+                                 hint="check the user name and password, or the token")
+            return AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
         if status == 403:
             if "host header" in text.lower():
-                raise AuthError(
+                return AuthError(
                     f"{where} refused the Host header (403 Invalid Host header)",
                     hint="start the server with --allowed-hosts including this host name",
                 )
-            raise AuthError(f"{where} refused access (403): {text}",
-                            hint="these credentials lack the permission" if
-                            self.sends_credentials else CREDENTIALS_HINT)
+            return AuthError(f"{where} refused access (403): {text}",
+                             hint="these credentials lack the permission" if
+                             self.sends_credentials else CREDENTIALS_HINT)
         if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(text or "not found")
+            return NotFound(text or "not found")
         if status == 404:
             # Werkzeug's HTML page (every MLflow version), or a JSON ENDPOINT_NOT_FOUND.
-            raise MissingRoute(
+            return MissingRoute(
                 f"{where} has no MLflow API at {path} (404)",
                 hint="check the URI: it should be the tracking server's root URL",
             )
         if status == 400 or code == "INVALID_PARAMETER_VALUE":
-            raise BadRequest(text or f"bad request ({status})")
+            return BadRequest(text or f"bad request ({status})")
         html = "html" in response.headers.get("content-type", "").lower()
         err = ServerError(f"{where} answered {status}: {text or response.reason_phrase}",
                           hint="an HTML page, not MLflow's answer: from a proxy in front of "
                           "the server?" if html else "")
         err.status = status  # type: ignore[attr-defined]
-        raise err
+        return err
 
     def _proxy(self) -> tuple[str, str] | None:
         """(the proxy's URL without credentials, the variable it came from) when requests to
@@ -369,6 +445,60 @@ class ApiClient:
         if space:
             facts.append(("workspace", space))
         return facts
+
+
+def _base_url(uri: str) -> tuple[str, SplitResult]:
+    """The URI without credentials, query or fragment (an IPv6 host in brackets), and its
+    parts."""
+    parts = urlsplit(uri.rstrip("/"))
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if ":" in (parts.hostname or "") and not host.startswith("["):
+        host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", "")), parts
+
+
+def _credentials(parts: SplitResult, env: Mapping[str, str], auth: httpx.Auth | None,
+                 given: Mapping[str, str]
+                 ) -> tuple[httpx.Auth | None, dict[str, str], list[str]]:
+    """(the auth, the headers, the secrets to keep out of messages), as MLflow's client
+    chooses: a token command or SigV4 given, else an Authorization header given (a
+    platform's token, the config file's headers), else MLFLOW_TRACKING_USERNAME/_PASSWORD,
+    else credentials in the URI, else MLFLOW_TRACKING_TOKEN."""
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
+    env_user = env.get("MLFLOW_TRACKING_USERNAME")
+    env_pass = env.get("MLFLOW_TRACKING_PASSWORD")
+    token = env.get("MLFLOW_TRACKING_TOKEN")
+    if auth is not None or "Authorization" in given:
+        pass
+    elif env_user and env_pass:
+        auth = httpx.BasicAuth(env_user, env_pass)
+    elif user:
+        auth = httpx.BasicAuth(user, password or "")
+    elif token:
+        headers["Authorization"] = f"Bearer {token}"
+    headers.update(given)
+    secrets = [s for s in (env_pass, token, password, parts.password, *given.values())
+               if s and len(s) >= 6]
+    return auth, headers, secrets
+
+
+def _range_total(header: str | None) -> int | None:
+    """The size in a Content-Range header (`bytes 0-99/1234` or `bytes */1234`)."""
+    if not header or "/" not in header:
+        return None
+    total = header.rsplit("/", 1)[1].strip()
+    return int(total) if total.isdigit() else None
+
+
+def _range_start(header: str | None) -> int | None:
+    if not header:
+        return None
+    match = re.match(r"\s*bytes\s+(\d+)-", header)
+    return int(match.group(1)) if match else None
 
 
 def _first_line(content: bytes) -> str:

@@ -228,7 +228,8 @@ def _convert_run(r: Any) -> Run:
     return make_run(
         {"run_id": info.run_id, "experiment_id": info.experiment_id,
          "run_name": getattr(info, "run_name", None), "status": info.status,
-         "start_time": info.start_time, "end_time": info.end_time},
+         "start_time": info.start_time, "end_time": info.end_time,
+         "artifact_uri": info.artifact_uri},
         metrics, r.data.params, r.data.tags, _datasets(r),
     )
 

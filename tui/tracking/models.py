@@ -65,6 +65,8 @@ class Run:
     tags: Mapping[str, str] = field(default_factory=dict)
     # The run's dataset inputs (MLflow 2.4+): (name, context tag: "training", "eval", ...).
     datasets: tuple[tuple[str, str], ...] = ()
+    # Where its artifacts are (mlflow-artifacts:/..., a local path, s3://...); "" if unknown.
+    artifact_uri: str = ""
 
     @property
     def latest_step(self) -> int | None:

@@ -103,6 +103,7 @@ def make_run(info: Mapping[str, Any], metrics: dict[str, Point], params: Mapping
         params=dict(params),
         tags=dict(tags),
         datasets=datasets,
+        artifact_uri=str(info.get("artifact_uri") or ""),
     )
 
 

@@ -1,0 +1,185 @@
+"""Artifacts (tui/tracking/artifacts.py) on a real `mlflow server --serve-artifacts` (proxied
+`mlflow-artifacts:` roots, as shared servers run) and on a local sqlite store with a local
+artifact root: list, preview head and tail by byte range, follow a growing log, save."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.server import MlflowServer
+from tui.tracking.artifacts import (
+    ArtifactError,
+    LocalArtifacts,
+    RestArtifacts,
+    save_tree,
+)
+from tui.tracking.rest import RestSource
+
+LOG_LINES = 50_000
+EVIL = "evil\x1b[31m[bold]name.txt"
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory):
+    root = tmp_path_factory.mktemp("proxied-server")
+    server = MlflowServer(root, serve_artifacts=True)
+    server.start()
+    try:
+        client = server.client()
+        exp = client.create_experiment("artifacts/proxied")
+        run = client.create_run(exp, run_name="with-artifacts")
+        rid = run.info.run_id
+        files = root / "to-log"
+        (files / "conf" / "deep").mkdir(parents=True)
+        (files / "conf" / "params.json").write_text(json.dumps({"lr": 0.1, "layers": [64, 64]}))
+        (files / "conf" / "deep" / "notes.yaml").write_text("a: 1\nb: [x, y]\n")
+        (files / "metrics.csv").write_text("step,loss\n" + "".join(
+            f"{i},{1 / (i + 1):.4f}\n" for i in range(100)))
+        (files / "stdout.txt").write_text("".join(f"line {i}\n" for i in range(LOG_LINES)))
+        (files / EVIL).write_text("x")
+        for item in ("conf", ):
+            client.log_artifacts(rid, str(files / item), item)
+        for item in ("metrics.csv", "stdout.txt", EVIL):
+            client.log_artifact(rid, str(files / item))
+        yield {"server": server, "client": client, "run_id": rid, "files": files,
+               "experiment": exp}
+    finally:
+        server.stop()
+
+
+async def _run(source: RestSource, exp: str, rid: str):
+    runs = await source.search_runs([exp])
+    return next(r for r in runs if r.run_id == rid)
+
+
+async def test_list_folders_first_with_sizes(proxied):
+    source = RestSource(proxied["server"].url)
+    try:
+        run = await _run(source, proxied["experiment"], proxied["run_id"])
+        assert run.artifact_uri.startswith("mlflow-artifacts:")
+        store = RestArtifacts(source)
+        root = await store.list(run)
+        # MLflow's client uploads the escape character percent-encoded, and the server keeps
+        # the name as it arrived: listed as the server has it.
+        evil = next(a.name for a in root if a.name.startswith("evil"))
+        assert evil in (EVIL, EVIL.replace("\x1b", "%1b"))
+        assert [(a.name, a.is_dir) for a in root] == [
+            ("conf", True), (evil, False), ("metrics.csv", False), ("stdout.txt", False)]
+        assert (await store.read(run, evil)).data == b"x"
+        sizes = {a.name: a.size for a in root}
+        assert sizes["stdout.txt"] == (proxied["files"] / "stdout.txt").stat().st_size
+        conf = await store.list(run, "conf")
+        assert [(a.path, a.is_dir) for a in conf] == [("conf/deep", True),
+                                                      ("conf/params.json", False)]
+        with pytest.raises(ArtifactError):
+            await store.list(run, "../../etc")
+    finally:
+        await source.aclose()
+
+
+async def test_head_and_tail_move_only_what_is_shown(proxied):
+    source = RestSource(proxied["server"].url)
+    try:
+        run = await _run(source, proxied["experiment"], proxied["run_id"])
+        store = RestArtifacts(source)
+        head = await store.read(run, "conf/params.json")
+        assert head.complete and json.loads(head.data) == {"lr": 0.1, "layers": [64, 64]}
+        size = (proxied["files"] / "stdout.txt").stat().st_size
+        before = source.bytes_in
+        tail = await store.read(run, "stdout.txt", start=None, length=4096)
+        moved = source.bytes_in - before
+        assert tail.total == size and tail.start == size - 4096
+        assert tail.data.endswith(f"line {LOG_LINES - 1}\n".encode())
+        assert moved <= 4096 + 1024, f"{moved} bytes moved for a 4 KB tail of {size}"
+        middle = await store.read(run, "stdout.txt", start=1000, length=100)
+        full = (proxied["files"] / "stdout.txt").read_bytes()
+        assert middle.data == full[1000:1100] and middle.start == 1000
+        with pytest.raises(ArtifactError):
+            await store.read(run, "no/such/file.txt")
+    finally:
+        await source.aclose()
+
+
+async def test_follow_a_growing_log(proxied):
+    source = RestSource(proxied["server"].url)
+    try:
+        run = await _run(source, proxied["experiment"], proxied["run_id"])
+        store = RestArtifacts(source)
+        log = proxied["files"] / "growing.log"
+        log.write_text("epoch 1\n")
+        proxied["client"].log_artifact(run.run_id, str(log))
+        first = await store.read(run, "growing.log", start=None, length=1024)
+        assert first.data == b"epoch 1\n"
+        log.write_text("epoch 1\nepoch 2\nepoch 3\n")  # the training logs it again, longer
+        proxied["client"].log_artifact(run.run_id, str(log))
+        grown = await store.read(run, "growing.log", start=first.total, length=1024)
+        assert grown.data == b"epoch 2\nepoch 3\n" and grown.start == first.total
+        nothing_new = await store.read(run, "growing.log", start=grown.total, length=1024)
+        assert nothing_new.data == b""
+    finally:
+        await source.aclose()
+
+
+async def test_save_a_folder_and_a_file(proxied, tmp_path):
+    source = RestSource(proxied["server"].url)
+    try:
+        run = await _run(source, proxied["experiment"], proxied["run_id"])
+        store = RestArtifacts(source)
+        seen: list[tuple[int, int | None]] = []
+        files, size = await save_tree(store, run, "conf", tmp_path / "conf-copy",
+                                      lambda done, total: seen.append((done, total)))
+        assert files == 2 and seen
+        assert json.loads((tmp_path / "conf-copy" / "params.json").read_text())["lr"] == 0.1
+        assert (tmp_path / "conf-copy" / "deep" / "notes.yaml").read_text() == "a: 1\nb: [x, y]\n"
+        one, _ = await save_tree(store, run, "metrics.csv", tmp_path / "m.csv")
+        assert one == 1 and (tmp_path / "m.csv").read_text().startswith("step,loss\n0,1.0000")
+        with pytest.raises(ArtifactError, match="exists already"):
+            await save_tree(store, run, "metrics.csv", tmp_path / "m.csv")
+        assert not list(tmp_path.glob("*.part"))
+    finally:
+        await source.aclose()
+
+
+SEED_LOCAL = textwrap.dedent("""\
+    import sys
+    from mlflow import MlflowClient
+    client = MlflowClient("sqlite:///mlflow.db")
+    exp = client.create_experiment("local/artifacts", artifact_location="./artifacts")
+    run = client.create_run(exp, run_name="local-run")
+    open("out.txt", "w").write("hello\\n" * 1000)
+    client.log_artifact(run.info.run_id, "out.txt", "logs")
+    print(run.info.run_id)
+""")
+
+
+async def test_local_store_with_a_local_artifact_root(tmp_path):
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", HOME=str(tmp_path))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run([sys.executable, "-c", SEED_LOCAL], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rid = done.stdout.split()[-1]
+    from tui.tracking.local import LocalSource
+
+    source = LocalSource(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        experiments = await source.search_experiments()
+        exp = next(e for e in experiments if e.name == "local/artifacts")
+        run = next(r for r in await source.search_runs([exp.experiment_id]) if r.run_id == rid)
+        store = LocalArtifacts()
+        assert [(a.path, a.is_dir) for a in await store.list(run)] == [("logs", True)]
+        [log] = await store.list(run, "logs")
+        assert log.size == 6000
+        tail = await store.read(run, "logs/out.txt", start=None, length=12)
+        assert tail.data == b"hello\nhello\n" and tail.total == 6000
+        files, size = await save_tree(store, run, "", tmp_path / "saved")
+        assert (files, size) == (1, 6000)
+        assert (tmp_path / "saved" / "logs" / "out.txt").read_text() == "hello\n" * 1000
+    finally:
+        await source.aclose()

@@ -1,0 +1,265 @@
+"""A run's artifacts, read-only: list a folder, read part of a file, save to a local path.
+
+- Tracking servers: ``artifacts/list`` (every version; for proxied ``mlflow-artifacts:`` roots
+  and roots the server can read) and ``/get-artifact`` for file contents, asked as a byte
+  range (the head of a file, or its tail for logs), so previewing a 5 GB checkpoint moves a few
+  KB. Saving streams the file to disk.
+- Local stores: the run's artifact root when it is a local folder (``file:`` or a path),
+  read directly. Roots elsewhere (``s3://``, ``gs://``...) say which client can read them.
+
+Names from the server are kept as given; showing them safely is the UI's job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from tui.tracking.errors import BadRequest, NotFound, TrackingError
+from tui.tracking.models import Run
+
+PREVIEW_BYTES = 256 * 1024  # what a preview reads at most (head or tail)
+LIST_PAGE = 1000
+MAX_LIST_PAGES = 1000
+
+Progress = Callable[[int, int | None], None]  # (bytes done, total when known)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str  # relative to the run's artifact root, "/"-separated
+    is_dir: bool
+    size: int | None = None  # bytes; None for folders or when not reported
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name or self.path
+
+
+@dataclass(frozen=True)
+class Chunk:
+    data: bytes
+    start: int  # offset of `data` in the file
+    total: int | None  # the file's size, when known
+
+    @property
+    def complete(self) -> bool:
+        """The chunk is the whole file."""
+        return self.start == 0 and self.total is not None and len(self.data) >= self.total
+
+
+class ArtifactError(TrackingError):
+    """An artifact cannot be listed or read; one line with the fix."""
+
+    retryable = False
+
+
+class Artifacts(Protocol):
+    async def list(self, run: Run, path: str = "") -> list[Artifact]: ...
+
+    async def read(self, run: Run, path: str, *, start: int | None = 0,
+                   length: int = PREVIEW_BYTES) -> Chunk:
+        """`length` bytes from `start`, or the last `length` bytes when `start` is None."""
+        ...
+
+    async def save_file(self, run: Run, path: str, dest: Path,
+                        progress: Progress | None = None) -> int: ...
+
+
+def sort_entries(entries: list[Artifact]) -> list[Artifact]:
+    """Folders first, then files, each by name (case-insensitive)."""
+    return sorted(entries, key=lambda a: (not a.is_dir, a.name.casefold(), a.name))
+
+
+def check_relative(path: str) -> str:
+    """A relative artifact path, "/"-separated, refusing anything that climbs out."""
+    clean = PurePosixPath(path.replace("\\", "/"))
+    if clean.is_absolute() or ".." in clean.parts:
+        raise ArtifactError(f"not an artifact path: {path!r}")
+    text = str(clean)
+    return "" if text == "." else text
+
+
+class RestArtifacts:
+    """Artifacts through a tracking server (an ApiClient: RestSource)."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    async def list(self, run: Run, path: str = "") -> list[Artifact]:
+        path = check_relative(path)
+        out: list[Artifact] = []
+        token: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            params: dict[str, Any] = {"run_id": run.run_id}
+            if path:
+                params["path"] = path
+            if token:
+                params["page_token"] = token
+            try:
+                data = await self.api._call("GET", "/api/2.0/mlflow/artifacts/list",
+                                            params=params)
+            except (NotFound, BadRequest) as exc:
+                raise ArtifactError(f"cannot list the artifacts of {run.name or run.run_id}: "
+                                    f"{exc.message}",
+                                    hint="the run's artifact root may be out of the server's "
+                                    "reach (start it with --serve-artifacts, or give it the "
+                                    "storage credentials)") from None
+            for item in data.get("files", []) or []:
+                rel = str(item.get("path", ""))
+                size = item.get("file_size")
+                out.append(Artifact(rel, bool(item.get("is_dir")),
+                                    int(size) if isinstance(size, (int, str)) and
+                                    str(size).isdigit() else None))
+            token = data.get("next_page_token")
+            if not token:
+                break
+        return sort_entries(out)
+
+    async def read(self, run: Run, path: str, *, start: int | None = 0,
+                   length: int = PREVIEW_BYTES) -> Chunk:
+        path = check_relative(path)
+        try:
+            data, first, total = await self.api.get_range(
+                "/get-artifact", params={"run_id": run.run_id, "path": path},
+                start=start, length=length)
+        except NotFound as exc:
+            raise ArtifactError(f"no artifact {path!r}: {exc.message}") from None
+        return Chunk(data, first, total)
+
+    async def save_file(self, run: Run, path: str, dest: Path,
+                        progress: Progress | None = None) -> int:
+        path = check_relative(path)
+        return await _write_new(dest, lambda sink: self.api.stream_to(
+            "/get-artifact", sink, params={"run_id": run.run_id, "path": path},
+            progress=progress))
+
+
+class LocalArtifacts:
+    """Artifacts of a local store, read from the run's artifact root on this machine."""
+
+    async def list(self, run: Run, path: str = "") -> list[Artifact]:
+        folder = self._where(run, path)
+        if not folder.is_dir():
+            raise ArtifactError(f"no artifact folder {path or '(root)'!r} at {folder}")
+        out = []
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            raise ArtifactError(f"cannot list {folder}: {exc.strerror or exc}") from None
+        base = check_relative(path)
+        for entry in entries:
+            rel = f"{base}/{entry.name}" if base else entry.name
+            try:
+                is_dir = entry.is_dir()
+                size = None if is_dir else entry.stat().st_size
+            except OSError:
+                is_dir, size = False, None
+            out.append(Artifact(rel, is_dir, size))
+        return sort_entries(out)
+
+    async def read(self, run: Run, path: str, *, start: int | None = 0,
+                   length: int = PREVIEW_BYTES) -> Chunk:
+        file = self._where(run, path)
+        try:
+            with open(file, "rb") as f:
+                total = os.fstat(f.fileno()).st_size
+                first = max(0, total - length) if start is None else start
+                f.seek(first)
+                return Chunk(f.read(length), first, total)
+        except IsADirectoryError:
+            raise ArtifactError(f"{path!r} is a folder") from None
+        except OSError as exc:
+            raise ArtifactError(f"cannot read {file}: {exc.strerror or exc}") from None
+
+    async def save_file(self, run: Run, path: str, dest: Path,
+                        progress: Progress | None = None) -> int:
+        file = self._where(run, path)
+
+        async def copy(sink: Any) -> int:
+            done = 0
+            total = file.stat().st_size
+            with open(file, "rb") as f:
+                while block := f.read(1 << 20):
+                    sink.write(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total)
+            return done
+
+        return await _write_new(dest, copy)
+
+    @staticmethod
+    def _where(run: Run, path: str) -> Path:
+        return local_root(run.artifact_uri) / check_relative(path)
+
+
+def local_root(uri: str) -> Path:
+    """The local folder of an artifact root URI (`file:///...`, `file:...` or a plain path),
+    or an ArtifactError saying which client reads it."""
+    if not uri:
+        raise ArtifactError("the store gives no artifact location for this run")
+    parts = urlsplit(uri)
+    if parts.scheme in ("", "file") or len(parts.scheme) == 1:  # a Windows drive letter
+        return Path(unquote(parts.path) if parts.scheme == "file" else uri)
+    raise ArtifactError(f"artifacts at {parts.scheme}:// are not on this machine",
+                        hint="open the tracking server's URL instead (mlflow server "
+                        "--serve-artifacts), or MLflow's own client with its credentials")
+
+
+async def _write_new(dest: Path, fill: Callable[[Any], Any]) -> int:
+    """Create `dest` (its folder too) and fill it; never overwrites a file; a failed or
+    cancelled save leaves no partial file."""
+    if dest.exists():
+        raise ArtifactError(f"{dest} exists already: choose another path")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(f"cannot create {dest.parent}: {exc.strerror or exc}") from None
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with open(part, "xb") as sink:
+            done = await fill(sink)
+        os.replace(part, dest)
+        return int(done)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise ArtifactError(f"cannot write {dest}: {exc.strerror or exc}") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+async def save_tree(store: Artifacts, run: Run, path: str, dest: Path,
+                    progress: Progress | None = None) -> tuple[int, int]:
+    """Save a file or a whole folder under `dest`: (files, bytes)."""
+    entries = await store.list(run, path) if path == "" else None
+    if entries is None:
+        parent = str(PurePosixPath(path).parent)
+        siblings = await store.list(run, "" if parent == "." else parent)
+        me = next((e for e in siblings if e.path == path), None)
+        if me is None:
+            raise ArtifactError(f"no artifact {path!r}")
+        if not me.is_dir:
+            return 1, await store.save_file(run, path, dest, progress)
+        entries = await store.list(run, path)
+    files = size = 0
+    stack = list(entries)
+    while stack:
+        entry = stack.pop(0)
+        rel = PurePosixPath(entry.path).relative_to(path) if path else PurePosixPath(entry.path)
+        if entry.is_dir:
+            stack.extend(await store.list(run, entry.path))
+            continue
+        size += await store.save_file(run, entry.path, dest / rel, progress)
+        files += 1
+    return files, size
+
+
+__all__ = ["Artifact", "ArtifactError", "Artifacts", "Chunk", "LocalArtifacts",
+           "PREVIEW_BYTES", "RestArtifacts", "check_relative", "local_root", "save_tree",
+           "sort_entries"]
