@@ -137,7 +137,7 @@ def run(verbose: bool = True) -> list[str]:
 
         def help_keys() -> None:
             tmux.keys("?", literal=True)
-            wait(tmux, has("Everywhere", "Monitor", "Warnings only"))
+            wait(tmux, has("Everywhere", "Monitor", "Warnings"))
             tmux.keys("Escape")
             wait(tmux, lacks("Everywhere"))
             tmux.keys("F1")
@@ -218,10 +218,10 @@ def run(verbose: bool = True) -> list[str]:
             tmux.keys("Escape")
             wait(tmux, lacks("Chart which metric?"))
             for key, shown in (("x", "x: relative"), ("y", "log y"), ("s", "smooth 0.6"),
-                               ("n", "last 500")):
+                               ("L", "last 500")):
                 tmux.keys(key)
                 wait(tmux, has(shown))
-            tmux.keys("x", "x", "y", "s", "s", "s", "s", "n", "n", "n")  # all back off
+            tmux.keys("x", "x", "y", "s", "s", "s", "s", "L", "L", "L")  # all back off
             wait(tmux, lacks("x: ", "log y", "smooth", "last 500", "last 50 "))
 
         def compare_keys() -> None:
@@ -238,6 +238,8 @@ def run(verbose: bool = True) -> list[str]:
             tmux.keys("d")
             wait(tmux, has("only what differs (d)"))
             tmux.keys("o")
+            wait(tmux, has("Sort the runs by"))
+            tmux.keys("j", "Enter")
             wait(tmux, has("sorted by"))
             tmux.keys("O")
             tmux.keys("e")
@@ -255,9 +257,9 @@ def run(verbose: bool = True) -> list[str]:
             wait(tmux, lacks("2 marked"))
 
         def fold_keys() -> None:
-            # The tree: h l j k g G move, enter watches; then z on the sweep's parent run.
+            # The tree: h l j k home G move, enter watches; then z on the sweep's parent run.
             before = [ln for ln in tmux.screen().splitlines() if "Runs · " in ln]
-            tmux.keys("BTab", "g", "h", "l", "G")
+            tmux.keys("BTab", "Home", "h", "l", "G")
             tmux.keys("Enter")
             wait(tmux, lambda t: [ln for ln in t.splitlines() if "Runs · " in ln] != before)
             tmux.keys("k", "k", "Enter")  # the vision sweep: the last but two experiment
@@ -295,8 +297,10 @@ def run(verbose: bool = True) -> list[str]:
         def palette_keys() -> None:
             tmux.keys("C-p")
             wait(tmux, has("Search for commands"))
+            wait(tmux, has("Cursor"))  # the palette's list is up: its input has the focus
             tmux.keys("pause", literal=True)
-            wait(tmux, has("key p"))
+            # The search's own list (not the full list it replaces): enter runs its only hit.
+            wait(tmux, lambda t: "🔎 pause" in t and "key p" in t and "Cursor up" not in t)
             tmux.keys("Enter")
             wait(tmux, lambda t: "⏸ paused" in top_line(t))
             tmux.keys("p")
@@ -314,6 +318,35 @@ def run(verbose: bool = True) -> list[str]:
             tmux.keys("Escape")
             wait(tmux, lacks("on which pair?"))
 
+        def now_keys() -> None:
+            tmux.keys("n")
+            wait(tmux, has("running", "ended in the last hour", "Warning", "Experiment"))
+            tmux.keys("Enter")  # the first run of the list, in its experiment
+            wait(tmux, lacks("ended in the last hour"))
+            wait(tmux, has("Runs · demo/"))
+            tmux.keys("n")
+            wait(tmux, has("ended in the last hour"))
+            tmux.keys("Escape")
+            wait(tmux, lacks("ended in the last hour"))
+
+        def goto_keys() -> None:
+            # (The palette's Go to is driven by Pilot tests: typing into a palette that is
+            # still opening can land in the app here.)
+            tmux.keys("BTab")
+            wait(tmux, lambda t: len(t.splitlines()[1].split("╮")[0]) > 10)
+            tmux.keys("g")
+            wait(tmux, has("go to:"))
+            tmux.keys("bert", literal=True)
+            wait(tmux, has("go to: bert"))
+            tmux.keys("Enter")
+            wait(tmux, has("Runs · demo/nlp/bert-sentiment"))
+            tmux.keys("BTab", "g")
+            wait(tmux, has("go to:"))
+            tmux.keys("resn", literal=True)
+            wait(tmux, has("go to: resn"))
+            tmux.keys("Enter")
+            wait(tmux, has("Runs · demo/vision/resnet18-cifar10"))
+
         def quit_key() -> None:
             tmux.keys("q")
             deadline = time.monotonic() + 10
@@ -327,11 +360,14 @@ def run(verbose: bool = True) -> list[str]:
                              ("o / O sort", sort_keys), ("g G j k ↑ ↓ move", move_keys),
                              ("i details", details_keys), ("e connection", connection_key),
                              ("P pair", pair_key),
-                             ("m M x y s n chart", chart_keys),
+                             ("m M x y s L chart", chart_keys),
                              ("space c d o O e m u compare", compare_keys),
                              ("r refresh", refresh_key), ("tab / shift+tab panes", tab_keys),
                              ("ctrl+p palette", palette_keys),
-                             ("tree h l enter, z fold", fold_keys), ("q quit", quit_key)):
+                             ("tree h l enter, z fold", fold_keys),
+                             ("n Now view, enter opens a run", now_keys),
+                             ("g + letters in the tree", goto_keys),
+                             ("q quit", quit_key)):
             step(name, action)
     finally:
         tmux.kill()

@@ -25,12 +25,15 @@ from tui.charting import XYCache, chart_views, sort_key, split_by_dataset
 from tui.commands import BindingCommands
 from tui.config import Settings
 from tui.filtering import is_search_expression, name_matches, name_search
+from tui.goto import GoToExperiment, GoToRun, RunRef
 from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
 from tui.nesting import PARENT_TAG, Row, nest
+from tui.now_controller import NowController, NowDone
 from tui.screens.compare import CompareScreen
 from tui.screens.details import RunDetailsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import RUN_COLUMNS, MonitorScreen
+from tui.screens.now import NowScreen
 from tui.screens.picker import PickerScreen
 from tui.screens.start import StartScreen
 from tui.system_metrics import WINDOW_STEPS, advance, fetch_window, panel_metrics, panel_rows
@@ -47,7 +50,8 @@ from widgets import X_MODES, ChartOptions, ExperimentTree, RunTable, safe_text
 class MlflowTui(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mlflow-tui"
-    COMMANDS = App.COMMANDS | {BindingCommands}  # ctrl+p: every action of the view, themes
+    # ctrl+p: every action of the view, go to an experiment or a run by name, themes
+    COMMANDS = App.COMMANDS | {BindingCommands, GoToExperiment, GoToRun}
     # Responsive classes on every screen (app.tcss): narrow terminals fold the experiment
     # tree, short ones give the chart's spare rows to the run table.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal"), (160, "-wide")]
@@ -89,6 +93,7 @@ class MlflowTui(App[int]):
         self.compare_differences = False
         self.compare_sort: str | None = None
         self.compare_descending = False
+        self.compare_transposed = False  # t: runs as columns, fields as rows
         self.compare_frame: Any = None  # the table as shown, for export
         # Sketched curves (a few probe points each) shown until the poller has the series:
         # never in the poller's cache, which holds only exact histories.
@@ -116,6 +121,11 @@ class MlflowTui(App[int]):
         # for at every tick until they appear or the user picks an experiment in the tree.
         self._pending_names: set[str] = set(settings.experiments)
         self._told_missing: set[str] = set()
+        # Every running run, anywhere: the tree's ⚠/✘ counts and the Now view (n).
+        self.now: NowController | None = None
+        self.trouble: dict[str, tuple[int, int]] = {}
+        self._pending_run: str | None = None  # a run to put the cursor on once it is listed
+        self._health_started = False  # the first judgement: one summary, not a toast each
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -134,6 +144,8 @@ class MlflowTui(App[int]):
         else:
             self.push_screen(MonitorScreen())
             self._start_polling()
+            if self.settings.now and self.now is not None:
+                self.now.open()
         self.set_interval(1.0, self._every_second)
 
     def _theme_changed(self, _theme: object) -> None:
@@ -149,6 +161,7 @@ class MlflowTui(App[int]):
     def _start_polling(self) -> None:
         assert self.source is not None
         self.poller = Poller(self.source, active_every=self._active_every())
+        self.now = NowController(self)
         self._wake = asyncio.Event()
         self._render_state()
         self._poll_loop()
@@ -252,6 +265,10 @@ class MlflowTui(App[int]):
                         self._good_filter = flt
                         await self._fetch_system(poller.ordered_runs())
                         self.post_message(TickDone(result, summary, watched))
+                        if self.now is not None and self.now.due():
+                            with contextlib.suppress(TrackingError):  # the next tick retries
+                                await self.now.tick(summary.experiments if summary is not None
+                                                    else self.experiments)
                     failures = 0
                     next_tick = now + settings.interval
                 elif self._chart_dirty:
@@ -593,6 +610,11 @@ class MlflowTui(App[int]):
         assert self.poller is not None
         now_ms = int(self.clock() * 1000)
         fresh = self.health.update(self.poller.runs.values(), self.poller.points, now_ms)
+        if not self._health_started:
+            # Warnings already there at start: one summary line (the Now feed's), not a toast
+            # each covering the chart.
+            self._health_started = True
+            return
         for run, warning in fresh:
             self.notify(f"{run.name}: {warning.reason}", title=warning.kind.value.capitalize(),
                         severity="error" if warning.severity >= 3 else "warning", markup=False)
@@ -606,7 +628,8 @@ class MlflowTui(App[int]):
     def _score(self, run: Run) -> float | None:
         """A child's quality for "best child": its validation metric, lower is better."""
         pair = self._pair(run)
-        point = self._latest(run, pair[1]) if pair else None
+        # The best validation value (what Best val shows), else the latest known.
+        point = (self._best_val(run) or self._latest(run, pair[1])) if pair else None
         if point is None:
             return None
         return -point.value if pair and pair[2] else point.value
@@ -638,7 +661,8 @@ class MlflowTui(App[int]):
         if monitor is None or self.poller is None:
             return
         counts = dict(self.poller.run_counts)
-        monitor.show_experiments(self.experiments, self.running, counts, self.watched)
+        monitor.show_experiments(self.experiments, self.running, counts, self.watched,
+                                 self.trouble)
         self._show_runs(monitor)
         self._show_chart()
 
@@ -667,6 +691,12 @@ class MlflowTui(App[int]):
         monitor.show_runs(rows, pairs, self.health, now_ms, title, self._mark_styles(), best,
                           values)
         table = monitor.query_one(RunTable)
+        pending = self._pending_run
+        if pending is not None and pending in self.poller.runs and pending in {
+                r.run_id for r in runs}:
+            self._pending_run = None
+            table.move_cursor(row=table.get_row_index(pending), animate=False)
+            self._highlight(pending)
         if self.highlighted not in self.poller.runs:
             self.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
 
@@ -801,6 +831,96 @@ class MlflowTui(App[int]):
         monitor = self.monitor
         if monitor is not None:
             monitor.query_one("#chart").focus()
+
+    # ------------------------------------------------------------------ everywhere, Now, go to
+    def on_now_done(self, message: NowDone) -> None:
+        if self.now is not None:
+            self.now.apply(message.update)
+
+    def show_trouble(self, counts: dict[str, tuple[int, int]]) -> None:
+        """Runs in trouble per experiment (the Now feed's), on the tree."""
+        if counts != self.trouble:
+            self.trouble = counts
+            monitor = self.monitor
+            if monitor is not None and self.poller is not None:
+                monitor.show_experiments(self.experiments, self.running,
+                                         dict(self.poller.run_counts), self.watched, counts)
+
+    def action_now_view(self) -> None:
+        if self.now is not None:
+            self.now.open()
+
+    def on_now_screen_jump(self, message: NowScreen.Jump) -> None:
+        if self.now is not None:
+            self.now.jump(message)
+
+    def on_now_screen_refresh_asked(self, _message: NowScreen.RefreshAsked) -> None:
+        if self.now is not None:
+            self.now.refresh()
+
+    def wake_polling(self) -> None:
+        """Refresh now instead of at the next interval."""
+        self._force_tick = True
+        self._wake_loop()
+
+    def write_terminal(self, text: str) -> None:
+        """Send escape sequences (desktop notifications) to the terminal."""
+        from tui.terminal import write_raw
+
+        write_raw(self, text)
+
+    def open_experiment(self, experiment_id: str) -> None:
+        """Watch this experiment in the monitor (the tree's enter, Go to, the Now view)."""
+        while not isinstance(self.screen, MonitorScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.query_one(ExperimentTree).select_experiment(experiment_id)
+        if (experiment_id,) == self.watched:
+            return
+        self.watched = (experiment_id,)
+        self._user_chose = True
+        self._pending_names = set()
+        self.highlighted = None
+        if monitor is not None:
+            monitor.clear_runs("Runs · loading…")
+            monitor.query_one(RunTable).focus()
+        self.wake_polling()
+
+    def open_run(self, experiment_id: str, run_id: str) -> None:
+        """Watch the run's experiment with the cursor on the run, charted."""
+        self._pending_run = run_id
+        self.open_experiment(experiment_id)
+        if self.poller is not None and run_id in self.poller.runs:
+            self._show_all()
+
+    def loaded_runs(self) -> list[RunRef]:
+        """The runs the app has: the open experiment's and every running one."""
+        names = {e.experiment_id: e.name for e in self.experiments}
+        refs: dict[str, RunRef] = {}
+        runs = list(self.poller.runs.values()) if self.poller is not None else []
+        if self.now is not None and self.now.feed.last is not None:
+            runs += [row.run for row in self.now.feed.last.rows]
+        for run in runs:
+            refs.setdefault(run.run_id, RunRef(run.experiment_id, run.run_id, run.name,
+                                               names.get(run.experiment_id, "")))
+        return list(refs.values())
+
+    async def find_runs(self, text: str) -> list[RunRef]:
+        """Runs of any experiment whose name contains `text`, asked of the server."""
+        if self.source is None or not self.experiments:
+            return []
+        names = {e.experiment_id: e.name for e in self.experiments}
+        search = name_search(text)
+        if search is None:
+            return []
+        try:
+            found = await self.source.search_runs(list(names), filter_string=search,
+                                                  max_runs=20)
+        except TrackingError:
+            return []
+        return [RunRef(r.experiment_id, r.run_id, r.name, names.get(r.experiment_id, ""))
+                for r in found]
 
     # ------------------------------------------------------------------ actions
     def action_help(self) -> None:
@@ -1118,8 +1238,14 @@ class MlflowTui(App[int]):
         if self.compare_differences:
             title += " · only what differs (d)"
         if self.compare_sort:
-            title += f" · sorted by {self.compare_sort} {'↓' if self.compare_descending else '↑'}"
-        screen.show_table(frame, self._mark_styles(), title)
+            from tui.compare import header
+
+            title += (f" · sorted by {header(self.compare_sort)} "
+                      f"{'↓' if self.compare_descending else '↑'}")
+        if self.compare_transposed:
+            title += " · runs as columns (t)"
+        screen.show_table(frame, self._mark_styles(), title, transposed=self.compare_transposed,
+                          names=names)
 
     def action_compare_metric(self) -> None:
         self.compare_view += 1
@@ -1132,15 +1258,26 @@ class MlflowTui(App[int]):
         self._show_compare()
 
     def action_compare_sort(self) -> None:
+        """Sort the table by a column chosen from a list (enter), or back to marking order."""
         frame = self.compare_frame
         if frame is None:
             return
+        from tui.compare import header
+
         columns = [c for c in frame.columns if c != "run_id"]
-        if self.compare_sort in columns:
-            index = columns.index(self.compare_sort) + 1
-            self.compare_sort = columns[index] if index < len(columns) else None
-        else:
-            self.compare_sort = columns[0] if columns else None
+        labels = ["marking order (no sort)", *[header(c) for c in columns]]
+        current = columns.index(self.compare_sort) + 1 if self.compare_sort in columns else 0
+
+        def chosen(index: int | None) -> None:
+            if index is None:
+                return
+            self.compare_sort = columns[index - 1] if index > 0 else None
+            self._show_compare()
+
+        self.push_screen(PickerScreen("Sort the runs by", labels, current), chosen)
+
+    def action_compare_transpose(self) -> None:
+        self.compare_transposed = not self.compare_transposed
         self._show_compare()
 
     def action_compare_reverse(self) -> None:
@@ -1341,7 +1478,7 @@ def _hide_unloaded_stats(frame: Any, runs: Sequence[Run], keys: Sequence[str],
             continue
         blanked = True
         rows = frame["run_id"].isin(waiting)
-        for suffix in ("min", "max", "best_step"):
+        for suffix in ("best", "min", "max", "best_step"):
             column = f"{key}.{suffix}"
             if column in frame:
                 frame.loc[rows, column] = None

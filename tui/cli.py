@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "gruvbox, textual-light (default: textual-dark)")
     parser.add_argument("--demo", action="store_true",
                         help="watch a built-in simulated training session (no server needed)")
+    parser.add_argument("--now", action="store_true",
+                        help="open on the Now view: every running run of every experiment")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
@@ -163,6 +165,8 @@ def layer(args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, st
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)
+    if getattr(args, "now", False):
+        settings.now = True
     if getattr(args, "demo", False):
         settings.demo = True
         return settings

@@ -33,6 +33,10 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)
     workspace: str | None = None
     bell: bool = True  # ring the terminal bell with a new warning
+    # Desktop notifications through the terminal (tui/notify.py): None (off), "auto", or a
+    # protocol: "osc777", "osc9", "osc99".
+    notify: str | None = None
+    now: bool = False  # open on the Now view (--now)
     export_dir: str = "."  # where compare exports (e) write their CSV
     stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls
     stall_factor: float = 10.0  # ... and silent for this many times its usual logging gap

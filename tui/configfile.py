@@ -143,6 +143,18 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _notify(value: Any) -> str | None:
+    """Desktop notifications: true (the terminal's own protocol), false, or one of
+    "auto", "osc777", "osc9", "osc99"."""
+    from tui.notify import KINDS
+
+    if isinstance(value, bool):
+        return "auto" if value else None
+    if isinstance(value, str) and value.strip().lower() in KINDS:
+        return value.strip().lower()
+    raise ValueError("true, false, or one of " + ", ".join(f'"{k}"' for k in KINDS))
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError("a string")
@@ -183,6 +195,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "stall_factor": _number(1),
     "explode_factor": _number(1, low_open=True),
     "bell": _boolean,
+    "notify": _notify,
     "theme": _text,
     "max_runs": _count,
     "token_command": _text,

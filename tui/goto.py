@@ -1,9 +1,8 @@
 """Command palette (ctrl+p): "Go to experiment" and "Go to run" by name.
 
-Typing an experiment's name (or a few of its letters) and enter opens it: the experiment
-whose name is the query comes first, then names with a part starting so, a substring, letters
-in order (widgets.experiment_tree.best_match's order). Runs come from what the screen has
-loaded, and from a search on the server (run name LIKE) for the others.
+Typing an experiment's name (or part of it) and enter opens it: the experiment whose name is
+the query comes first, then names with a part starting so, then a substring. Runs come from
+what the screen has loaded, and from a search on the server (run name LIKE) for the others.
 
 The providers ask the screen the palette was opened from: a screen that can jump implements
 `GoToTarget`; any other screen gets no such commands.
@@ -24,6 +23,9 @@ from widgets.experiment_tree import split_name
 
 MAX_HITS = 20
 SERVER_AFTER = 3  # letters typed before the server is asked for runs by name
+# Names match as a whole, by a part's start or as a substring, not by letters scattered in
+# order: "pause" + enter must run Pause, not offer runs whose names happen to spell it out
+# (the tree's g + letters is the fuzzy way).
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class GoToExperiment(Provider):
         matcher = self.matcher(query)
         scored = []
         for experiment_id, name in target.goto_experiments():
-            score = name_score(query, name) or matcher.match(name)
+            score = name_score(query, name)
             if score > 0:
                 scored.append((score, experiment_id, name))
         scored.sort(key=lambda item: -item[0])
@@ -132,7 +134,7 @@ class GoToRun(Provider):
                 continue
             seen.add(ref.run_id)
             # Below experiments of the same quality: "team/other" opens the experiment.
-            score = (name_score(query, ref.name) or matcher.match(ref.name)) * 0.9
+            score = name_score(query, ref.name) * 0.9
             if score > 0:
                 found.append((score, ref))
         found.sort(key=lambda item: -item[0])

@@ -17,7 +17,7 @@ async def test_chart_keys_change_the_options_and_the_summary_shows_them():
         chart = app.monitor.query_one(MetricChart)
         await pilot.press("x")
         assert chart.options.x_mode == "relative"
-        await pilot.press("y", "s", "n")
+        await pilot.press("y", "s", "L")
         assert chart.options.log_y and chart.options.smoothing == 0.6
         assert chart.options.last_n == 500
         await pilot.pause()

@@ -7,6 +7,7 @@ import pandas as pd
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app
 from tui.screens.compare import CompareScreen
+from tui.screens.picker import PickerScreen
 from widgets import MetricChart, RunTable
 
 
@@ -43,8 +44,16 @@ async def test_mark_compare_cycle_differences_sort_export(tmp_path):
         await pilot.press("d")
         await wait_until(lambda: "params.lr" not in app.compare_frame.columns)  # all 0.01
         assert "val_loss.min" in app.compare_frame.columns
-        while app.compare_sort != "val_loss.min":
-            await pilot.press("o")
+        # o: a list of the columns by their headers; typing is not needed, j moves, enter sorts.
+        await pilot.press("o")
+        await wait_until(lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        target = picker.items.index("val_loss min")
+        for _ in range(target):
+            await pilot.press("j")
+        await pilot.press("enter")
+        await wait_until(lambda: app.compare_sort == "val_loss.min")
+        assert isinstance(app.screen, CompareScreen)
         values = list(app.compare_frame["val_loss.min"])
         assert values == sorted(values)
         await pilot.press("O")

@@ -113,13 +113,41 @@ async def test_notification_and_bell_once_when_a_run_starts_overfitting():
 
 async def test_no_bell_setting():
     src, state = _growing_source()
-    _advance(src, state, 45)
+    _advance(src, state, 10)
     app, _ = _app(src, bell=False)
     bells = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    titles = []
+    notify = app.notify
+
+    def recording_notify(message, *, title="", **kw):
+        titles.append(title)
+        notify(message, title=title, **kw)
+
+    app.notify = recording_notify  # type: ignore[method-assign]
     async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: len(app.poller.points(("r1", "val_loss"))) == 10)
+        for n in range(11, 46):
+            _advance(src, state, n)
+            ticks = app.ticks
+            await wait_until(lambda: app.ticks >= ticks + 2)  # noqa: B023
         await wait_until(lambda: app.health.overfitting("r1") is not None)
-        assert any(n.title == "Overfitting" for n in app._notifications)
+        assert titles.count("Overfitting") == 1
+        assert bells == []
+
+
+async def test_warnings_there_at_start_are_one_summary_not_a_toast_each():
+    src, state = _growing_source()
+    _advance(src, state, 45)  # already overfitting when the app opens
+    app, _ = _app(src)
+    bells = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: any(n.title == "Now" for n in app._notifications))
+        await wait_until(lambda: app.health.overfitting("r1") is not None)
+        summary = [n.message for n in app._notifications if n.title == "Now"]
+        assert summary == ["1 run with warnings in 1 experiment: n shows them all"]
+        assert not any(n.title == "Overfitting" for n in app._notifications)
         assert bells == []
 
 

@@ -213,9 +213,9 @@ async def test_clicks_on_tree_row_header_and_footer():
         await wait_until(lambda: app.sort_column == "name", message="header click sorts")
         # A footer key runs its action.
         footer = monitor.query_one(Footer)
-        pause = next(k for k in footer.query(FooterKey) if k.description == "Pause")
-        await pilot.click(pause)
-        await wait_until(lambda: app.paused, message="footer click pauses")
+        warnings = next(k for k in footer.query(FooterKey) if k.description == "Warnings")
+        await pilot.click(warnings)
+        await wait_until(lambda: app.warnings_only, message="footer click shows warnings only")
         # An experiment in the tree: watched.
         tree = monitor.query_one(ExperimentTree)
         node = tree._path_nodes[("HM_Dataset", "binary_classification", "Churn")]

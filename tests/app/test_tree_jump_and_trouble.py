@@ -53,7 +53,8 @@ async def test_trouble_counts_on_experiments_and_folders():
         assert _label(tree, ("team", "vision")).endswith("● 3  ✘ 1  ⚠ 1")  # folder: summed
         assert _label(tree, ("team",)).endswith("● 3  ✘ 1  ⚠ 1")
         assert "⚠" not in _label(tree, ("team", "other"))
-        assert _label(tree, ("[bold red]churn",)) == "[bold red]churn  (7)  ⚠ 2"  # names stay plain text
+        # Names stay plain text.
+        assert _label(tree, ("[bold red]churn",)) == "[bold red]churn  (7)  ⚠ 2"
         # A later update clears a warning: the marker goes, on the folder too.
         tree.set_experiments([ENTRIES[0], ExperimentEntry("2", "team/vision/vit", 4),
                               *ENTRIES[2:]])

@@ -58,7 +58,7 @@ async def test_a_whole_session_only_reads(live_server, tmp_path):
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_rows(app, 2, timeout=20)
             # Browse runs and chart controls.
-            await pilot.press("j", "k", "m", "m", "x", "y", "s", "n", "r", "o", "O", "w", "w")
+            await pilot.press("j", "k", "m", "m", "x", "y", "s", "L", "r", "o", "O", "w", "w")
             await pilot.press("M")
             await wait_until(lambda: isinstance(app.screen, PickerScreen))
             await pilot.press("j", "enter")

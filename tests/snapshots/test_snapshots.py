@@ -27,6 +27,8 @@ async def _ready(pilot, run_id: str = "a1") -> None:
     await wait_until(lambda: bool(app.poller.points((run_id, "val_loss"))), message="series")
     await wait_until(lambda: app.health.overfitting(run_id) is not None or run_id != "a1",
                      message="finding")
+    # Every running run of every experiment judged once (the tree's ⚠/✘ counts).
+    await wait_until(lambda: app.now is not None and app.now.applied >= 1, message="now feed")
     app.clear_notifications()
     await pilot.pause()
     await pilot.pause()

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
 from tui.charting import XYCache, step_to_x
+from tui.goto import RunRef
 from tui.nesting import Row
 from tui.system_metrics import PanelRow
 from tui.tracking.models import Experiment, Point, Run
@@ -42,7 +43,7 @@ CHART_BINDINGS = [
     Binding("x", "app.chart_x", "x axis", show=False, id="chart.x_mode"),
     Binding("y", "app.chart_log", "log y", show=False, id="chart.log_y"),
     Binding("s", "app.chart_smooth", "Smoothing", show=False, id="chart.smoothing"),
-    Binding("n", "app.chart_zoom", "Last N points", show=False, id="chart.last_n"),
+    Binding("L", "app.chart_zoom", "Last N points", show=False, id="chart.last_n"),
 ]
 
 FILTER_HINT = ("text matches run names · MLflow syntax runs on the server, e.g. "
@@ -67,10 +68,13 @@ RUN_COLUMNS = [
 
 
 class MonitorScreen(Screen[None]):
+    # The footer shows what a new user needs (it fits 80 columns); every key is in help (?)
+    # and the command palette (ctrl+p).
     BINDINGS = [
-        Binding("m", "app.cycle_metric", "Metrics", id="monitor.cycle_metric"),
-        Binding("r", "app.refresh", "Refresh", id="monitor.refresh"),
-        Binding("p", "app.toggle_pause", "Pause", id="monitor.pause"),
+        Binding("n", "app.now_view", "Now", id="monitor.now"),
+        Binding("m", "app.cycle_metric", "Metrics", show=False, id="monitor.cycle_metric"),
+        Binding("r", "app.refresh", "Refresh", show=False, id="monitor.refresh"),
+        Binding("p", "app.toggle_pause", "Pause", show=False, id="monitor.pause"),
         Binding("i", "app.run_details", "Details", id="monitor.details"),
         Binding("space", "app.toggle_mark", "Mark", id="monitor.mark"),
         Binding("c", "app.compare", "Compare", id="monitor.compare"),
@@ -78,10 +82,10 @@ class MonitorScreen(Screen[None]):
         Binding("slash", "app.open_filter", "Filter", id="monitor.filter"),
         Binding("escape", "app.close_filter", "Close filter", show=False,
                 id="monitor.close_filter"),
-        Binding("z", "app.toggle_children", "Fold", id="monitor.fold"),
+        Binding("z", "app.toggle_children", "Fold", show=False, id="monitor.fold"),
         *CHART_BINDINGS,
-        Binding("w", "app.toggle_warnings", "Warnings only", id="monitor.warnings_only"),
-        Binding("o", "app.cycle_sort", "Sort", id="monitor.sort"),
+        Binding("w", "app.toggle_warnings", "Warnings", id="monitor.warnings_only"),
+        Binding("o", "app.cycle_sort", "Sort", show=False, id="monitor.sort"),
         Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
         Binding("P", "app.pick_pair", "Pair", show=False, id="monitor.pick_pair"),
         Binding("e", "app.connection_details", "Connection", show=False,
@@ -119,6 +123,18 @@ class MonitorScreen(Screen[None]):
 
     ready = False  # True once composed: the app only updates a composed screen
     _cursor_for: tuple[str, ...] = ()
+    _narrow_shown: bool | None = None
+
+    @property
+    def narrow(self) -> bool:
+        return 0 < self.size.width < NARROW_WIDTH
+
+    def on_resize(self) -> None:
+        for footer in self.query(Footer).results(Footer):
+            footer.show_command_palette = not self.narrow  # ctrl+p still opens it
+            footer.compact = self.narrow
+        if self.ready and self._narrow_shown is not None and self.narrow != self._narrow_shown:
+            self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
         self.query_one("#banner").display = False
@@ -128,6 +144,22 @@ class MonitorScreen(Screen[None]):
         self.query_one(RunTable).focus()
         self.ready = True
         self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ go to (ctrl+p)
+    def goto_experiments(self) -> list[tuple[str, str]]:
+        return [(e.experiment_id, e.name) for e in self.app.experiments]  # type: ignore[attr-defined]
+
+    def goto_runs(self) -> list[RunRef]:
+        return self.app.loaded_runs()  # type: ignore[attr-defined, no-any-return]
+
+    async def find_runs(self, text: str) -> list[RunRef]:
+        return await self.app.find_runs(text)  # type: ignore[attr-defined, no-any-return]
+
+    def open_experiment(self, experiment_id: str) -> None:
+        self.app.open_experiment(experiment_id)  # type: ignore[attr-defined]
+
+    def open_run(self, experiment_id: str, run_id: str) -> None:
+        self.app.open_run(experiment_id, run_id)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ updates
     _marks_shown: int | None = None
@@ -152,11 +184,15 @@ class MonitorScreen(Screen[None]):
             state.update(text, layout=False)
 
     def show_experiments(self, experiments: Sequence[Experiment], running: Mapping[str, int],
-                         counts: Mapping[str, int], watched: Sequence[str]) -> None:
+                         counts: Mapping[str, int], watched: Sequence[str],
+                         trouble: Mapping[str, tuple[int, int]] | None = None) -> None:
+        """`trouble`: experiment id -> (runs warned, runs failed or diverged), shown ⚠ / ✘."""
         tree = self.query_one(ExperimentTree)
+        trouble = trouble or {}
         tree.set_experiments([
             ExperimentEntry(e.experiment_id, e.name, counts.get(e.experiment_id),
-                            running.get(e.experiment_id, 0))
+                            running.get(e.experiment_id, 0),
+                            *trouble.get(e.experiment_id, (0, 0)))
             for e in experiments
         ])
         # Put the tree cursor on the watched experiment once per change of view, so that
@@ -181,6 +217,8 @@ class MonitorScreen(Screen[None]):
         # last ones (the same Run object, mostly: the data layer keeps unchanged runs) keeps
         # its cells object, which the table then skips without comparing a cell.
         cached = self._row_cells
+        narrow = self.narrow
+        self._narrow_shown = narrow
         fresh: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
         cells_by_row = []
         for row in rows:
@@ -194,15 +232,17 @@ class MonitorScreen(Screen[None]):
             shown = values.get(rid) or ((run.metrics.get(pair[0]), run.metrics.get(pair[1]))
                                         if pair else (None, None))
             key = (row, pair, tuple(warnings), marks.get(rid), best.get(rid),
-                   now_ms if live else None, fmt.start_time(run.start_time, now_ms), shown)
+                   now_ms if live else None, fmt.start_time(run.start_time, now_ms), shown,
+                   narrow)
             hit = cached.get(rid)
             cells = hit[1] if hit is not None and hit[0] == key else _build_row(
                 row, shown, warnings, key[3], key[4], now_ms, key[6],
-                len(health.pairs(rid)) > 1)
+                len(health.pairs(rid)) > 1, narrow)
             fresh[rid] = (key, cells)
             cells_by_row.append((rid, cells))
         self._row_cells = fresh
-        table.set_rows(run_columns([pairs.get(row.run.run_id) for row in rows]), cells_by_row)
+        table.set_rows(run_columns([pairs.get(row.run.run_id) for row in rows], narrow),
+                       cells_by_row)
 
     def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
                    warnings: Sequence[HealthWarning], view: int, views: int,
@@ -299,7 +339,16 @@ class MonitorScreen(Screen[None]):
             error.display = False
 
 
-def run_columns(pairs: Sequence[tuple[str, str, bool] | None]) -> list[tuple[str, str]]:
+# Below 100 columns: the run, its validation value and its warnings first (always on screen),
+# the status as its icon alone.
+NARROW_ORDER = ("mark", "status", "name", "val", "warn", "step", "train", "best", "duration",
+                "start")
+_NARROW_INDEX = [[key for key, _ in RUN_COLUMNS].index(k) for k in NARROW_ORDER]
+NARROW_WIDTH = 100
+
+
+def run_columns(pairs: Sequence[tuple[str, str, bool] | None],
+                narrow: bool = False) -> list[tuple[str, str]]:
     """The run table's columns. When every row is judged on the same pair, the value columns
     are headed by its metric names (train_acc, val_acc...); else by "Train"/"Val"."""
     known = {p[:2] for p in pairs if p is not None}
@@ -308,16 +357,27 @@ def run_columns(pairs: Sequence[tuple[str, str, bool] | None]) -> list[tuple[str
     else:
         train, val = known.pop()
         labels = {"train": train, "val": val, "best": f"Best {val}"}
-    return [(key, labels.get(key, label)) for key, label in RUN_COLUMNS]
+    if narrow:
+        labels["status"] = " "
+    columns = [(key, labels.get(key, label)) for key, label in RUN_COLUMNS]
+    return [columns[i] for i in _NARROW_INDEX] if narrow else columns
 
 
 def _build_row(row: Row, shown: tuple[Point | None, Point | None],
                warnings: Sequence[HealthWarning], mark: str | None, best: Point | None,
-               now_ms: int, started: str, name_pairs: bool = False) -> tuple[object, ...]:
+               now_ms: int, started: str, name_pairs: bool = False,
+               narrow: bool = False) -> tuple[object, ...]:
     run = row.run
     train, val = shown
     step = run.latest_step
     level = max((w.severity for w in warnings), default=0)
+    if narrow:
+        icon, style = fmt.STATUS_STYLE[run.status]
+        cells = _build_row(row, shown, warnings, mark, best, now_ms, started, name_pairs)
+        wide = list(cells)
+        wide[1] = Text(icon, style=style)
+        wide[2] = _name_cell(row, 20)
+        return tuple(wide[i] for i in _NARROW_INDEX)
     return (
         Text("●", style=mark) if mark else Text(" "),
         fmt.status_text(run.status),
@@ -333,22 +393,22 @@ def _build_row(row: Row, shown: tuple[Point | None, Point | None],
     )
 
 
-def _name_cell(row: Row) -> Text:
+def _name_cell(row: Row, width: int = 32) -> Text:
     """The run name, with its place in a sweep: ▸/▾ N children and the best one, or └."""
     if row.depth:
         text = Text("  " * (row.depth - 1) + "└ ", style="dim")
-        text.append_text(plain(row.run.name, 30))
+        text.append_text(plain(row.run.name, width - 2))
         if row.is_best:
             text.append(" ★", style="bold yellow")
         return text
     if not row.children:
-        return plain(row.run.name, 32)
+        return plain(row.run.name, width)
     text = Text("▾ " if row.expanded else "▸ ", style="bold")
-    text.append_text(plain(row.run.name, 28))
+    text.append_text(plain(row.run.name, width - 4))
     text.append(f" ({row.children})", style="dim")
     if row.best_child is not None:
         text.append(" ★ ", style="bold yellow")
-        text.append_text(plain(row.best_child.name, 20, style="yellow"))
+        text.append_text(plain(row.best_child.name, min(20, width), style="yellow"))
     return text
 
 

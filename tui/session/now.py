@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tui.analysis.health import HealthSettings, HealthWarning, Kind
 from tui.analysis.judge import Choices, Judgement, judge, series_keys
@@ -29,6 +29,7 @@ class NowUpdate:
     fresh: list[tuple[NowRow, HealthWarning]]  # warnings not announced before (not at start)
     first: bool  # the first update: `fresh` is empty, the existing warnings are in `rows`
     requests: int
+    ended: list[str] = field(default_factory=list)  # runs seen ending at this tick
 
 
 class NowFeed:
@@ -84,7 +85,8 @@ class NowFeed:
                 self._announced.add(seen)
                 if not first and w.kind is not Kind.KILLED:
                     fresh.append((row, w))
-        self.last = NowUpdate(rows, trouble_counts(rows), fresh, first, result.requests)
+        self.last = NowUpdate(rows, trouble_counts(rows), fresh, first, result.requests,
+                              list(result.ended))
         return self.last
 
 

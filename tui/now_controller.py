@@ -1,0 +1,118 @@
+"""Warnings everywhere and the Now view, between the session's Now feed and the screens.
+
+The app's polling loop calls `tick` (every tick while the Now view is open, every other tick
+otherwise: a warning in an experiment that is not open reaches the tree within two
+refreshes); the update comes back as a `NowDone` message that `apply` turns into the tree's
+⚠/✘ counts, the Now view's rows, one summary line at start-up and one toast per new warning
+elsewhere (the open experiment's own warnings are announced by the monitor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from tui.analysis.judge import Choices
+from tui.notify import sequence as notification
+from tui.screens.now import NowScreen
+from tui.session.now import NowFeed, NowUpdate
+from tui.tracking.models import Experiment
+
+if TYPE_CHECKING:
+    from tui.app import MlflowTui
+
+
+class NowDone(Message):
+    def __init__(self, update: NowUpdate) -> None:
+        super().__init__()
+        self.update = update
+
+
+class NowController:
+    def __init__(self, app: MlflowTui) -> None:
+        self.app = app
+        settings = app.settings
+        assert app.source is not None
+        self.feed = NowFeed(
+            app.source, settings=settings.health,
+            choices=lambda exps: Choices.build(settings.pair, settings.pairs, exps),
+            wall_ms=lambda: int(app.clock() * 1000))  # the app's clock: one "now" everywhere
+        self._ticks = 0
+        self.counts: dict[str, tuple[int, int]] = {}
+        self.applied = 0  # updates shown (tests wait on it)
+
+    @property
+    def screen(self) -> NowScreen | None:
+        for screen in self.app.screen_stack:
+            if isinstance(screen, NowScreen):
+                return screen
+        return None
+
+    def due(self) -> bool:
+        """Whether this tick refreshes the feed."""
+        self._ticks += 1
+        return self.screen is not None or self._ticks % 2 == 1
+
+    async def tick(self, experiments: Sequence[Experiment]) -> None:
+        update = await self.feed.tick(experiments)
+        self.app.post_message(NowDone(update))
+
+    def apply(self, update: NowUpdate) -> None:
+        app = self.app
+        self.applied += 1
+        self.counts = update.counts
+        screen = self.screen
+        if screen is not None:
+            screen.show(update)
+        app.show_trouble(update.counts)
+        watched = set(app.watched)
+        if update.first:
+            trouble = [r for r in update.rows if r.warnings]
+            if trouble:
+                places = {r.run.experiment_id for r in trouble}
+                app.notify(f"{len(trouble)} run{'s' if len(trouble) > 1 else ''} with warnings "
+                           f"in {len(places)} experiment{'s' if len(places) > 1 else ''}: "
+                           "n shows them all", title="Now", severity="warning", markup=False)
+            return
+        fresh = [(row, w) for row, w in update.fresh if row.run.experiment_id not in watched]
+        for row, warning in fresh:
+            app.notify(f"{row.experiment} / {row.run.name}: {warning.reason}",
+                       title=warning.kind.value.capitalize(), markup=False,
+                       severity="error" if warning.severity >= 3 else "warning")
+        # Desktop notifications (opt-in): every new warning, and runs that ended, in the
+        # experiments named with -e (all of them when none is named).
+        named = set(app.watched) if app.settings.experiments else None
+        for row, warning in update.fresh:
+            if named is None or row.run.experiment_id in named:
+                self.desktop(f"{warning.kind.value}: {row.run.name}",
+                             f"{row.experiment}: {warning.reason}")
+        ended = set(update.ended)
+        for row in update.rows:
+            if row.run.run_id in ended and (named is None or row.run.experiment_id in named):
+                self.desktop(f"{row.run.status.value.lower()}: {row.run.name}", row.experiment)
+
+    def desktop(self, title: str, body: str) -> None:
+        """A desktop notification through the terminal, when the config asks for them."""
+        kind = self.app.settings.notify
+        if kind:
+            self.app.write_terminal(notification(f"mlflow-tui: {title}", body, kind=kind))
+
+    def open(self) -> None:
+        if self.screen is None:
+            self.app.push_screen(NowScreen(self.feed.last))
+            self.app.wake_polling()
+
+    def jump(self, message: NowScreen.Jump) -> None:
+        screen = self.screen
+        if screen is not None and self.app.screen is screen:
+            self.app.pop_screen()
+        self.app.open_run(message.experiment_id, message.run_id)
+
+    def refresh(self) -> None:
+        self.feed.refresh()
+        self.app.wake_polling()
+
+
+__all__ = ["NowController", "NowDone"]
