@@ -846,6 +846,24 @@ class MlflowTui(App[int]):
                 monitor.show_experiments(self.experiments, self.running,
                                          dict(self.poller.run_counts), self.watched, counts)
 
+    def action_artifacts(self) -> None:
+        """The highlighted run's artifacts (a)."""
+        run = self._cursor_run()
+        if run is None or self.source is None:
+            return
+        from tui.screens.artifacts import ArtifactsScreen
+        from tui.tracking.artifacts import LocalArtifacts, RestArtifacts
+        from tui.tracking.rest import RestSource
+
+        if isinstance(self.source, RestSource):
+            store: Any = RestArtifacts(self.source)
+            url = (f"{self.source.base_url}/#/experiments/{run.experiment_id}/runs/"
+                   f"{run.run_id}")
+        else:
+            store, url = LocalArtifacts(), None
+        self.push_screen(ArtifactsScreen(run, store, web_url=url,
+                                         save_dir=self.settings.export_dir))
+
     def action_now_view(self) -> None:
         if self.now is not None:
             self.now.open()

@@ -183,3 +183,77 @@ async def test_local_store_with_a_local_artifact_root(tmp_path):
         assert (tmp_path / "saved" / "logs" / "out.txt").read_text() == "hello\n" * 1000
     finally:
         await source.aclose()
+
+
+# ---------------------------------------------------------------------- the screen (a)
+async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tmp_path):
+    from textual.widgets import Input, Tree
+
+    from tests.conftest import wait_rows, wait_until
+    from tui.app import make_app
+    from tui.config import Settings
+    from tui.screens.artifacts import ArtifactsScreen
+
+    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/proxied"],
+                            interval=0.5, export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, 1, timeout=30)
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        names = [node.data.name for node in tree.root.children]
+        assert names[0] == "conf" and "stdout.txt" in names
+
+        def select(path_names):  # expand folders, then select the file
+            node = tree.root
+            for name in path_names:
+                node = next(n for n in node.children if n.data.name == name)
+                if node.data.is_dir:
+                    node.expand()
+            return node
+
+        # A log: its tail, only a byte range moved.
+        before = app.source.bytes_in
+        node = select(["stdout.txt"])
+        tree.select_node(node)
+        await wait_until(lambda: screen.shown.endswith(f"line {LOG_LINES - 1}\n"), timeout=20)
+        assert app.source.bytes_in - before < 300 * 1024  # of a ~600 KB log
+        await pilot.press("t")  # its head instead
+        await wait_until(lambda: screen.shown.startswith("line 0\n"), timeout=20)
+
+        # JSON, pretty, in a folder listed on demand.
+        node = select(["conf"])
+        await wait_until(lambda: len(node.children) == 2, timeout=20)
+        tree.select_node(select(["conf", "params.json"]))
+        await wait_until(lambda: '"layers": [' in screen.shown, timeout=20)
+
+        # A growing log, followed.
+        log = proxied["files"] / "live.log"
+        log.write_text("step 1\n")
+        proxied["client"].log_artifact(proxied["run_id"], str(log))
+        tree.root.remove_children()
+        screen._load(tree.root, "")
+        await wait_until(lambda: any(n.data.name == "live.log" for n in tree.root.children),
+                         timeout=20)
+        tree.select_node(select(["live.log"]))
+        await wait_until(lambda: screen.shown == "step 1\n", timeout=20)
+        await pilot.press("f")
+        log.write_text("step 1\nstep 2\n")
+        proxied["client"].log_artifact(proxied["run_id"], str(log))
+        await wait_until(lambda: screen.shown == "step 1\nstep 2\n", timeout=20)
+
+        # Save a folder; copy the run id.
+        tree.move_cursor(select(["conf"]))
+        await pilot.press("s")
+        box = screen.query_one("#art-save", Input)
+        await wait_until(lambda: box.display)
+        box.value = str(tmp_path / "saved-conf")
+        await pilot.press("enter")
+        await wait_until(lambda: (tmp_path / "saved-conf" / "deep" / "notes.yaml").exists(),
+                         timeout=20)
+        await pilot.press("y")
+        assert screen.copied == proxied["run_id"]
+        await pilot.press("escape")
+        await wait_until(lambda: not isinstance(app.screen, ArtifactsScreen))

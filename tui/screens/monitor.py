@@ -76,6 +76,7 @@ class MonitorScreen(Screen[None]):
         Binding("r", "app.refresh", "Refresh", show=False, id="monitor.refresh"),
         Binding("p", "app.toggle_pause", "Pause", show=False, id="monitor.pause"),
         Binding("i", "app.run_details", "Details", id="monitor.details"),
+        Binding("a", "app.artifacts", "Artifacts", show=False, id="monitor.artifacts"),
         Binding("space", "app.toggle_mark", "Mark", id="monitor.mark"),
         Binding("c", "app.compare", "Compare", id="monitor.compare"),
         Binding("u", "app.clear_marks", "Clear marks", show=False, id="monitor.clear_marks"),

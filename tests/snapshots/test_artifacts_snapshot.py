@@ -1,0 +1,64 @@
+"""SVG snapshot of the artifacts pane (a): the tree and a JSON preview, on a fake store (the
+data path is tested against a real server in tests/integration/test_artifacts_server.py)."""
+
+from __future__ import annotations
+
+import json
+
+from textual.app import App
+
+from tests.conftest import wait_until
+from tui.screens.artifacts import ArtifactsScreen
+from tui.tracking.artifacts import Artifact, Chunk
+from tui.tracking.models import Run, RunStatus
+
+FILES = {
+    "config.json": json.dumps({"lr": 0.001, "layers": [128, 64], "optimizer": "adamw"}).encode(),
+    "stdout.txt": "".join(f"epoch {i}: loss {1 / (i + 1):.4f}\n" for i in range(30)).encode(),
+    "model/MLmodel": b"flavors:\n  python_function: {}\n",
+    "evil\x1b[31m[bold]name.txt": b"x",
+}
+
+
+class FakeStore:
+    async def list(self, run, path=""):
+        out = {}
+        for name, data in FILES.items():
+            if path and not name.startswith(path + "/"):
+                continue
+            rest = name[len(path) + 1:] if path else name
+            head = rest.split("/", 1)[0]
+            full = f"{path}/{head}" if path else head
+            out[full] = Artifact(full, "/" in rest, None if "/" in rest else len(data))
+        return sorted(out.values(), key=lambda a: (not a.is_dir, a.name))
+
+    async def read(self, run, path, *, start=0, length=1 << 18):
+        data = FILES[path]
+        first = max(0, len(data) - length) if start is None else start
+        return Chunk(data[first:first + length], first, len(data))
+
+    async def save_file(self, run, path, dest, progress=None):
+        raise AssertionError("not in a snapshot")
+
+
+RUN = Run("f" * 32, "1", "resnet18-lr0.1", RunStatus.RUNNING, 1_700_000_000_000)
+
+
+class Host(App[None]):
+    def on_mount(self) -> None:
+        self.push_screen(ArtifactsScreen(RUN, FakeStore()))
+
+
+def test_artifacts_pane_with_a_json_preview(snap_compare):
+    async def before(pilot):
+        app = pilot.app
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        await wait_until(lambda: screen.loaded_folders >= 1)
+        tree = screen.query_one("#art-tree")
+        node = next(n for n in tree.root.children if n.data.name == "config.json")
+        tree.select_node(node)
+        await wait_until(lambda: '"optimizer": "adamw"' in screen.shown)
+        await pilot.pause()
+
+    assert snap_compare(Host(), terminal_size=(110, 24), run_before=before)
