@@ -121,9 +121,10 @@ def load_average() -> str:
 
 # ---------------------------------------------------------------------- server
 @contextlib.contextmanager
-def mlflow_server() -> Iterator[MlflowServer]:
+def mlflow_server(*, serve_artifacts: bool = False) -> Iterator[MlflowServer]:
     """A real `mlflow server` (sqlite, --workers 1, loopback) for the duration of the block."""
-    server = MlflowServer(Path(tempfile.mkdtemp(prefix="mlflow-tui-bench-")))
+    server = MlflowServer(Path(tempfile.mkdtemp(prefix="mlflow-tui-bench-")),
+                          serve_artifacts=serve_artifacts)
     started = time.monotonic()
     try:
         server.start()

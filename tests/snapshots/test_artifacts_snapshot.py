@@ -62,3 +62,39 @@ def test_artifacts_pane_with_a_json_preview(snap_compare):
         await pilot.pause()
 
     assert snap_compare(Host(), terminal_size=(110, 24), run_before=before)
+
+
+async def test_an_image_is_shown_inline_or_named_with_the_extra_to_install():
+    import io
+
+    pil = __import__("importlib").util.find_spec("PIL")
+    if pil is not None:
+        from PIL import Image as PILImage
+
+        buffer = io.BytesIO()
+        PILImage.new("RGB", (32, 16), (200, 30, 30)).save(buffer, "PNG")
+        FILES["plots/confusion.png"] = buffer.getvalue()
+    else:
+        FILES["plots/confusion.png"] = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    app = Host()
+    try:
+        async with app.run_test(size=(110, 30)) as pilot:
+            await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+            screen = app.screen
+            await wait_until(lambda: screen.loaded_folders >= 1)
+            tree = screen.query_one("#art-tree")
+            folder = next(n for n in tree.root.children if n.data.name == "plots")
+            folder.expand()
+            await wait_until(lambda: len(folder.children) == 1)
+            tree.select_node(folder.children[0])
+            try:
+                import textual_image  # noqa: F401
+            except ImportError:
+                await wait_until(lambda: "mlflow-tui[images]" in screen.shown)
+            else:
+                await wait_until(lambda: screen.shown == "image confusion.png")
+                holder = screen.query_one("#art-image")
+                assert holder.display and len(holder.children) == 1
+            await pilot.pause()
+    finally:
+        FILES.pop("plots/confusion.png", None)
