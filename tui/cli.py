@@ -95,6 +95,82 @@ def build_status_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_watch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlflow-tui watch",
+        description="Watch runs without a UI and report what happens, one event a line: run "
+        "started, finished, failed, killed, warning raised (overfitting, diverged, stalled), "
+        "warning cleared. JSON Lines on stdout (--text: readable lines); --exec runs a command "
+        "per event, --webhook posts it (Slack and Discord URLs get their own shape).",
+        epilog="Runs: those of the experiments named with -e (else the config file's), else "
+        "of every active experiment. Events are remembered in a state file in the user's "
+        "cache folder: a restarted watcher repeats none and misses none (--no-state: start "
+        "afresh each time). Exit status: 0; 1 (--once) server unreachable or refused; 2 bad "
+        "usage.",
+    )
+    _common_arguments(parser, "watch")
+    parser.add_argument("-i", "--interval", type=_positive, default=None, metavar="SECONDS",
+                        help="seconds between passes (default: the config's interval, else 2)")
+    parser.add_argument("--since", metavar="WHEN",
+                        help="also report runs and warnings from this far back: 30m, 2h, 1d or "
+                        "an ISO time (default: from the start, or the last run of the watcher)")
+    parser.add_argument("--once", action="store_true", help="one pass, then exit (cron)")
+    parser.add_argument("--text", action="store_true", help="readable lines, not JSON")
+    parser.add_argument("--exec", dest="exec_command", metavar="CMD",
+                        help="run CMD (a shell command) per event: the event as JSON on stdin "
+                        "and in MLFLOW_TUI_JSON, fields in MLFLOW_TUI_EVENT, ..._RUN_NAME, ...")
+    parser.add_argument("--webhook", action="append", default=None, metavar="URL",
+                        help="post each event to URL (repeat for several)")
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--state", type=Path, metavar="PATH", help="the state file to use")
+    state.add_argument("--no-state", action="store_true", help="keep no state file")
+    return parser
+
+
+def watch_main(argv: Sequence[str]) -> int:
+    """`mlflow-tui watch ...`: headless, never imports Textual."""
+    parser = build_watch_parser()
+    args = parser.parse_args(argv)
+    config = load_config(parser, args.config, os.environ)
+    settings = layer(args, config, os.environ, Path.cwd(), parser)
+    if settings.uri is None:
+        _fail(parser, "no tracking URI: pass one, set MLFLOW_TRACKING_URI, set uri in the "
+              "config file, or run it in a folder with mlflow.db or mlruns")
+    missing = needs_mlflow(settings)
+    if missing:
+        _fail(parser, missing)
+    import time as _time
+
+    from tui.alerts.delivery import ExecSink, StdoutSink, WebhookSink
+    from tui.alerts.watcher import Watcher, default_state_path, parse_since, run_watch
+    from tui.status import clean
+    from tui.tracking import open_source
+
+    since = None
+    if args.since:
+        try:
+            since = parse_since(args.since, int(_time.time() * 1000))
+        except ValueError as exc:
+            _fail(parser, str(exc))
+
+    def report(line: str) -> None:
+        sys.stderr.write(clean(line, 400) + "\n")
+        sys.stderr.flush()
+
+    webhooks = list(args.webhook or settings.webhooks)
+    command = args.exec_command or settings.exec_command
+    sinks = [StdoutSink(report, text=args.text, clean=lambda s: clean(s, 2000))]
+    if command:
+        sinks.append(ExecSink(report, command))
+    sinks += [WebhookSink(report, url, line=lambda e: clean(e.text(), 2000)) for url in webhooks]
+    state = None if args.no_state else (args.state or default_state_path(
+        settings.uri, settings.experiments))
+    source = open_source(classify(settings.uri), token_command=settings.token_command,
+                         headers=settings.headers, workspace=settings.workspace)
+    watcher = Watcher(source, settings, sinks, since_ms=since, state_path=state, report=report)
+    return run_watch(watcher, interval=settings.interval, once=args.once)
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -288,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A subcommand dispatched by hand: argparse subparsers would fight the optional URI.
     if argv and argv[0] == "status":
         return status_main(argv[1:])
+    if argv and argv[0] == "watch":
+        return watch_main(argv[1:])
     settings, config, parser = _parse(argv)
     from textual.theme import BUILTIN_THEMES
 

@@ -37,6 +37,9 @@ class Settings:
     # protocol: "osc777", "osc9", "osc99".
     notify: str | None = None
     now: bool = False  # open on the Now view (--now)
+    # mlflow-tui watch: webhooks to post each event to, a shell command to run per event.
+    webhooks: list[str] = field(default_factory=list)
+    exec_command: str | None = None
     export_dir: str = "."  # where compare exports (e) write their CSV
     stall_after: float = 300.0  # a RUNNING run silent this long (and 10x its usual gap) stalls
     stall_factor: float = 10.0  # ... and silent for this many times its usual logging gap

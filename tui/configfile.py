@@ -95,7 +95,8 @@ class ConfigFile:
                 value = list(value)
             elif name in ("keymap", "pairs", "headers"):
                 value = dict(value)
-            setattr(settings, name, value)
+            setattr(settings, {"webhook": "webhooks", "exec": "exec_command"}.get(name, name),
+                    value)
         return settings
 
 
@@ -141,6 +142,15 @@ def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("true or false")
     return value
+
+
+def _webhooks(value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(
+            isinstance(v, str) and v.strip().lower().startswith(("http://", "https://"))
+            for v in items):
+        raise ValueError('an http(s) URL, or a list of them: "https://hooks.slack.com/..."')
+    return [v.strip() for v in items]
 
 
 def _notify(value: Any) -> str | None:
@@ -196,6 +206,8 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "explode_factor": _number(1, low_open=True),
     "bell": _boolean,
     "notify": _notify,
+    "webhook": _webhooks,  # mlflow-tui watch
+    "exec": _text,  # mlflow-tui watch
     "theme": _text,
     "max_runs": _count,
     "token_command": _text,

@@ -15,6 +15,7 @@ from tests.sample_data import curves
 from tui.app import make_app
 from tui.config import Settings
 from tui.screens.compare import CompareScreen
+from tui.screens.picker import PickerScreen
 from widgets import ExperimentTree, MetricChart, RunTable
 
 
@@ -47,10 +48,13 @@ async def test_mark_across_experiments_compare_and_export(live_server, tmp_path)
         await pilot.press("shift+tab")
         tree = app.monitor.query_one(ExperimentTree)
         assert app.focused is tree
-        for _ in range(200):
+        # The shared server holds every test's experiments: walk as far as the tree is long
+        # (a fixed 200 presses stopped short once the suite had more experiments).
+        for _ in range(3 * len(client.search_experiments(max_results=5000)) + 10):
             if tree.current_experiment_id == exp_b:
                 break
             await pilot.press("j")
+        assert tree.current_experiment_id == exp_b, "the tree never reached experiment b"
         await pilot.press("enter")
         await wait_until(lambda: app.watched == (exp_b,) and table.row_count == 1, timeout=15)
         await pilot.press("space")
@@ -67,8 +71,13 @@ async def test_mark_across_experiments_compare_and_export(live_server, tmp_path)
         await pilot.press("d")
         await wait_until(lambda: "params.batch" not in app.compare_frame.columns)
         assert "params.lr" in app.compare_frame.columns
-        while app.compare_sort != "val_loss.min":
-            await pilot.press("o")
+        await pilot.press("o")  # sort by a column picked from the list
+        await wait_until(lambda: isinstance(app.screen, PickerScreen))
+        for _ in range(app.screen.items.index("val_loss min")):
+            await pilot.press("j")
+        await pilot.press("enter")
+        await wait_until(lambda: app.compare_sort == "val_loss.min"
+                         and isinstance(app.screen, CompareScreen))
         await pilot.press("e")
         files = list(tmp_path.glob("*.csv"))
         assert len(files) == 1

@@ -20,6 +20,7 @@ from tui.tracking.now import RECENT_MS, NowPoller
 from tui.tracking.source import TrackingSource
 
 HISTORY_POINTS = 500  # points per series of an ended run, as `status` and the monitor load
+ENDED_JUDGED = 50  # ended runs whose series are read to judge them (the newest)
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,11 @@ class NowFeed:
         recent = {r.run_id: r for r in result.recent}
         for key in [k for k in self.ended.series if k[0] not in recent]:
             del self.ended.series[key]
-        await self.ended.fetch(recent, [k for r in result.recent
-                                        for k in series_keys(r, choices)])
+        # Ended runs are read once, the newest first and a few at a time: a busy server can
+        # end hundreds an hour, and a run judged without its series still shows its status.
+        judged = result.recent[:ENDED_JUDGED]
+        await self.ended.fetch({r.run_id: r for r in judged},
+                               [k for r in judged for k in series_keys(r, choices)])
         for run in result.recent:
             judgements[run.run_id] = judge(run, self.ended.points, now_ms, choices=choices,
                                            settings=settings)

@@ -7,7 +7,8 @@ ticks send the two probes that normally answer nothing (a status change of a kno
 started since); the judged series of running runs advance through history windows, as in the
 monitor. Runs that end stay listed as *recent* for `recent_ms` (an hour) with their last
 record; a search for runs ended within that hour runs at the first tick and every
-`recent_every` s (a run too short to be seen running still shows).
+`recent_every` s, and between those a search for runs ended since the last tick (normally
+empty): a run too short to be seen running still shows at the next tick.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from tui.tracking.source import TrackingSource, sort_newest_first
 
 RECENT_MS = 3_600_000  # finished, failed and killed runs stay this long (ms since they ended)
 RECENT_EVERY = 60.0  # s between searches for runs that ended (beside the transitions seen)
+RECENT_MAX = 200  # ended runs kept (the latest ended): a busy server ends hundreds an hour
 ID_CHUNK = 100  # experiment ids per search
+ENDED_SLACK_MS = 10_000  # the "ended since" probe looks this far before the last tick
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class NowPoller:
         self._clock = clock
         self._wall_ms = wall_ms
         self._next_recent = 0.0
+        self._ended_since: int | None = None  # the last tick's time, less the slack
         self._ids: tuple[str, ...] = ()
 
     def points(self, key: SeriesKey) -> list[Point]:
@@ -94,13 +98,27 @@ class NowPoller:
         if self._clock() >= self._next_recent and ids:
             await self._search_recent(ids, now_ms)
             self._next_recent = self._clock() + self.recent_every
+        elif ids and self._ended_since is not None:
+            # Runs that ended since the last look without being seen running (a short run
+            # between two ticks): a search that normally answers nothing.
+            for i in range(0, len(ids), ID_CHUNK):
+                for run in await self.source.search_runs(
+                        ids[i:i + ID_CHUNK],
+                        filter_string=f"attributes.end_time > {self._ended_since}",
+                        max_runs=MAX_ACTIVE):
+                    if not run.status.is_active and run.run_id not in self.recent:
+                        self.recent[run.run_id] = run
+                        ended.append(run.run_id)
+        self._ended_since = now_ms - ENDED_SLACK_MS
         cutoff = now_ms - self.recent_ms
         for rid in [rid for rid, r in self.recent.items()
                     if (r.end_time or r.start_time or 0) < cutoff]:
             del self.recent[rid]
         active = [r for r in result.runs if r.status.is_active]
         recent = sorted(self.recent.values(),
-                        key=lambda r: -(r.end_time or r.start_time or 0))
+                        key=lambda r: -(r.end_time or r.start_time or 0))[:RECENT_MAX]
+        if len(self.recent) > RECENT_MAX:
+            self.recent = {r.run_id: r for r in recent}
         return NowResult(active=sort_newest_first(active), recent=recent, ended=ended,
                          tick=result, requests=self._calls() - calls)
 

@@ -1,4 +1,4 @@
-"""Poller tick design: cases found in review."""
+"""Poller listings: max_runs truncation, deletions, scheduled and finished runs."""
 from tests.unit.test_poller_unit import FakeSource
 from tui.tracking.models import RunStatus
 from tui.tracking.poller import Poller
