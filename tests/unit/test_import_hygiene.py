@@ -36,6 +36,8 @@ class Spy:
 sys.meta_path.insert(0, Spy())
 {extra}
 import tui.tracking, tui.tracking.rest, tui.tracking.poller, tui.tracking.local, tui.analysis
+import tui.tracking.now, tui.tracking.artifacts, tui.session, tui.session.now
+import tui.alerts.events, tui.alerts.delivery, tui.alerts.watcher, tui.analysis.now
 {after}
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(FORBIDDEN))
 print(json.dumps({{"loaded": loaded, "importers": importers}}))
