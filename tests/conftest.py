@@ -72,3 +72,25 @@ async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
     await wait_until(lambda: app.monitor is not None
                      and app.monitor.query_one(RunTable).row_count == rows,
                      timeout=timeout, message=f"{rows} rows in the run table")
+
+
+# The old MLflow venvs (tests/old_server.py) cost pip downloads on a clean machine: when the
+# selected tests include the old-server ones, build them in the background from the start, so
+# the build overlaps the rest of the suite. The tests' own skip_reason() call then finds the
+# venv built, or waits on the same lock (ensure_venv's flock) and gets the same skip reason.
+OLD_SERVER_VERSIONS = ("2.9.2", "2.0.1")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    if config.option.collectonly or not any(
+            item.nodeid.startswith("tests/integration/test_old_server.py") for item in items):
+        return
+    import threading
+
+    from tests.old_server import skip_reason
+
+    def build() -> None:
+        for version in OLD_SERVER_VERSIONS:
+            skip_reason(version)  # a failure is remembered in-process, with its reason
+
+    threading.Thread(target=build, name="old-mlflow-venvs", daemon=True).start()
