@@ -126,14 +126,20 @@ class MonitorScreen(Screen[None]):
     _cursor_for: tuple[str, ...] = ()
     _narrow_shown: bool | None = None
 
+    _width = 0
+
     @property
     def narrow(self) -> bool:
-        return 0 < self.size.width < NARROW_WIDTH
+        width = self._width or self.size.width
+        return 0 < width < NARROW_WIDTH
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        self._width = event.size.width
         for footer in self.query(Footer).results(Footer):
-            footer.show_command_palette = not self.narrow  # ctrl+p still opens it
-            footer.compact = self.narrow
+            if footer.compact != self.narrow:
+                footer.show_command_palette = not self.narrow  # ctrl+p still opens it
+                footer.compact = self.narrow
+                footer.refresh(recompose=True)
         if self.ready and self._narrow_shown is not None and self.narrow != self._narrow_shown:
             self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
 

@@ -145,7 +145,9 @@ class LocalArtifacts:
     async def list(self, run: Run, path: str = "") -> list[Artifact]:
         folder = self._where(run, path)
         if not folder.is_dir():
-            raise ArtifactError(f"no artifact folder {path or '(root)'!r} at {folder}")
+            if not path:
+                return []  # nothing logged yet: MLflow creates the root with the first file
+            raise ArtifactError(f"no artifact folder {path!r} at {folder}")
         out = []
         try:
             entries = list(os.scandir(folder))
