@@ -266,9 +266,10 @@ class MlflowTui(App[int]):
                         await self._fetch_system(poller.ordered_runs())
                         self.post_message(TickDone(result, summary, watched))
                         if self.now is not None and self.now.due():
-                            with contextlib.suppress(TrackingError):  # the next tick retries
-                                await self.now.tick(summary.experiments if summary is not None
-                                                    else self.experiments)
+                            # Beside the loop, not in it: a slow or failing feed never
+                            # delays the open experiment's ticks.
+                            self._now_tick(summary.experiments if summary is not None
+                                           else self.experiments)
                     failures = 0
                     next_tick = now + settings.interval
                 elif self._chart_dirty:
@@ -290,6 +291,7 @@ class MlflowTui(App[int]):
                 self.retry_at = time.time() + settings.max_backoff
                 self.post_message(TickFailed(exc))
             except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+                self.workers.cancel_group(self, "now")  # the server is failing: no feed now
                 if not isinstance(exc, TrackingError):
                     # A bug, not the network: say so plainly, keep the screen, try again later.
                     exc = TrackingError(f"internal error: {type(exc).__name__}: {exc}")
@@ -307,6 +309,12 @@ class MlflowTui(App[int]):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
+
+    @work(group="now", exclusive=True)
+    async def _now_tick(self, experiments: list[Experiment]) -> None:
+        if self.now is not None:
+            with contextlib.suppress(TrackingError):  # the next tick tries again
+                await self.now.tick(experiments)
 
     async def _compare_round(self, cpoller: Poller) -> None:
         """One compare-view tick. Opening: a sketch of the charted curves first (cheap probes,
