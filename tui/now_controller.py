@@ -38,7 +38,8 @@ class NowController:
         self.feed = NowFeed(
             app.source, settings=settings.health,
             choices=lambda exps: Choices.build(settings.pair, settings.pairs, exps),
-            wall_ms=lambda: int(app.clock() * 1000))  # the app's clock: one "now" everywhere
+            wall_ms=lambda: int(app.clock() * 1000),  # the app's clock: one "now" everywhere
+            read_ended=lambda: self.screen is not None)  # ended runs' series: for the view
         self._ticks = 0
         self.counts: dict[str, tuple[int, int]] = {}
         self.applied = 0  # updates shown (tests wait on it)

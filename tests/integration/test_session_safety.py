@@ -91,7 +91,11 @@ async def test_a_whole_session_only_reads(live_server, tmp_path):
             await wait_until(lambda: isinstance(app.screen, CompareScreen))
             await wait_until(lambda: app.compare_frame is not None
                              and len(app.compare_frame) == 3, timeout=20)
-            await pilot.press("m", "d", "o", "O", "e")
+            await pilot.press("m", "d", "o")  # o: pick the sort column from a list
+            await wait_until(lambda: isinstance(app.screen, PickerScreen))
+            await pilot.press("j", "enter")
+            await wait_until(lambda: isinstance(app.screen, CompareScreen))
+            await pilot.press("O", "e")
             await wait_until(lambda: list(tmp_path.glob("*.csv")), message="the export")
             await pilot.press("escape", "q")
             await wait_until(lambda: not app.is_running)

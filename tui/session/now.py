@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui.analysis.health import HealthSettings, HealthWarning, Kind
 from tui.analysis.judge import Choices, Judgement, judge, series_keys
@@ -21,6 +21,7 @@ from tui.tracking.source import TrackingSource
 
 HISTORY_POINTS = 500  # points per series of an ended run, as `status` and the monitor load
 ENDED_JUDGED = 50  # ended runs whose series are read to judge them (the newest)
+_KEPT = frozenset({Kind.OVERFITTING, Kind.DIVERGED})  # an ended run keeps what it showed
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class NowFeed:
                  settings: Callable[[], HealthSettings] = HealthSettings,
                  choices: Callable[[Sequence[Experiment]], Choices] = lambda exps: Choices(),
                  recent_ms: int = RECENT_MS, clock: Callable[[], float] = time.monotonic,
+                 read_ended: Callable[[], bool] = lambda: True,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.poller = NowPoller(source, recent_ms=recent_ms, clock=clock, wall_ms=wall_ms)
         # The judged series of ended runs, read once (their histories are final), so that
@@ -46,6 +48,9 @@ class NowFeed:
         self._settings = settings
         self._choices = choices
         self._wall_ms = wall_ms
+        # Whether the series of ended runs are read to judge them (the watcher, the Now view)
+        # or not (the tree's counts alone: an ended run keeps what it showed while running).
+        self._read_ended = read_ended
         self.judgements: dict[str, Judgement] = {}
         self.last: NowUpdate | None = None
         self._announced: set[tuple[str, Kind, tuple[str, str] | None]] = set()
@@ -69,12 +74,20 @@ class NowFeed:
             del self.ended.series[key]
         # Ended runs are read once, the newest first and a few at a time: a busy server can
         # end hundreds an hour, and a run judged without its series still shows its status.
-        judged = result.recent[:ENDED_JUDGED]
+        judged = result.recent[:ENDED_JUDGED] if self._read_ended() else []
         await self.ended.fetch({r.run_id: r for r in judged},
                                [k for r in judged for k in series_keys(r, choices)])
         for run in result.recent:
-            judgements[run.run_id] = judge(run, self.ended.points, now_ms, choices=choices,
-                                           settings=settings)
+            verdict = judge(run, self.ended.points, now_ms, choices=choices, settings=settings)
+            before = self.judgements.get(run.run_id)
+            if before is not None and not any(k[0] == run.run_id for k in self.ended.series):
+                # Not read: what the judge saw while it ran, and its status now.
+                kept = tuple(w for w in before.warnings if w.kind in _KEPT
+                             and all(w.kind is not v.kind for v in verdict.warnings))
+                verdict = replace(verdict, warnings=tuple(sorted(
+                    (*verdict.warnings, *kept), key=lambda w: -w.severity)),
+                    best={**before.best, **verdict.best})
+            judgements[run.run_id] = verdict
         self.judgements = judgements
         names = {e.experiment_id: e.name for e in experiments}
         rows = now_rows(result.active, result.recent, names, judgements,
