@@ -127,9 +127,10 @@ def build_watch_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def watch_main(argv: Sequence[str]) -> int:
-    """`mlflow-tui watch ...`: headless, never imports Textual."""
-    parser = build_watch_parser()
+def _headless(parser: argparse.ArgumentParser, argv: Sequence[str]
+              ) -> tuple[argparse.Namespace, Settings]:
+    """Arguments and settings of a headless command (status, watch): a URI is required, and
+    MLflow's client when it is a local store."""
     args = parser.parse_args(argv)
     config = load_config(parser, args.config, os.environ)
     settings = layer(args, config, os.environ, Path.cwd(), parser)
@@ -139,9 +140,16 @@ def watch_main(argv: Sequence[str]) -> int:
     missing = needs_mlflow(settings)
     if missing:
         _fail(parser, missing)
+    return args, settings
+
+
+def watch_main(argv: Sequence[str]) -> int:
+    """`mlflow-tui watch ...`: headless, never imports Textual."""
+    parser = build_watch_parser()
+    args, settings = _headless(parser, argv)
     import time as _time
 
-    from tui.alerts.delivery import ExecSink, StdoutSink, WebhookSink
+    from tui.alerts.delivery import ExecSink, Sink, StdoutSink, WebhookSink
     from tui.alerts.watcher import Watcher, default_state_path, parse_since, run_watch
     from tui.status import clean
     from tui.tracking import open_source
@@ -159,10 +167,11 @@ def watch_main(argv: Sequence[str]) -> int:
 
     webhooks = list(args.webhook or settings.webhooks)
     command = args.exec_command or settings.exec_command
-    sinks = [StdoutSink(report, text=args.text, clean=lambda s: clean(s, 2000))]
+    sinks: list[Sink] = [StdoutSink(report, text=args.text, clean=lambda s: clean(s, 2000))]
     if command:
         sinks.append(ExecSink(report, command))
     sinks += [WebhookSink(report, url, line=lambda e: clean(e.text(), 2000)) for url in webhooks]
+    assert settings.uri is not None  # _headless made sure
     state = None if args.no_state else (args.state or default_state_path(
         settings.uri, settings.experiments))
     source = open_source(classify(settings.uri), token_command=settings.token_command,
@@ -311,12 +320,7 @@ def check_ui_settings(settings: Settings, config: ConfigFile, parser: argparse.A
 def status_main(argv: Sequence[str]) -> int:
     """`mlflow-tui status ...`: never imports Textual."""
     parser = build_status_parser()
-    args = parser.parse_args(argv)
-    config = load_config(parser, args.config, os.environ)
-    settings = layer(args, config, os.environ, Path.cwd(), parser)
-    if settings.uri is None:
-        _fail(parser, "no tracking URI: pass one, set MLFLOW_TRACKING_URI, set uri in the "
-              "config file, or run it in a folder with mlflow.db or mlruns")
+    args, settings = _headless(parser, argv)
     from tui.status import run_status
     from tui.tracking import open_source
 
@@ -324,9 +328,6 @@ def status_main(argv: Sequence[str]) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:  # a non-UTF-8 terminal gets \u escapes, not a crash
             reconfigure(errors="backslashreplace")
-    missing = needs_mlflow(settings)
-    if missing:
-        _fail(parser, missing)
     # A one-shot command can wait for a busy server longer than the live view does.
     source = open_source(classify(settings.uri), read_timeout=60.0,
                          token_command=settings.token_command, headers=settings.headers,
