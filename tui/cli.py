@@ -329,6 +329,7 @@ def status_main(argv: Sequence[str]) -> int:
         if reconfigure is not None:  # a non-UTF-8 terminal gets \u escapes, not a crash
             reconfigure(errors="backslashreplace")
     # A one-shot command can wait for a busy server longer than the live view does.
+    assert settings.uri is not None  # _headless made sure
     source = open_source(classify(settings.uri), read_timeout=60.0,
                          token_command=settings.token_command, headers=settings.headers,
                          workspace=settings.workspace)
