@@ -126,6 +126,7 @@ class MlflowTui(App[int]):
         self.trouble: dict[str, tuple[int, int]] = {}
         self._pending_run: str | None = None  # a run to put the cursor on once it is listed
         self._health_started = False  # the first judgement: one summary, not a toast each
+        self._told: set[tuple[str, Any, tuple[str, str] | None]] = set()  # warnings announced
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -622,7 +623,10 @@ class MlflowTui(App[int]):
             # Warnings already there at start: one summary line (the Now feed's), not a toast
             # each covering the chart.
             self._health_started = True
+            for run, w in fresh:
+                self.tell(run.run_id, w.kind, w.pair)
             return
+        fresh = [(run, w) for run, w in fresh if self.tell(run.run_id, w.kind, w.pair)]
         for run, warning in fresh:
             self.notify(f"{run.name}: {warning.reason}", title=warning.kind.value.capitalize(),
                         severity="error" if warning.severity >= 3 else "warning", markup=False)
@@ -883,6 +887,15 @@ class MlflowTui(App[int]):
     def on_now_screen_refresh_asked(self, _message: NowScreen.RefreshAsked) -> None:
         if self.now is not None:
             self.now.refresh()
+
+    def tell(self, run_id: str, kind: Any, pair: tuple[str, str] | None) -> bool:
+        """True the first time a warning is to be announced (by the monitor or the Now feed,
+        whichever sees it first): one toast per run and warning."""
+        key = (run_id, kind, pair)
+        if key in self._told:
+            return False
+        self._told.add(key)
+        return True
 
     def wake_polling(self) -> None:
         """Refresh now instead of at the next interval."""

@@ -68,8 +68,10 @@ class NowController:
         if screen is not None:
             screen.show(update)
         app.show_trouble(update.counts)
-        watched = set(app.watched)
         if update.first:
+            for row in update.rows:
+                for w in row.warnings:
+                    app.tell(row.run.run_id, w.kind, w.pair)
             trouble = [r for r in update.rows if r.warnings]
             if trouble:
                 places = {r.run.experiment_id for r in trouble}
@@ -77,7 +79,7 @@ class NowController:
                            f"in {len(places)} experiment{'s' if len(places) > 1 else ''}: "
                            "n shows them all", title="Now", severity="warning", markup=False)
             return
-        fresh = [(row, w) for row, w in update.fresh if row.run.experiment_id not in watched]
+        fresh = [(row, w) for row, w in update.fresh if app.tell(row.run.run_id, w.kind, w.pair)]
         for row, warning in fresh:
             app.notify(f"{row.experiment} / {row.run.name}: {warning.reason}",
                        title=warning.kind.value.capitalize(), markup=False,
