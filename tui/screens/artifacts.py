@@ -124,6 +124,7 @@ class ArtifactsScreen(Screen[None]):
             tree: Tree[Artifact] = Tree(plain(self.run.name or self.run.run_id, 40),
                                         id="art-tree")
             tree.border_title = "Artifacts"
+            tree.show_root = False  # the run is named above; its files start at the top
             yield tree
             with Vertical(id="art-right"):
                 with VerticalScroll(id="art-preview"):
@@ -170,6 +171,9 @@ class ArtifactsScreen(Screen[None]):
                 label.append(f"  {size_text(entry.size)}", style="dim")
             node.add(label, entry, allow_expand=entry.is_dir)
         if not path:
+            tree = self.query_one("#art-tree", Tree)
+            if tree.cursor_line < 0:
+                tree.cursor_line = 0  # enter previews the first entry right away
             files = sum(1 for e in entries if not e.is_dir)
             total = sum(e.size or 0 for e in entries)
             self._head(f"{len(entries)} entries, {files} files, {size_text(total)} at the top")
