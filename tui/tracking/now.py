@@ -105,7 +105,7 @@ class NowPoller:
                 for run in await self.source.search_runs(
                         ids[i:i + ID_CHUNK],
                         filter_string=f"attributes.end_time > {self._ended_since}",
-                        max_runs=MAX_ACTIVE):
+                        max_runs=RECENT_MAX):
                     if not run.status.is_active and run.run_id not in self.recent:
                         self.recent[run.run_id] = run
                         ended.append(run.run_id)
@@ -128,7 +128,7 @@ class NowPoller:
         for i in range(0, len(ids), ID_CHUNK):
             for run in await self.source.search_runs(
                     ids[i:i + ID_CHUNK], filter_string=f"attributes.end_time > {since}",
-                    max_runs=MAX_ACTIVE):
+                    max_runs=RECENT_MAX):  # the newest: a busy server ends hundreds an hour
                 if not run.status.is_active:
                     found[run.run_id] = run
         # A recent run no longer found was deleted (or restarted: it is active again).
