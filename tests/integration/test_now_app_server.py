@@ -51,10 +51,12 @@ async def test_trouble_in_an_unopened_experiment_reaches_the_tree_and_the_now_vi
         assert "⚠" not in _label(app, names[1])
         # The run of an experiment that is not open starts overfitting.
         _log(client, runs[names[1]], bad, 12, 40)
-        ticks = app.ticks
-        await wait_until(lambda: "⚠ 1" in _label(app, names[1]), timeout=30,
+        refreshes = app.now.applied
+        await wait_until(lambda: "⚠ 1" in _label(app, names[1]), timeout=90,
                          message="the tree's marker on the unopened experiment")
-        assert app.ticks - ticks <= 2, "within two refreshes"
+        # Within two refreshes of the everywhere-feed (every other tick of the monitor; on
+        # this shared test server it reads hundreds of experiments, so time is no measure).
+        assert app.now.applied - refreshes <= 2, "within two refreshes"
         assert "⚠" not in _label(app, names[2])
 
         # n: every running run of every experiment, the one in trouble first.
