@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
+from textual.worker import Worker
 
 from tui import __version__
 from tui import format as fmt
@@ -123,6 +124,7 @@ class MlflowTui(App[int]):
         self._told_missing: set[str] = set()
         # Every running run, anywhere: the tree's ⚠/✘ counts and the Now view (n).
         self.now: NowController | None = None
+        self._now_worker: Worker[None] | None = None
         self.trouble: dict[str, tuple[int, int]] = {}
         self._pending_run: str | None = None  # a run to put the cursor on once it is listed
         self._health_started = False  # the first judgement: one summary, not a toast each
@@ -266,11 +268,14 @@ class MlflowTui(App[int]):
                         self._good_filter = flt
                         await self._fetch_system(poller.ordered_runs())
                         self.post_message(TickDone(result, summary, watched))
-                        if self.now is not None and self.now.due():
+                        if (self.now is not None and self._now_worker_idle()
+                                and self.now.due()):
                             # Beside the loop, not in it: a slow or failing feed never
-                            # delays the open experiment's ticks.
-                            self._now_tick(summary.experiments if summary is not None
-                                           else self.experiments)
+                            # delays the open experiment's ticks. One at a time, never
+                            # cancelled: on a big server one refresh can outlast a tick.
+                            self._now_worker = self._now_tick(
+                                summary.experiments if summary is not None
+                                else self.experiments)
                     failures = 0
                     next_tick = now + settings.interval
                 elif self._chart_dirty:
@@ -311,7 +316,10 @@ class MlflowTui(App[int]):
             except asyncio.TimeoutError:
                 pass
 
-    @work(group="now", exclusive=True)
+    def _now_worker_idle(self) -> bool:
+        return self._now_worker is None or self._now_worker.is_finished
+
+    @work(group="now")
     async def _now_tick(self, experiments: list[Experiment]) -> None:
         if self.now is not None:
             with contextlib.suppress(TrackingError):  # the next tick tries again

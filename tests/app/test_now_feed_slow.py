@@ -1,0 +1,62 @@
+"""The everywhere-feed behind the tree's ⚠/✘ counts on a server where one refresh outlasts a
+few monitor ticks (hundreds of running runs: the first refresh took 20 s for 400 on a real
+server). Each refresh runs to its end; a new one starts only when it is done. Once, a new tick
+cancelled the one in flight, so on such a server the counts never appeared."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from tests.conftest import wait_until
+from tests.fakes import FakeSource
+from tests.sample_data import NOW, curves, fake_app
+from tui.tracking.models import Experiment, Run, RunStatus
+from widgets import ExperimentTree
+
+T0 = int(NOW * 1000) - 60_000
+
+
+class SlowEverywhere(FakeSource):
+    """Searches that span the experiment that is not open take `delay` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def search_runs(self, experiment_ids: Sequence[str], *, filter_string: str = "",
+                          max_runs: int = 5000) -> list[Run]:
+        if "2" in experiment_ids:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
+        return await super().search_runs(experiment_ids, filter_string=filter_string,
+                                          max_runs=max_runs)
+
+
+async def test_a_refresh_slower_than_a_tick_still_lands():
+    src = SlowEverywhere(delay=1.5)  # 7 monitor ticks of 0.2 s
+    src.experiments = [Experiment("1", "team/open", last_update_time=T0),
+                       Experiment("2", "team/elsewhere", last_update_time=T0)]
+    src.add_run(Run("ok", "1", "healthy", RunStatus.RUNNING, T0), curves(30, seed=1),
+                t0=T0)
+    src.add_run(Run("bad", "2", "overfitter", RunStatus.RUNNING, T0),
+                curves(40, overfit_at=12, seed=3), t0=T0)
+    app = fake_app(src, interval=0.2, experiments=["team/open"])
+    async with app.run_test(size=(160, 40)):
+        tree = app.monitor.query_one(ExperimentTree)
+
+        def label() -> str:
+            node = tree.node_for_path(("team", "elsewhere"))
+            return str(node.label) if node is not None else ""
+
+        await wait_until(lambda: "⚠ 1" in label(), timeout=60,
+                         message="the marker of the experiment that is not open")
+        assert app.now is not None and app.now.applied >= 1
+        # Never two refreshes in flight: they do not pile up on a slow server either.
+        assert src.most_in_flight == 1
