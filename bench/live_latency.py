@@ -59,7 +59,7 @@ async def measure_server(interval: float, epochs: int) -> dict[str, object]:
         client.create_experiment(name)
         app = make_app(Settings(uri=server.url, experiments=[name], interval=interval))
         async with app.run_test(size=(140, 40)):
-            await until(lambda: app.state == "live")
+            await until(lambda: app.session.state == "live")
             table = app.monitor.query_one(RunTable)
             env = dict(os.environ, MLFLOW_TRACKING_URI=server.url)
             proc = subprocess.Popen(
@@ -74,12 +74,12 @@ async def measure_server(interval: float, epochs: int) -> dict[str, object]:
             seen_at: dict[int, float] = {}
 
             def record() -> bool:
-                for p in app.poller.points((run_id, "val_loss")):
+                for p in app.session.poller.points((run_id, "val_loss")):
                     seen_at.setdefault(p.step, time.time())
                 return proc.poll() is not None
 
             await until(record, timeout=epochs * 3 + 60, step=0.01)
-            await until(lambda: len(app.poller.points((run_id, "val_loss"))) >= epochs)
+            await until(lambda: len(app.session.poller.points((run_id, "val_loss"))) >= epochs)
             record()
             history = {m.step: m.timestamp / 1000
                        for m in client.get_metric_history(run_id, "val_loss")}
@@ -88,7 +88,7 @@ async def measure_server(interval: float, epochs: int) -> dict[str, object]:
             await until(lambda: "FINISHED" in str(table.get_cell(run_id, "status")))
             # Status change, measured from the moment the server has it.
             rid2 = client.create_run(client.get_experiment_by_name(name).experiment_id).info.run_id
-            await until(lambda: rid2 in app.poller.runs)
+            await until(lambda: rid2 in app.session.poller.runs)
             client.set_terminated(rid2, "KILLED")
             status = await until(lambda: "KILLED" in str(table.get_cell(rid2, "status")))
             requests = app.source.requests
@@ -108,14 +108,14 @@ async def measure_server(interval: float, epochs: int) -> dict[str, object]:
 async def measure_dead_port() -> float:
     app = make_app(Settings(uri="http://127.0.0.1:1", interval=2.0))
     async with app.run_test(size=(120, 30)):
-        return await until(lambda: app.state in ("reconnecting", "error"), timeout=30)
+        return await until(lambda: app.session.state in ("reconnecting", "error"), timeout=30)
 
 
 async def measure_demo() -> float:
     app = make_app(Settings(demo=True, interval=2.0))
     async with app.run_test(size=(140, 40)):
-        return await until(lambda: app.poller is not None and any(
-            r.status.value == "RUNNING" and r.metrics for r in app.poller.runs.values())
+        return await until(lambda: app.session.poller is not None and any(
+            r.status.value == "RUNNING" and r.metrics for r in app.session.poller.runs.values())
             and app.monitor.query_one(RunTable).row_count > 0, timeout=60)
 
 

@@ -129,10 +129,10 @@ async def soak(minutes: float, interval: float, report: Report, trace: bool = Fa
                 lost = dup = total = 0
                 while True:
                     lost, dup, total = compare(app, client)
-                    if (lost == 0 and app.state == "live") or time.monotonic() > deadline:
+                    if (lost == 0 and app.session.state == "live") or time.monotonic() > deadline:
                         break
                     await asyncio.sleep(1)
-                state = app.state
+                state = app.session.state
                 heap: dict[str, float] = {}
                 if samples:
                     heap = print_growth(first_snapshot, tracemalloc.take_snapshot(),
@@ -212,7 +212,7 @@ def print_growth(before, after, top: int) -> dict[str, float]:
 def compare(app, client) -> tuple[int, int, int]:
     """(server points missing from the app's series, steps the app holds twice, server points)"""
     lost = dup = total = 0
-    poller = app.poller
+    poller = app.session.poller
     for rid in list(poller.runs):
         for key in ("train_loss", "val_loss"):
             cached = poller.points((rid, key))

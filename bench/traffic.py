@@ -124,17 +124,18 @@ async def measure_app(url: str, name: str, live: list[str], seconds: float) -> d
         async with app.run_test(size=(160, 45)) as pilot:
             table = app.monitor.query_one(RunTable)
             await until(lambda: table.row_count == 25, timeout=60)
-            app.marked = {rid: app.poller.runs[rid] for rid in live}  # = space on each row
+            # = space on each row
+            app.session.marked = {rid: app.session.poller.runs[rid] for rid in live}
             await pilot.press("c")
 
             def open_() -> bool:
                 screen = app.screen
-                if not isinstance(screen, CompareScreen) or app.compare_poller is None:
+                if not isinstance(screen, CompareScreen) or app.session.compare.poller is None:
                     return False
                 chart = screen.query_one(MetricChart)
-                return (len(chart.series_labels) == 10
-                        and all((r, k) in app.compare_poller.series
-                                for r in live for k in LIVE_KEYS))
+                return len(chart.series_labels) == 10 and all(
+                    (r, k) in app.session.compare.poller.series for r in live for k in LIVE_KEYS
+                )
 
             await until(open_, timeout=60)
             await asyncio.sleep(4.0)  # the view's one-off loads settle
@@ -148,20 +149,22 @@ async def measure_app(url: str, name: str, live: list[str], seconds: float) -> d
             # The cache follows the server: compare with the latest step the server has.
             lag = []
             for rid in live:
-                cached = app.compare_poller.points((rid, "val_loss"))
-                run = app.compare_poller.runs.get(rid)
+                cached = app.session.compare.poller.points((rid, "val_loss"))
+                run = app.session.compare.poller.runs.get(rid)
                 latest = run.metrics["val_loss"].step if run else -1
                 lag.append(latest - (cached[-1].step if cached else -1))
             result["cache_lag_steps"] = max(lag)
-            result["cached_points"] = sum(len(app.compare_poller.points((r, k)))
-                                          for r in live for k in LIVE_KEYS)
+            result["cached_points"] = sum(
+                len(app.session.compare.poller.points((r, k))) for r in live for k in LIVE_KEYS
+            )
             caps = getattr(app.source, "known_capabilities", None)
             result["note"] = caps.note if caps is not None else ""
     return result
 
 
-async def measure_naive(url: str, live: list[str], seconds: float,
-                        interval: float = 2.0) -> dict[str, object]:
+async def measure_naive(
+    url: str, live: list[str], seconds: float, interval: float = 2.0
+) -> dict[str, object]:
     in_list = ", ".join(f"'{rid}'" for rid in live)
     with FaultProxy(url) as proxy:
         async with httpx.AsyncClient(base_url=proxy.url, timeout=60) as client:
@@ -171,8 +174,11 @@ async def measure_naive(url: str, live: list[str], seconds: float,
             points = 0
             while time.monotonic() - t0 < seconds:
                 tick = time.monotonic()
-                body = {"experiment_ids": exp_ids or [], "filter":
-                        f"attributes.run_id IN ({in_list})", "max_results": 1000}
+                body = {
+                    "experiment_ids": exp_ids or [],
+                    "filter": f"attributes.run_id IN ({in_list})",
+                    "max_results": 1000,
+                }
                 if exp_ids is None:
                     got = await client.get(API + "/runs/get", params={"run_id": live[0]})
                     exp_ids = [got.json()["run"]["info"]["experiment_id"]]
@@ -181,8 +187,9 @@ async def measure_naive(url: str, live: list[str], seconds: float,
                 points = 0
                 for rid in live:
                     for key in LIVE_KEYS:
-                        got = await client.get(API + "/metrics/get-history",
-                                               params={"run_id": rid, "metric_key": key})
+                        got = await client.get(
+                            API + "/metrics/get-history", params={"run_id": rid, "metric_key": key}
+                        )
                         got.raise_for_status()
                         points += len(got.json().get("metrics", []))
                 ticks += 1
@@ -194,8 +201,9 @@ async def measure_naive(url: str, live: list[str], seconds: float,
     return result
 
 
-async def measure_monitor(url: str, name: str, live: list[str], seconds: float
-                          ) -> dict[str, object]:
+async def measure_monitor(
+    url: str, name: str, live: list[str], seconds: float
+) -> dict[str, object]:
     """The monitor on the same workload: 25 rows; the warning pair of the 5 running runs and
     the highlighted run's chart kept fresh."""
     with FaultProxy(url) as proxy:
@@ -203,8 +211,10 @@ async def measure_monitor(url: str, name: str, live: list[str], seconds: float
         async with app.run_test(size=(160, 45)):
             table = app.monitor.query_one(RunTable)
             await until(lambda: table.row_count == 25, timeout=60)
-            await until(lambda: all((r, k) in app.poller.series for r in live
-                                    for k in LIVE_KEYS), timeout=60)
+            await until(
+                lambda: all((r, k) in app.session.poller.series for r in live for k in LIVE_KEYS),
+                timeout=60,
+            )
             await asyncio.sleep(4.0)
             proxy.clear()
             t0 = time.monotonic()
@@ -224,20 +234,23 @@ def old_mlflow_server(version: str):  # type: ignore[no-untyped-def]
         print(f"  no old server: {why}", flush=True)
         yield None
         return
-    server = OldMlflowServer(Path(tempfile.mkdtemp(prefix=f"mlflow-tui-bench-{version}-")),
-                             version)
+    server = OldMlflowServer(Path(tempfile.mkdtemp(prefix=f"mlflow-tui-bench-{version}-")), version)
     started = time.monotonic()
     try:
         server.start()
-        print(f"  (mlflow {version} server ready in {time.monotonic() - started:.1f} s at "
-              f"{server.url})", flush=True)
+        print(
+            f"  (mlflow {version} server ready in {time.monotonic() - started:.1f} s at "
+            f"{server.url})",
+            flush=True,
+        )
         yield server
     finally:
         server.stop()
 
 
-def measure_old(version: str, seconds: float, naive_seconds: float
-                ) -> tuple[dict[str, object], dict[str, object]] | None:
+def measure_old(
+    version: str, seconds: float, naive_seconds: float
+) -> tuple[dict[str, object], dict[str, object]] | None:
     """The app and the naive poller on the same workload, against MLflow `version`."""
     with old_mlflow_server(version) as server:
         if server is None:
@@ -264,46 +277,77 @@ def _per_min(result: dict[str, object], what: str) -> float:
     return float(result["mb_per_minute"])  # type: ignore[arg-type]
 
 
-def compare_old(report: Report, version: str, old: tuple[dict[str, object], dict[str, object]],
-                modern: tuple[dict[str, object], dict[str, object]] | None) -> None:
+def compare_old(
+    report: Report,
+    version: str,
+    old: tuple[dict[str, object], dict[str, object]],
+    modern: tuple[dict[str, object], dict[str, object]] | None,
+) -> None:
     app, naive = old
-    print(f"\napp on MLflow {version}, {app['seconds']:.0f} s: {app['requests']} requests, "
-          f"{app['ticks']} ticks; header note: {app.get('note')!r}; cache lag at the end: "
-          f"{app['cache_lag_steps']} steps")
+    print(
+        f"\napp on MLflow {version}, {app['seconds']:.0f} s: {app['requests']} requests, "
+        f"{app['ticks']} ticks; header note: {app.get('note')!r}; cache lag at the end: "
+        f"{app['cache_lag_steps']} steps"
+    )
     for path, v in sorted(app["by_path"].items()):  # type: ignore[union-attr]
         print(f"  {path}: {v['requests']} requests, {v['bytes'] / 1e3:.0f} KB")
-    print("\n| app charting 5 live runs x 2 metrics, 2 s | modern (this venv's MLflow) | "
-          f"MLflow {version} |")
+    print(
+        "\n| app charting 5 live runs x 2 metrics, 2 s | modern (this venv's MLflow) | "
+        f"MLflow {version} |"
+    )
     print("|---|---|---|")
-    rows = [("app MB/min", "app", "mb"), ("app requests/min", "app", "requests"),
-            ("naive poller MB/min", "naive", "mb"),
-            ("naive poller requests/min", "naive", "requests")]
+    rows = [
+        ("app MB/min", "app", "mb"),
+        ("app requests/min", "app", "requests"),
+        ("naive poller MB/min", "naive", "mb"),
+        ("naive poller requests/min", "naive", "requests"),
+    ]
     for label, which, what in rows:
-        new = "—" if modern is None else (
-            f"{_per_min(modern[0 if which == 'app' else 1], what):.3f}" if what == "mb" else
-            f"{_per_min(modern[0 if which == 'app' else 1], what):.0f}")
+        new = (
+            "—"
+            if modern is None
+            else (
+                f"{_per_min(modern[0 if which == 'app' else 1], what):.3f}"
+                if what == "mb"
+                else f"{_per_min(modern[0 if which == 'app' else 1], what):.0f}"
+            )
+        )
         got = _per_min(app if which == "app" else naive, what)
-        print(f"| {label} | {new} | {got:.3f} |" if what == "mb" else
-              f"| {label} | {new} | {got:.0f} |")
+        print(
+            f"| {label} | {new} | {got:.3f} |"
+            if what == "mb"
+            else f"| {label} | {new} | {got:.0f} |"
+        )
     old_mb, naive_mb = _per_min(app, "mb"), _per_min(naive, "mb")
-    report.add(f"for scale: the same app on MLflow {version} (no windows: whole-series reads, "
-               f"paced by size), {app['seconds']:.0f} s",
-               f"{old_mb:.3f} MB/min ({_per_min(app, 'requests'):.0f} requests/min)", None)
-    report.add(f"naive full-history poller on MLflow {version}", f"{naive_mb:.1f} MB/min",
-               None)
-    report.add(f"naive / app traffic on MLflow {version}",
-               f"{naive_mb / old_mb:.0f}x" if old_mb else "—", None)
+    report.add(
+        f"for scale: the same app on MLflow {version} (no windows: whole-series reads, "
+        f"paced by size), {app['seconds']:.0f} s",
+        f"{old_mb:.3f} MB/min ({_per_min(app, 'requests'):.0f} requests/min)",
+        None,
+    )
+    report.add(f"naive full-history poller on MLflow {version}", f"{naive_mb:.1f} MB/min", None)
+    report.add(
+        f"naive / app traffic on MLflow {version}",
+        f"{naive_mb / old_mb:.0f}x" if old_mb else "—",
+        None,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--naive-seconds", type=float, default=60.0)
-    parser.add_argument("--old", nargs="?", const="2.9.2", metavar="VERSION",
-                        help="also measure against this old MLflow server (default 2.9.2)")
+    parser.add_argument(
+        "--old",
+        nargs="?",
+        const="2.9.2",
+        metavar="VERSION",
+        help="also measure against this old MLflow server (default 2.9.2)",
+    )
     parser.add_argument("--old-seconds", type=float, default=240.0)
-    parser.add_argument("--old-only", action="store_true",
-                        help="with --old: skip the modern server")
+    parser.add_argument(
+        "--old-only", action="store_true", help="with --old: skip the modern server"
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     report = Report("traffic")
@@ -332,36 +376,48 @@ def main() -> None:
     mb = float(app["mb_per_minute"])  # type: ignore[arg-type]
     naive_mb = float(naive["mb_per_minute"])  # type: ignore[arg-type]
     ratio = naive_mb / mb if mb else float("inf")
-    print(f"\napp, {app['seconds']:.0f} s: {app['requests']} requests, {app['ticks']} ticks, "
-          f"{int(app['bytes_out']) / 1e3:.0f} KB answers + {int(app['bytes_in']) / 1e3:.0f} KB "
-          f"requests; cache lag at the end: {app['cache_lag_steps']} steps")
+    print(
+        f"\napp, {app['seconds']:.0f} s: {app['requests']} requests, {app['ticks']} ticks, "
+        f"{int(app['bytes_out']) / 1e3:.0f} KB answers + {int(app['bytes_in']) / 1e3:.0f} KB "
+        f"requests; cache lag at the end: {app['cache_lag_steps']} steps"
+    )
     for path, v in sorted(app["by_path"].items()):  # type: ignore[union-attr]
         print(f"  {path}: {v['requests']} requests, {v['bytes'] / 1e3:.0f} KB")
-    print(f"naive, {naive['seconds']:.0f} s: {naive['requests']} requests, {naive['ticks']} "
-          f"ticks, {(int(naive['bytes_out']) + int(naive['bytes_in'])) / 1e6:.1f} MB "
-          f"({naive['points_last_tick']} points in its last tick)")
+    print(
+        f"naive, {naive['seconds']:.0f} s: {naive['requests']} requests, {naive['ticks']} "
+        f"ticks, {(int(naive['bytes_out']) + int(naive['bytes_in'])) / 1e6:.1f} MB "
+        f"({naive['points_last_tick']} points in its last tick)"
+    )
     ok = mb <= TARGET_MB
     per_tick = (int(app["bytes_out"]) + int(app["bytes_in"])) / max(1, int(app["ticks"]))
     search = app["by_path"].get("/runs/search", {"bytes": 0, "requests": 0})  # type: ignore[union-attr]
     history = app["by_path"].get(  # type: ignore[union-attr]
-        "/metrics/get-history-bulk-interval", {"bytes": 0, "requests": 0})
+        "/metrics/get-history-bulk-interval", {"bytes": 0, "requests": 0}
+    )
     total = max(1, int(app["bytes_out"]) + int(app["bytes_in"]))
-    note = (f"about {per_tick / 1e3:.1f} KB per tick: runs/search {search['bytes'] / total:.0%} "
-            f"({search['requests']} requests: status probes, and every 5th tick the 5 runs whole: "
-            "MLflow answers pretty-printed JSON with every tag, param and latest metric, no "
-            f"gzip), bulk-interval {history['bytes'] / total:.0%} ({history['requests']} "
-            "requests; each window starts AT the last cached step, so one point per series "
-            "comes again: the price of never missing a value re-logged at that step). What "
-            "would lower it: listing running runs less often (new metric keys would show later), "
-            "or windows starting after the last step (a re-logged step could be missed).")
+    note = (
+        f"about {per_tick / 1e3:.1f} KB per tick: runs/search {search['bytes'] / total:.0%} "
+        f"({search['requests']} requests: status probes, and every 5th tick the 5 runs whole: "
+        "MLflow answers pretty-printed JSON with every tag, param and latest metric, no "
+        f"gzip), bulk-interval {history['bytes'] / total:.0%} ({history['requests']} "
+        "requests; each window starts AT the last cached step, so one point per series "
+        "comes again: the price of never missing a value re-logged at that step). What "
+        "would lower it: listing running runs less often (new metric keys would show later), "
+        "or windows starting after the last step (a re-logged step could be missed)."
+    )
     print("  " + note)
-    report.add("traffic, app charting 5 live runs x 2 metrics, 2 s interval: "
-               f"<= {TARGET_MB:g} MB/min", f"{mb:.3f} MB/min ({app['requests']} requests in "
-               f"{app['seconds']:.0f} s)", ok, "" if ok else note)
-    report.add("for scale: the monitor on the same workload (25 rows, the 5 running runs' "
-               "train/val kept fresh for their warnings)",
-               f"{float(monitor['mb_per_minute']):.3f} MB/min ({monitor['requests']} requests)",
-               None)  # type: ignore[arg-type]
+    report.add(
+        f"traffic, app charting 5 live runs x 2 metrics, 2 s interval: <= {TARGET_MB:g} MB/min",
+        f"{mb:.3f} MB/min ({app['requests']} requests in {app['seconds']:.0f} s)",
+        ok,
+        "" if ok else note,
+    )
+    report.add(
+        "for scale: the monitor on the same workload (25 rows, the 5 running runs' "
+        "train/val kept fresh for their warnings)",
+        f"{float(monitor['mb_per_minute']):.3f} MB/min ({monitor['requests']} requests)",
+        None,
+    )  # type: ignore[arg-type]
     report.add("naive full-history poller, same charts", f"{naive_mb:.1f} MB/min", None)
     report.add("naive / app traffic", f"{ratio:.0f}x", None)
     if args.old:

@@ -32,19 +32,18 @@ async def _until(predicate, timeout: float = 90.0) -> None:
 async def demo_shots() -> None:
     app = make_app(Settings(demo=True, demo_speed=3.0, interval=1.0))
     async with app.run_test(size=SIZE) as pilot:
-        await _until(lambda: app.poller is not None and bool(app.experiments))
-        vit = next(e for e in app.experiments if e.name.endswith("vit-small-sweep"))
-        app.watched = (vit.experiment_id,)
-        app._user_chose = True  # as if chosen in the tree: no following the live runs
-        app._force_tick = True
-        app._wake_loop()
+        await _until(lambda: app.session.poller is not None and bool(app.session.experiments))
+        vit = next(e for e in app.session.experiments if e.name.endswith("vit-small-sweep"))
+        app.open_experiment(vit.experiment_id)  # as if chosen in the tree
         await _until(lambda: any(r.name == "vit-s16-no-aug"
-                                 and app.health.overfitting(r.run_id) is not None
-                                 for r in app.poller.runs.values()))
+                                 and app.session.health.overfitting(r.run_id) is not None
+                                 for r in app.session.poller.runs.values()))
         table = app.monitor.query_one(RunTable)
-        target = next(r.run_id for r in app.poller.runs.values() if r.name == "vit-s16-no-aug")
+        target = next(
+            r.run_id for r in app.session.poller.runs.values() if r.name == "vit-s16-no-aug"
+        )
         table.move_cursor(row=table.get_row_index(target))
-        await _until(lambda: app.highlighted == target)
+        await _until(lambda: app.session.highlighted == target)
         await asyncio.sleep(1.5)
         app.clear_notifications()
         await pilot.pause()
@@ -66,20 +65,26 @@ async def demo_shots() -> None:
         app.save_screenshot("help.svg", str(HERE))
         await pilot.press("escape")
         # Compare: every run of the vision sweep and of the resnet experiment.
-        app.marked = {r.run_id: r for r in app.poller.ordered_runs()}
-        resnet = next(e for e in app.experiments if e.name.endswith("resnet18-cifar10"))
-        app.watched = (resnet.experiment_id,)
-        app._force_tick = True
-        app._wake_loop()
-        await _until(lambda: any(r.experiment_id == resnet.experiment_id
-                                 for r in app.poller.runs.values()))
-        healthy = [r for r in app.poller.ordered_runs() if r.status.value != "FAILED"]
+        app.session.marked = {r.run_id: r for r in app.session.poller.ordered_runs()}
+        resnet = next(e for e in app.session.experiments if e.name.endswith("resnet18-cifar10"))
+        app.open_experiment(resnet.experiment_id)
+        await _until(
+            lambda: any(
+                r.experiment_id == resnet.experiment_id for r in app.session.poller.runs.values()
+            )
+        )
+        healthy = [r for r in app.session.poller.ordered_runs() if r.status.value != "FAILED"]
         for run in healthy[:2]:
-            app.marked[run.run_id] = run
+            app.session.marked[run.run_id] = run
         await pilot.press("c")
-        await _until(lambda: app.compare_frame is not None
-                     and len(app.compare_frame) == len(app.marked)
-                     and not app.compare_preview and bool(app.compare_poller.series))
+        await _until(
+            lambda: (
+                app.session.compare.frame is not None
+                and len(app.session.compare.frame) == len(app.session.marked)
+                and not app.session.compare.preview
+                and bool(app.session.compare.poller.series)
+            )
+        )
         await asyncio.sleep(1.0)
         await pilot.pause()
         app.save_screenshot("compare.svg", str(HERE))

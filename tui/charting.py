@@ -87,7 +87,7 @@ def sort_key(column: str, pair_of: Callable[[Run], tuple[str, str, bool] | None]
 
     def metric(run: Run, index: int) -> tuple[int, float]:
         pair = pair_of(run)
-        point = latest(run, pair[index]) if pair else None
+        point = latest(run, pair[0] if index == 0 else pair[1]) if pair else None
         if point is None or not math.isfinite(point.value):
             return (1, 0.0)
         return (0, point.value)

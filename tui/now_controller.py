@@ -19,6 +19,7 @@ from tui.notify import sequence as notification
 from tui.screens.now import NowScreen
 from tui.session.now import NowFeed, NowUpdate
 from tui.tracking.models import Experiment
+from tui.tracking.source import TrackingSource
 
 if TYPE_CHECKING:
     from tui.app import MlflowTui
@@ -31,12 +32,11 @@ class NowDone(Message):
 
 
 class NowController:
-    def __init__(self, app: MlflowTui) -> None:
+    def __init__(self, app: MlflowTui, source: TrackingSource) -> None:
         self.app = app
         settings = app.settings
-        assert app.source is not None
         self.feed = NowFeed(
-            app.source, settings=settings.health,
+            source, settings=settings.health,
             choices=lambda exps: Choices.build(settings.pair, settings.pairs, exps),
             wall_ms=lambda: int(app.clock() * 1000),  # the app's clock: one "now" everywhere
             read_ended=lambda: self.screen is not None)  # ended runs' series: for the view
@@ -67,11 +67,14 @@ class NowController:
         screen = self.screen
         if screen is not None:
             screen.show(update)
-        app.show_trouble(update.counts)
+        if update.counts != app.session.trouble:  # runs in trouble per experiment, on the tree
+            app.session.trouble = update.counts
+            if app.monitor is not None:
+                app.monitor.redraw()
         if update.first:
             for row in update.rows:
                 for w in row.warnings:
-                    app.tell(row.run.run_id, w.kind, w.pair)
+                    app.session.tell(row.run.run_id, w.kind, w.pair)
             trouble = [r for r in update.rows if r.warnings]
             if trouble:
                 places = {r.run.experiment_id for r in trouble}
@@ -79,14 +82,15 @@ class NowController:
                            f"in {len(places)} experiment{'s' if len(places) > 1 else ''}: "
                            "n shows them all", title="Now", severity="warning", markup=False)
             return
-        fresh = [(row, w) for row, w in update.fresh if app.tell(row.run.run_id, w.kind, w.pair)]
+        tell = app.session.tell
+        fresh = [(row, w) for row, w in update.fresh if tell(row.run.run_id, w.kind, w.pair)]
         for row, warning in fresh:
             app.notify(f"{row.experiment} / {row.run.name}: {warning.reason}",
                        title=warning.kind.value.capitalize(), markup=False,
                        severity="error" if warning.severity >= 3 else "warning")
         # Desktop notifications (opt-in): every new warning, and runs that ended, in the
         # experiments named with -e (all of them when none is named).
-        named = set(app.watched) if app.settings.experiments else None
+        named = set(app.session.watched) if app.settings.experiments else None
         for row, warning in update.fresh:
             if named is None or row.run.experiment_id in named:
                 self.desktop(f"{warning.kind.value}: {row.run.name}",
@@ -100,12 +104,14 @@ class NowController:
         """A desktop notification through the terminal, when the config asks for them."""
         kind = self.app.settings.notify
         if kind:
-            self.app.write_terminal(notification(f"mlflow-tui: {title}", body, kind=kind))
+            from tui.terminal import write_raw
+
+            write_raw(self.app, notification(f"mlflow-tui: {title}", body, kind=kind))
 
     def open(self) -> None:
         if self.screen is None:
             self.app.push_screen(NowScreen(self.feed.last))
-            self.app.wake_polling()
+            self.app.session.wake(tick=True)
 
     def jump(self, message: NowScreen.Jump) -> None:
         screen = self.screen
@@ -115,7 +121,7 @@ class NowController:
 
     def refresh(self) -> None:
         self.feed.refresh()
-        self.app.wake_polling()
+        self.app.session.wake(tick=True)
 
 
 __all__ = ["NowController", "NowDone"]

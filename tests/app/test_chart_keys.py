@@ -13,7 +13,7 @@ async def test_chart_keys_change_the_options_and_the_summary_shows_them():
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, 6)
         await pilot.press("j")
-        await wait_until(lambda: bool(app.poller.points(("a1", "val_loss"))))
+        await wait_until(lambda: bool(app.session.poller.points(("a1", "val_loss"))))
         chart = app.monitor.query_one(MetricChart)
         await pilot.press("x")
         assert chart.options.x_mode == "relative"
@@ -44,15 +44,15 @@ async def test_metric_picker_lists_the_views_and_enter_picks_one():
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, 6)
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "a1")
+        await wait_until(lambda: app.session.highlighted == "a1")
         await pilot.press("M")
         await wait_until(lambda: isinstance(app.screen, PickerScreen))
         assert app.screen.items[0] == "train_loss vs val_loss"
         await pilot.press("j", "enter")
         await wait_until(lambda: not isinstance(app.screen, PickerScreen))
-        run = app.poller.runs["a1"]
-        assert app._view_for(run) == ("train_acc",)
-        await wait_until(lambda: bool(app.poller.points(("a1", "train_acc"))))
+        run = app.session.poller.runs["a1"]
+        assert app.session.view_for(run) == ("train_acc",)
+        await wait_until(lambda: bool(app.session.poller.points(("a1", "train_acc"))))
         await pilot.press("M", "escape")
         await wait_until(lambda: not isinstance(app.screen, PickerScreen))
-        assert app._view_for(run) == ("train_acc",)
+        assert app.session.view_for(run) == ("train_acc",)

@@ -16,8 +16,8 @@ async def test_monitor_chart_extends_with_a_live_run():
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, 6)
         await pilot.press("j")  # a1, running
-        await wait_until(lambda: app.highlighted == "a1" and bool(
-            app.poller.points(("a1", "val_loss"))), message="a1 charted")
+        await wait_until(lambda: app.session.highlighted == "a1" and bool(
+            app.session.poller.points(("a1", "val_loss"))), message="a1 charted")
         chart = app.monitor.query_one(MetricChart)
         await wait_until(lambda: len(chart._series.get("val_loss", ())) == 40, message="40")
         await wait_until(lambda: chart.render_count > 0 and chart._tracks_version
@@ -35,9 +35,11 @@ async def test_monitor_chart_extends_with_a_live_run():
         await wait_until(lambda: chart._series["val_loss"][-1][1] == 0.7, message="re-logged")
         await wait_until(lambda: chart._tracks_version == chart._version, message="drawn")
         view = chart._series["val_loss"]
-        run = app.poller.runs["a1"]
+        run = app.session.poller.runs["a1"]
         assert isinstance(view, XYSeries)
-        assert list(view) == xy(app.poller.points(("a1", "val_loss")), "step", run.start_time)
+        assert list(view) == xy(
+            app.session.poller.points(("a1", "val_loss")), "step", run.start_time
+        )
         assert view.shared_prefix(first) == 40  # the same buffer, extended
         assert chart._tracks["val_loss"] is track and track.xs is xs  # extended, not rebuilt
         assert track.xs == [x for x, _ in view] and track.ys == [y for _, y in view]

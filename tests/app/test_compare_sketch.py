@@ -78,7 +78,7 @@ def probes_for_short_histories(monkeypatch):
 async def open_compare(app, pilot) -> CompareScreen:
     await wait_rows(app, 3)
     await pilot.press("space", "j", "space", "j", "space")
-    assert len(app.marked) == 3
+    assert len(app.session.marked) == 3
     await pilot.press("c")
     await wait_until(lambda: isinstance(app.screen, CompareScreen))
     return app.screen
@@ -96,39 +96,40 @@ async def test_sketch_labelled_then_replaced_by_the_histories():
         screen = await open_compare(app, pilot)
         await wait_until(lambda: "sketch" in screen.note and len(chart_lengths(screen)) == 6
                          and min(chart_lengths(screen).values()) >= 4, timeout=10)
-        await wait_until(lambda: app._sketch_done.is_set())  # every wave: refined
+        await wait_until(lambda: app.session.compare.sketch_done.is_set())  # every wave: refined
         text = screen_text(app)
         assert "sketch:" in text and "full curves loading" in text
         assert "sketch" in str(screen.query_one(MetricChart).border_title)
         # Nothing of the sketch went into the poller's cache, which holds exact histories only.
-        assert app.compare_poller.series == {}
+        assert app.session.compare.poller.series == {}
         for key in ("train_loss", "val_loss"):
             for rid in ("long", "short", "sparse"):
-                points = app.compare_preview[(rid, key)]
+                points = app.session.compare.preview[(rid, key)]
                 history = src.history[(rid, key)]
                 assert set(points) <= set(history)  # real logged points, nothing made up
                 assert points[-1] == history[-1] and points[0] == history[0]
                 assert len(points) >= 10
-        assert max(p.step for p in app.compare_preview[("short", "val_loss")]) == 149
-        assert all(p.step % 40 == 0 for p in app.compare_preview[("sparse", "val_loss")])
+        assert max(p.step for p in app.session.compare.preview[("short", "val_loss")]) == 149
+        assert all(p.step % 40 == 0 for p in app.session.compare.preview[("sparse", "val_loss")])
         # Statistics are not known yet: blank, and said so; the latest value is exact.
-        frame = app.compare_frame
+        frame = app.session.compare.frame
         assert frame["val_loss.min"].isna().all() and frame["val_loss.best_step"].isna().all()
         assert "statistics loading" in screen.note
         latest = dict(zip(frame["run_id"], frame["val_loss.latest"], strict=True))
         assert latest["long"] == src.history[("long", "val_loss")][-1].value
 
         src.gate.set()
-        await wait_until(lambda: screen.note == "" and app.compare_frame is not None
-                         and app.compare_frame["val_loss.min"].notna().all(), timeout=10)
+        await wait_until(lambda: screen.note == "" and app.session.compare.frame is not None
+                         and app.session.compare.frame["val_loss.min"].notna().all(), timeout=10)
         assert "sketch" not in screen_text(app)
         assert "sketch" not in str(screen.query_one(MetricChart).border_title)
         lengths = chart_lengths(screen)
         assert sorted(lengths.values()) == sorted([STEPS, STEPS, 150, 150, 50, 50])
         for rid in ("long", "short", "sparse"):
-            assert app.compare_poller.points((rid, "val_loss")) == src.history[(rid, "val_loss")]
-        assert not any(k[1] in ("train_loss", "val_loss") for k in app.compare_preview)
-        frame = app.compare_frame
+            loaded = app.session.compare.poller.points((rid, "val_loss"))
+            assert loaded == src.history[(rid, "val_loss")]
+        assert not any(k[1] in ("train_loss", "val_loss") for k in app.session.compare.preview)
+        frame = app.session.compare.frame
         for record in frame.to_dict("records"):
             history = src.history[(record["run_id"], "val_loss")]
             assert record["val_loss.min"] == min(p.value for p in history)
@@ -141,19 +142,30 @@ async def test_failed_sketch_leaves_the_view_working():
     app = fake_app(src)
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await open_compare(app, pilot)
-        await wait_until(lambda: app._sketch_done is not None and app._sketch_done.is_set())
+        await wait_until(
+            lambda: (
+                app.session.compare.sketch_done is not None
+                and app.session.compare.sketch_done.is_set()
+            )
+        )
         assert src.probes > 0
         await wait_until(lambda: "curves loading" in screen.note)
         assert "sketch" not in screen.note
-        assert app.state != "error"
+        assert app.session.state != "error"
         src.gate.set()
-        await wait_until(lambda: screen.note == "" and app.compare_frame is not None
-                         and app.compare_frame["val_loss.min"].notna().all(), timeout=10)
+        await wait_until(
+            lambda: (
+                screen.note == ""
+                and app.session.compare.frame is not None
+                and app.session.compare.frame["val_loss.min"].notna().all()
+            ),
+            timeout=10,
+        )
         assert sorted(chart_lengths(screen).values()) == sorted([STEPS, STEPS, 150, 150, 50, 50])
-        assert app.state == "live"
+        assert app.session.state == "live"
         await pilot.press("escape")  # and back to the monitor, which still works
         await wait_until(lambda: not isinstance(app.screen, CompareScreen))
-        assert len(app.marked) == 3
+        assert len(app.session.marked) == 3
 
 
 async def test_compare_view_does_not_wait_for_the_monitors_round():
@@ -165,11 +177,17 @@ async def test_compare_view_does_not_wait_for_the_monitors_round():
     app = fake_app(src)
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await open_compare(app, pilot)
-        assert app.poller.series == {}  # the monitor's round is still waiting
-        await wait_until(lambda: screen.note == "" and app.compare_frame is not None
-                         and app.compare_frame["val_loss.min"].notna().all(), timeout=10)
+        assert app.session.poller.series == {}  # the monitor's round is still waiting
+        await wait_until(
+            lambda: (
+                screen.note == ""
+                and app.session.compare.frame is not None
+                and app.session.compare.frame["val_loss.min"].notna().all()
+            ),
+            timeout=10,
+        )
         assert sorted(chart_lengths(screen).values()) == sorted([STEPS, STEPS, 150, 150, 50, 50])
         src.monitor_gate.set()
         await pilot.press("escape")
         await wait_until(lambda: not isinstance(app.screen, CompareScreen))
-        await wait_until(lambda: bool(app.poller.series))  # the monitor loads again
+        await wait_until(lambda: bool(app.session.poller.series))  # the monitor loads again

@@ -20,30 +20,37 @@ async def test_mark_compare_cycle_differences_sort_export(tmp_path):
         assert not isinstance(app.screen, CompareScreen)
         for key in ("j", "space", "j", "space", "j", "space"):
             await pilot.press(key)
-        assert list(app.marked) == ["a1", "a2", "a3"]
+        assert list(app.session.marked) == ["a1", "a2", "a3"]
         assert str(table.get_cell("a1", "mark")) == "●"
         assert str(table.get_cell("a4", "mark")) == " "
         await pilot.press("space")  # unmark a3
-        assert list(app.marked) == ["a1", "a2"]
+        assert list(app.session.marked) == ["a1", "a2"]
         await pilot.press("space")
         await pilot.pause()
         assert "3 marked" in screen_text(app)
         await pilot.press("c")
         await wait_until(lambda: isinstance(app.screen, CompareScreen))
-        await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
-                         and app.compare_frame["val_loss.min"].notna().all(), timeout=10)
+        await wait_until(
+            lambda: (
+                app.session.compare.frame is not None
+                and len(app.session.compare.frame) == 3
+                and app.session.compare.frame["val_loss.min"].notna().all()
+            ),
+            timeout=10,
+        )
         chart = app.screen.query_one(MetricChart)
         await wait_until(lambda: "resnet18-lr0.1 · val" in chart.series_labels)
         assert len(chart.series_labels) == 6  # 3 runs x train/val
         first_title = chart.title
         await pilot.press("m")
         await wait_until(lambda: chart.title != first_title)
-        frame = app.compare_frame
+        frame = app.session.compare.frame
         assert {"run", "status", "params.lr", "val_loss.latest", "val_loss.best_step"} <= set(
-            frame.columns)
+            frame.columns
+        )
         await pilot.press("d")
-        await wait_until(lambda: "params.lr" not in app.compare_frame.columns)  # all 0.01
-        assert "val_loss.min" in app.compare_frame.columns
+        await wait_until(lambda: "params.lr" not in app.session.compare.frame.columns)  # all 0.01
+        assert "val_loss.min" in app.session.compare.frame.columns
         # o: a list of the columns by their headers; typing is not needed, j moves, enter sorts.
         await pilot.press("o")
         await wait_until(lambda: isinstance(app.screen, PickerScreen))
@@ -52,19 +59,19 @@ async def test_mark_compare_cycle_differences_sort_export(tmp_path):
         for _ in range(target):
             await pilot.press("j")
         await pilot.press("enter")
-        await wait_until(lambda: app.compare_sort == "val_loss.min")
+        await wait_until(lambda: app.session.compare.sort == "val_loss.min")
         assert isinstance(app.screen, CompareScreen)
-        values = list(app.compare_frame["val_loss.min"])
+        values = list(app.session.compare.frame["val_loss.min"])
         assert values == sorted(values)
         await pilot.press("O")
-        values = list(app.compare_frame["val_loss.min"])
+        values = list(app.session.compare.frame["val_loss.min"])
         assert values == sorted(values, reverse=True)
         await pilot.press("e")
         files = list(tmp_path.glob("mlflow-tui-compare-*.csv"))
         assert len(files) == 1
         back = pd.read_csv(files[0])
-        assert list(back["run_id"]) == list(app.compare_frame["run_id"])
-        src = app.compare_poller.source
+        assert list(back["run_id"]) == list(app.session.compare.frame["run_id"])
+        src = app.session.compare.poller.source
         for record in back.to_dict("records"):
             history = src.history[(record["run_id"], "val_loss")]
             assert record["val_loss.min"] == min(p.value for p in history)
@@ -72,6 +79,6 @@ async def test_mark_compare_cycle_differences_sort_export(tmp_path):
             assert record["val_loss.best_step"] == best.step
         await pilot.press("escape")
         await wait_until(lambda: not isinstance(app.screen, CompareScreen))
-        assert list(app.marked) == ["a1", "a2", "a3"]
+        assert list(app.session.marked) == ["a1", "a2", "a3"]
         await pilot.press("u")
-        assert app.marked == {}
+        assert app.session.marked == {}

@@ -17,6 +17,6 @@ async def test_the_app_applies_theme_and_keymap():
         await wait_until(lambda: app.ticks > 0)
         assert app.theme == "nord"
         await pilot.press("w")  # the old key does nothing now
-        assert app.warnings_only is False
+        assert app.monitor.warnings_only is False
         await pilot.press("W")
-        await wait_until(lambda: app.warnings_only)
+        await wait_until(lambda: app.monitor.warnings_only)

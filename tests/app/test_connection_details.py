@@ -15,7 +15,9 @@ async def test_the_whole_reason_is_readable():
     source.fail = AuthError(reason, hint="these credentials lack the permission")
     app = fake_app(source)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(lambda: app.state == "error", timeout=10, message="the error state")
+        await wait_until(
+            lambda: app.session.state == "error", timeout=10, message="the error state"
+        )
         assert "END-OF-REASON" not in screen_text(app)  # cut on the state line
         await pilot.press("e")
         await wait_until(lambda: type(app.screen).__name__ == "ConnectionScreen", timeout=5)

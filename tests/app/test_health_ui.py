@@ -24,13 +24,13 @@ async def test_badges_for_each_kind_and_warnings_only_filter():
     app, _ = _app()
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_rows(app, 6)
-        await wait_until(lambda: app.health.overfitting("a1") is not None)
+        await wait_until(lambda: app.session.health.overfitting("a1") is not None)
         table = app.monitor.query_one(RunTable)
         assert str(table.get_cell("a1", "warn")) == "⚠ overfit"
         assert str(table.get_cell("a4", "warn")).startswith("✘ failed")
         assert str(table.get_cell("a5", "warn")) == "■ killed"
         assert str(table.get_cell("a2", "warn")) == ""
-        kinds = {w.kind.value for w in app.health.of("a4")}
+        kinds = {w.kind.value for w in app.session.health.of("a4")}
         assert kinds == {"failed", "diverged"}
         await pilot.press("w")
         await wait_until(lambda: set(_rows(app)) == {"a1", "a4", "a5"})
@@ -43,23 +43,23 @@ async def test_sort_by_warnings_then_reverse_and_back_to_newest():
     app, _ = _app()
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_rows(app, 6)
-        await wait_until(lambda: app.health.overfitting("a1") is not None)
+        await wait_until(lambda: app.session.health.overfitting("a1") is not None)
         newest = _rows(app)
         assert newest == ["a6", "a1", "a2", "a3", "a4", "a5"]
-        while app.sort_column != "warn":
+        while app.monitor.sort_column != "warn":
             await pilot.press("o")
         await wait_until(lambda: _rows(app)[0] == "a4")  # failed + diverged first
         assert _rows(app)[1] == "a1"
         await pilot.press("O")
         await wait_until(lambda: _rows(app)[-1] == "a4")
-        while app.sort_column != "start":
+        while app.monitor.sort_column != "start":
             await pilot.press("o")
         await wait_until(lambda: _rows(app) == newest)
         # The cursor stays on its run through re-sorting.
         table = app.monitor.query_one(RunTable)
         table.move_cursor(row=table.get_row_index("a3"))
-        await wait_until(lambda: app.highlighted == "a3")
-        while app.sort_column != "name":
+        await wait_until(lambda: app.session.highlighted == "a3")
+        while app.monitor.sort_column != "name":
             await pilot.press("o")
         await wait_until(lambda: table.current_row_key == "a3")
 
@@ -100,13 +100,13 @@ async def test_notification_and_bell_once_when_a_run_starts_overfitting():
 
     app.notify = recording_notify  # type: ignore[method-assign]
     async with app.run_test(size=(140, 40)):
-        await wait_until(lambda: len(app.poller.points(("r1", "val_loss"))) == 10)
-        assert app.health.of("r1") == [] and bells == []
+        await wait_until(lambda: len(app.session.poller.points(("r1", "val_loss"))) == 10)
+        assert app.session.health.of("r1") == [] and bells == []
         for n in range(11, 46):
             _advance(src, state, n)
             ticks = app.ticks
             await wait_until(lambda: app.ticks >= ticks + 2)  # noqa: B023
-        assert app.health.overfitting("r1") is not None
+        assert app.session.health.overfitting("r1") is not None
         assert bells == [1], "one bell for one new warning"
         assert titles.count("Overfitting") == 1
 
@@ -126,12 +126,12 @@ async def test_no_bell_setting():
 
     app.notify = recording_notify  # type: ignore[method-assign]
     async with app.run_test(size=(140, 40)):
-        await wait_until(lambda: len(app.poller.points(("r1", "val_loss"))) == 10)
+        await wait_until(lambda: len(app.session.poller.points(("r1", "val_loss"))) == 10)
         for n in range(11, 46):
             _advance(src, state, n)
             ticks = app.ticks
             await wait_until(lambda: app.ticks >= ticks + 2)  # noqa: B023
-        await wait_until(lambda: app.health.overfitting("r1") is not None)
+        await wait_until(lambda: app.session.health.overfitting("r1") is not None)
         assert titles.count("Overfitting") == 1
         assert bells == []
 
@@ -144,7 +144,7 @@ async def test_warnings_there_at_start_are_one_summary_not_a_toast_each():
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
     async with app.run_test(size=(140, 40)):
         await wait_until(lambda: any(n.title == "Now" for n in app._notifications))
-        await wait_until(lambda: app.health.overfitting("r1") is not None)
+        await wait_until(lambda: app.session.health.overfitting("r1") is not None)
         summary = [n.message for n in app._notifications if n.title == "Now"]
         assert summary == ["1 run with warnings in 1 experiment: n shows them all"]
         assert not any(n.title == "Overfitting" for n in app._notifications)
@@ -154,5 +154,5 @@ async def test_warnings_there_at_start_are_one_summary_not_a_toast_each():
 async def test_explicit_pair_overrides_name_matching():
     app, _ = _app(pair=("train_acc", "val_loss"))
     async with app.run_test(size=(140, 40)):
-        await wait_until(lambda: app.poller is not None and "a2" in app.poller.runs)
-        assert app._pair(app.poller.runs["a2"])[:2] == ("train_acc", "val_loss")
+        await wait_until(lambda: app.session.poller is not None and "a2" in app.session.poller.runs)
+        assert app.session.pair(app.session.poller.runs["a2"])[:2] == ("train_acc", "val_loss")

@@ -39,10 +39,10 @@ async def test_jk_and_arrows_move_the_run_cursor_and_the_chart_follows():
     async with app.run_test(size=(140, 40)) as pilot:
         await _loaded(app, pilot, 6)
         table = app.monitor.query_one(RunTable)
-        assert table.cursor_row == 0 and app.highlighted == "a6"
+        assert table.cursor_row == 0 and app.session.highlighted == "a6"
         await pilot.press("j")
         assert table.cursor_row == 1
-        await wait_until(lambda: app.highlighted == "a1")
+        await wait_until(lambda: app.session.highlighted == "a1")
         await pilot.press("down", "down")
         assert table.cursor_row == 3
         await pilot.press("k", "up")
@@ -50,7 +50,7 @@ async def test_jk_and_arrows_move_the_run_cursor_and_the_chart_follows():
         # The chart shows the highlighted run's train/val pair once loaded.
         chart = app.monitor.query_one(MetricChart)
         await wait_until(lambda: "resnet18-lr0.1" in str(chart.border_title))
-        await wait_until(lambda: app.poller.points(("a1", "val_loss")) != [])
+        await wait_until(lambda: app.session.poller.points(("a1", "val_loss")) != [])
 
 
 async def test_enter_on_an_experiment_switches_the_run_table():
@@ -62,7 +62,7 @@ async def test_enter_on_an_experiment_switches_the_run_table():
         tree.select_experiment("1")
         await pilot.pause()
         await pilot.press("enter")
-        await wait_until(lambda: app.watched == ("1",))
+        await wait_until(lambda: app.session.watched == ("1",))
         await _loaded(app, pilot, 1)
         table = app.monitor.query_one(DataTable)
         assert "xgb-churn" in str(table.get_row_at(0))
@@ -88,22 +88,30 @@ async def test_m_cycles_the_metrics_on_the_chart():
     async with app.run_test(size=(140, 40)) as pilot:
         await _loaded(app, pilot, 6)
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "a1")
-        run = app.poller.runs["a1"]
-        first = app._view_for(run)
+        await wait_until(lambda: app.session.highlighted == "a1")
+        run = app.session.poller.runs["a1"]
+        first = app.session.view_for(run)
         assert first == ("train_loss", "val_loss")
         await pilot.press("m")
-        assert app._view_for(run) != first
-        await wait_until(lambda: app.poller.points(("a1", app._view_for(run)[0])) != [])
+        assert app.session.view_for(run) != first
+        await wait_until(
+            lambda: app.session.poller.points(("a1", app.session.view_for(run)[0])) != []
+        )
 
 
 async def test_overfitting_run_gets_the_warning_and_banner():
     app, _ = _app()
     async with app.run_test(size=(140, 40)) as pilot:
         await _loaded(app, pilot, 6)
-        await wait_until(lambda: app.health.overfitting("a1") is not None, timeout=10,
-                         message="finding for a1")
-        assert app.health.overfitting("a2") is None and app.health.overfitting("a3") is None
+        await wait_until(
+            lambda: app.session.health.overfitting("a1") is not None,
+            timeout=10,
+            message="finding for a1",
+        )
+        assert (
+            app.session.health.overfitting("a2") is None
+            and app.session.health.overfitting("a3") is None
+        )
         table = app.monitor.query_one(RunTable)
         assert str(table.get_cell("a1", "warn")) == "⚠ overfit"
         assert str(table.get_cell("a2", "warn")) == ""
@@ -115,9 +123,11 @@ async def test_unknown_experiment_name_is_reported_not_a_crash():
     app, _ = _app(experiments=["no/such/experiment", "vision/resnet/cifar10"])
     async with app.run_test(size=(140, 40)) as pilot:
         await _loaded(app, pilot, 6)
-        assert app.watched == ("2",)
-        await wait_until(lambda: any("no/such/experiment" in str(n.message)
-                                     for n in app._notifications), message="notification")
+        assert app.session.watched == ("2",)
+        await wait_until(
+            lambda: any("no/such/experiment" in str(n.message) for n in app._notifications),
+            message="notification",
+        )
 
 
 async def test_hostile_run_name_is_shown_literally():

@@ -30,7 +30,7 @@ async def _monitor(pilot, run_id: str = "a1") -> MonitorScreen:
     await wait_rows(app, 6)
     table = app.monitor.query_one(RunTable)
     table.move_cursor(row=table.get_row_index(run_id))
-    await wait_until(lambda: app.highlighted == run_id, message="highlight")
+    await wait_until(lambda: app.session.highlighted == run_id, message="highlight")
     await pilot.pause()
     return app.monitor
 
@@ -80,10 +80,15 @@ async def test_theme_from_settings_and_run_colours_per_theme():
         monitor = await _monitor(pilot)
         assert app.theme == "textual-light" and not app.current_theme.dark
         await pilot.press("space")
-        assert app._mark_styles() == {"a1": fmt.RUN_COLOURS_LIGHT[0][1]}
+        table = monitor.query_one(RunTable)
+
+        def mark_style() -> str:
+            return str(table.get_cell("a1", "mark").style)
+
+        await wait_until(lambda: mark_style() == fmt.RUN_COLOURS_LIGHT[0][1])
         app.theme = "textual-dark"
-        await pilot.pause()
-        assert app._mark_styles() == {"a1": fmt.RUN_COLOURS_DARK[0][1]}
+        await wait_until(lambda: mark_style() == fmt.RUN_COLOURS_DARK[0][1])
+        assert fmt.RUN_COLOURS_DARK[0][1] != fmt.RUN_COLOURS_LIGHT[0][1]
         assert monitor.is_attached
 
 
@@ -140,7 +145,7 @@ async def test_help_lists_every_key_of_every_view():
         table = app.monitor.query_one(RunTable)
         for rid in ("a1", "a2"):
             table.move_cursor(row=table.get_row_index(rid))
-            await wait_until(lambda rid=rid: app.highlighted == rid)
+            await wait_until(lambda rid=rid: app.session.highlighted == rid)
             await pilot.press("space")
         await pilot.press("c")
         await wait_until(lambda: isinstance(app.screen, CompareScreen))
@@ -183,7 +188,7 @@ async def test_palette_command_runs_the_action():
         await pilot.press(*"pause")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_until(lambda: app.paused, message="paused from the palette")
+        await wait_until(lambda: app.session.paused, message="paused from the palette")
         # And the theme picker Textual provides.
         await pilot.press("ctrl+p")
         await wait_until(lambda: isinstance(app.screen, CommandPalette))
@@ -206,21 +211,22 @@ async def test_clicks_on_tree_row_header_and_footer():
         # A run row: row 3 (a3), below the header line and the border.
         target = table.get_row_index("a3")
         await pilot.click(RunTable, offset=(10, 1 + 1 + target))
-        await wait_until(lambda: app.highlighted == "a3", message="row click highlights")
+        await wait_until(lambda: app.session.highlighted == "a3", message="row click highlights")
         # A column header sorts by it.
         x = sum(col.get_render_width(table) for col in list(table.columns.values())[:2]) + 2
         await pilot.click(RunTable, offset=(x, 1))
-        await wait_until(lambda: app.sort_column == "name", message="header click sorts")
+        await wait_until(lambda: app.monitor.sort_column == "name", message="header click sorts")
         # A footer key runs its action.
         footer = monitor.query_one(Footer)
         warnings = next(k for k in footer.query(FooterKey) if k.description == "Warnings")
         await pilot.click(warnings)
-        await wait_until(lambda: app.warnings_only, message="footer click shows warnings only")
+        await wait_until(lambda: app.monitor.warnings_only,
+                         message="footer click shows warnings only")
         # An experiment in the tree: watched.
         tree = monitor.query_one(ExperimentTree)
         node = tree._path_nodes[("HM_Dataset", "binary_classification", "Churn")]
         await pilot.click(ExperimentTree, offset=(8, 1 + node.line - int(tree.scroll_y)))
-        await wait_until(lambda: app.watched == ("1",), message="tree click watches")
+        await wait_until(lambda: app.session.watched == ("1",), message="tree click watches")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)])
@@ -230,12 +236,12 @@ async def test_every_monitor_key_still_works_at_size(size):
     async with app.run_test(size=size) as pilot:
         await _monitor(pilot)
         await pilot.press("p")
-        assert app.paused
+        assert app.session.paused
         await pilot.press("slash")
         await wait_until(lambda: app.focused is not None and app.focused.id == "filter")
         await pilot.press("escape")
         await pilot.press("w")
-        assert app.warnings_only
+        assert app.monitor.warnings_only
         await pilot.press("i")
         await wait_until(lambda: isinstance(app.screen, RunDetailsScreen))
         await pilot.press("escape")

@@ -35,7 +35,7 @@ async def test_children_fold_under_the_parent_with_the_best_child_starred():
         table = app.monitor.query_one(RunTable)
         name = str(table.get_cell("p", "name"))
         assert name.startswith("▸ lr-sweep (3)") and "★ trial-2" in name
-        assert app.highlighted == "p"
+        assert app.session.highlighted == "p"
         await pilot.press("z")
         await wait_until(lambda: _rows(app) == ["p", "c2", "c1", "c0", "solo"])
         assert str(table.get_cell("c2", "name")).startswith("└ trial-2") and "★" in str(
@@ -43,9 +43,9 @@ async def test_children_fold_under_the_parent_with_the_best_child_starred():
         assert "★" not in str(table.get_cell("c0", "name"))
         # z on a child folds its parent and puts the cursor back on the parent.
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "c2")
+        await wait_until(lambda: app.session.highlighted == "c2")
         await pilot.press("z")
-        await wait_until(lambda: _rows(app) == ["p", "solo"] and app.highlighted == "p")
+        await wait_until(lambda: _rows(app) == ["p", "solo"] and app.session.highlighted == "p")
         assert "▸ lr-sweep" in screen_text(app)
 
 
@@ -55,11 +55,13 @@ async def test_sort_by_best_validation_value():
         await wait_until(lambda: app.monitor is not None and len(_rows(app)) == 2)
         await pilot.press("z")
         await wait_until(lambda: len(_rows(app)) == 5)
-        await wait_until(lambda: all(app._best_val(app.poller.runs[r]) is not None
+        await wait_until(lambda: all(app.session.best_val(app.session.poller.runs[r]) is not None
                                      for r in ("c0", "c1", "c2", "solo")))
-        while app.sort_column != "best":
+        while app.monitor.sort_column != "best":
             await pilot.press("o")
-        bests = {r: app._best_val(app.poller.runs[r]).value for r in ("c0", "c1", "c2")}
+        bests = {
+            r: app.session.best_val(app.session.poller.runs[r]).value for r in ("c0", "c1", "c2")
+        }
         order = [r for r in _rows(app) if r.startswith("c")]
         assert order == sorted(bests, key=bests.get)
         assert "sorted by Best val" in str(app.monitor.query_one(RunTable).border_title)

@@ -42,7 +42,7 @@ async def _titles(cls):
     app.notify = rec
     app.bell = lambda: bells.append(1)
     async with app.run_test(size=(140, 40)):
-        await wait_until(lambda: app.health.overfitting("old") is not None)
+        await wait_until(lambda: app.session.health.overfitting("old") is not None)
         await asyncio.sleep(0.5)
     return titles, bells
 
@@ -72,21 +72,21 @@ async def test_a_failed_system_panel_fetch_does_not_lose_the_tick():
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, 7)
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "g1")
-        await wait_until(lambda: app.system_points, message="system window")
-        app.marked["a3"] = app.poller.runs["a3"]
-        app.marked["a2"] = app.poller.runs["a2"]
+        await wait_until(lambda: app.session.highlighted == "g1")
+        await wait_until(lambda: app.session.system_points, message="system window")
+        app.session.marked["a3"] = app.session.poller.runs["a3"]
+        app.session.marked["a2"] = app.session.poller.runs["a2"]
         # one tick: a3 deleted on the server, and a gap in g1's system samples
         state["fail"] = True
         for v in (50, 51, 52):
             _log_sample(src, v)
         src.runs = [r for r in src.runs if r.run_id != "a3"]
-        app.poller.refresh()
+        app.session.poller.refresh()
         # The system panel's failure does not fail the tick: the deletion is applied.
-        await wait_until(lambda: "a3" not in app.marked, message="the deleted run unmarked")
-        assert "a3" not in app.poller.runs and app.state == "live"
+        await wait_until(lambda: "a3" not in app.session.marked, message="the deleted run unmarked")
+        assert "a3" not in app.session.poller.runs and app.session.state == "live"
         state["fail"] = False
-        assert "a3" not in app.marked, "the deleted run stays marked"
+        assert "a3" not in app.session.marked, "the deleted run stays marked"
 
 
 class A(App):

@@ -49,13 +49,13 @@ async def test_pausing_does_not_spin_the_poll_loop():
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_until(lambda: app.ticks > 0)
         await pilot.press("p")
-        before, rounds = src.requests, app._loop_rounds
+        before, rounds = src.requests, app.session.loop_rounds
         start = time.monotonic()
         while time.monotonic() - start < 1.0:
             await pilot.pause()
         assert src.requests == before, "no requests while paused"
         # Paused, the loop wakes about once an interval (0.2 s), not thousands of times.
-        assert app._loop_rounds - rounds < 30
+        assert app.session.loop_rounds - rounds < 30
         await pilot.press("p")
         await wait_until(lambda: src.requests > before)
 
@@ -72,11 +72,11 @@ async def test_keys_typed_faster_than_the_highlight_message_act_on_the_cursor_ro
     async with app.run_test(size=(140, 40)):
         await wait_rows(app, 3)
         table = app.monitor.query_one(RunTable)
-        await wait_until(lambda: app.highlighted == table.current_row_key)
+        await wait_until(lambda: app.session.highlighted == table.current_row_key)
         first = table.current_row_key
-        app.action_toggle_mark()
+        app.monitor.action_toggle_mark()
         table.move_cursor(row=table.cursor_row + 1)  # its message is still queued...
-        app.action_toggle_mark()  # ... when the next key's action runs
+        app.monitor.action_toggle_mark()  # ... when the next key's action runs
         second = table.current_row_key
         assert second != first
-        assert set(app.marked) == {first, second}
+        assert set(app.session.marked) == {first, second}

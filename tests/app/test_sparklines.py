@@ -88,7 +88,7 @@ async def test_panel_shows_labels_values_and_an_idle_gpu_and_hides_without_them(
         await wait_rows(app, 7)
         assert not _panel(app).display  # a6 (scheduled, no metrics) is highlighted first
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "g1")
+        await wait_until(lambda: app.session.highlighted == "g1")
         await wait_until(lambda: _panel(app).display and len(
             _rows(app).get("GPU0 util", SparkRow("")).values) == SAMPLES,
             message="the GPU run's system window")
@@ -104,7 +104,9 @@ async def test_panel_shows_labels_values_and_an_idle_gpu_and_hides_without_them(
         assert "[red]evil[" in text  # shown literally (cut to the label width)
         assert "▁" in text and "█" in text
         # The loss chart is not flooded: its views hold no system metric.
-        assert not any(k.startswith("system/") for k in app._view_for(app.poller.runs["g1"]))
+        assert not any(
+            k.startswith("system/") for k in app.session.view_for(app.session.poller.runs["g1"])
+        )
         # The window was read once per shown key; the next sample costs no history request.
         system_calls = [c for c in calls if c[0].startswith("system/")]
         assert len(system_calls) == len(rows)
@@ -115,10 +117,12 @@ async def test_panel_shows_labels_values_and_an_idle_gpu_and_hides_without_them(
         assert [c for c in calls if c[0].startswith("system/")] == system_calls
         # Runs without system metrics: no panel; the chart has the space.
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "a1")
+        await wait_until(lambda: app.session.highlighted == "a1")
         await wait_until(lambda: not _panel(app).display)
         assert "GPU0 util" not in screen_text(app)
-        assert app.system_points == {} or all(k[0] == "a1" for k in app.system_points)
+        assert app.session.system_points == {} or all(
+            k[0] == "a1" for k in app.session.system_points
+        )
 
 
 async def test_panel_hides_on_a_narrow_terminal():
@@ -126,7 +130,7 @@ async def test_panel_hides_on_a_narrow_terminal():
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, 7)
         await pilot.press("j")
-        await wait_until(lambda: app.highlighted == "g1" and _panel(app).display)
+        await wait_until(lambda: app.session.highlighted == "g1" and _panel(app).display)
         await pilot.resize_terminal(100, 40)
         await wait_until(lambda: not _panel(app).display, message="hidden when narrow")
         await pilot.resize_terminal(150, 40)
@@ -136,8 +140,12 @@ async def test_panel_hides_on_a_narrow_terminal():
 
 def test_sparklines_widget_renders_rows_literally():
     widget = Sparklines()
-    widget.set_rows([SparkRow("GPU0 util", [0, 50, 100], "100%", 0, 100, alert=True),
-                     SparkRow("[b]x[/b]", [1, 2, 3], "3.00 W")])
+    widget.set_rows(
+        [
+            SparkRow("GPU0 util", [0, 50, 100], "100%", 0, 100, alert=True),
+            SparkRow("[b]x[/b]", [1, 2, 3], "3.00 W"),
+        ]
+    )
     text = widget.render_rows(30)
     lines = text.plain.split("\n")
     assert lines[0].startswith("GPU0 util") and lines[0].endswith("100%")

@@ -23,10 +23,14 @@ async def _ready(pilot, run_id: str = "a1") -> None:
                      and app.monitor.query_one(RunTable).row_count == 6, message="rows")
     table = app.monitor.query_one(RunTable)
     table.move_cursor(row=table.get_row_index(run_id))
-    await wait_until(lambda: app.highlighted == run_id, message="highlight")
-    await wait_until(lambda: bool(app.poller.points((run_id, "val_loss"))), message="series")
-    await wait_until(lambda: app.health.overfitting(run_id) is not None or run_id != "a1",
-                     message="finding")
+    await wait_until(lambda: app.session.highlighted == run_id, message="highlight")
+    await wait_until(
+        lambda: bool(app.session.poller.points((run_id, "val_loss"))), message="series"
+    )
+    await wait_until(
+        lambda: app.session.health.overfitting(run_id) is not None or run_id != "a1",
+        message="finding",
+    )
     # Every running run of every experiment judged once (the tree's ⚠/✘ counts).
     await wait_until(lambda: app.now is not None and app.now.applied >= 1, message="now feed")
     app.clear_notifications()
@@ -75,11 +79,16 @@ def test_compare_view(snap_compare):
         table = app.monitor.query_one(RunTable)
         for rid in ("a1", "a2", "a3"):
             table.move_cursor(row=table.get_row_index(rid))
-            await wait_until(lambda rid=rid: app.highlighted == rid)
+            await wait_until(lambda rid=rid: app.session.highlighted == rid)
             await pilot.press("space")
         await pilot.press("c")
-        await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
-                         and app.compare_frame["val_loss.min"].notna().all())
+        await wait_until(
+            lambda: (
+                app.session.compare.frame is not None
+                and len(app.session.compare.frame) == 3
+                and app.session.compare.frame["val_loss.min"].notna().all()
+            )
+        )
         await pilot.pause()
         await pilot.pause()
 
@@ -104,11 +113,16 @@ async def _compare_three(pilot) -> None:
     table = app.monitor.query_one(RunTable)
     for rid in ("a1", "a2", "a3"):
         table.move_cursor(row=table.get_row_index(rid))
-        await wait_until(lambda rid=rid: app.highlighted == rid)
+        await wait_until(lambda rid=rid: app.session.highlighted == rid)
         await pilot.press("space")
     await pilot.press("c")
-    await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
-                     and app.compare_frame["val_loss.min"].notna().all())
+    await wait_until(
+        lambda: (
+            app.session.compare.frame is not None
+            and len(app.session.compare.frame) == 3
+            and app.session.compare.frame["val_loss.min"].notna().all()
+        )
+    )
     await pilot.pause()
     await pilot.pause()
 

@@ -92,6 +92,7 @@ class ArtifactsScreen(Screen[None]):
     ArtifactsScreen #art-image { height: 1fr; border: round $primary-darken-2; display: none; }
     ArtifactsScreen #art-save { height: 3; display: none; border: round $accent; }
     """
+    HELP_TITLE = "Artifacts"
     BINDINGS = [
         Binding("escape,a", "close", "Back", id="artifacts.close"),
         Binding("f", "follow", "Follow", id="artifacts.follow"),

@@ -39,6 +39,7 @@ class ConnectionScreen(ModalScreen[None]):
         border: round $accent; background: $panel; padding: 0 1;
     }
     """
+    HELP_TITLE = "Connection"
     BINDINGS = [
         Binding("escape,q,e", "dismiss", "Close", id="connection.close"),
         Binding("question_mark,f1", "app.help", "Help", id="connection.help"),

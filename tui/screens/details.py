@@ -82,6 +82,7 @@ class RunDetailsScreen(ModalScreen[None]):
         border: round $accent; background: $panel; padding: 0 1;
     }
     """
+    HELP_TITLE = "Run details"
     BINDINGS = [
         Binding("escape,q,i", "dismiss", "Close", id="details.close"),
         # A modal screen stops the app's bindings: help is bound here too.

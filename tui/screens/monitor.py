@@ -1,439 +1,512 @@
-"""The main view: experiment tree | run table over the live chart of the highlighted run."""
+"""The main view and its keys: experiment tree | run table over the live chart of the
+highlighted run. The screen reads the session (tui/session/monitor.py) to draw, changes it on
+keys, and wakes its polling loop when a key needs data; how each piece is drawn is in
+monitor_view.py."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from typing import Any
 
-from rich.text import Text
-from textual import events, on
-from textual.app import ComposeResult
+from textual import on
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.css.query import NoMatches
+from textual.widgets import DataTable, Input
 
-from tui import format as fmt
-from tui.analysis.health import HealthWarning, Kind, badge
-from tui.charting import XYCache, step_to_x
+from tui.analysis import find_pairs
+from tui.charting import chart_views, sort_key, split_by_dataset
+from tui.filtering import is_search_expression, name_matches
 from tui.goto import RunRef
-from tui.nesting import Row
-from tui.system_metrics import PanelRow
-from tui.tracking.models import Experiment, Point, Run
-from tui.watch import HealthBook
-from widgets import (
-    ChartOptions,
-    ExperimentEntry,
-    ExperimentTree,
-    MetricChart,
-    RunTable,
-    Sparklines,
-    SparkRow,
-    plain,
-    safe_text,
+from tui.nesting import PARENT_TAG, Row, nest
+from tui.screens.base import CHART_BINDINGS, bindings, mark_styles, state_line
+from tui.screens.monitor_view import (
+    BANNER_ICON,
+    FILTER_HINT,
+    NARROW_WIDTH,
+    RUN_COLUMNS,
+    SEVERITY_STYLE,
+    MonitorView,
+    run_columns,
+    set_title,
 )
-from widgets import title as safe_title
-
-# Most useful first: on a narrow terminal the right-hand columns scroll out of view.
-# Chart controls, the same in the monitor and the compare view.
-CHART_BINDINGS = [
-    Binding("M", "app.pick_metric", "Pick metric", show=False, id="chart.pick_metric"),
-    Binding("x", "app.chart_x", "x axis", show=False, id="chart.x_mode"),
-    Binding("y", "app.chart_log", "log y", show=False, id="chart.log_y"),
-    Binding("s", "app.chart_smooth", "Smoothing", show=False, id="chart.smoothing"),
-    Binding("L", "app.chart_zoom", "Last N points", show=False, id="chart.last_n"),
-]
-
-FILTER_HINT = ("text matches run names · MLflow syntax runs on the server, e.g. "
-               "metrics.val_loss < 0.5 and params.lr = '0.01' · enter applies, empty clears")
-
-SEVERITY_STYLE = {1: "yellow", 2: "bold yellow", 3: "bold red", 4: "bold red"}
-BANNER_ICON = {Kind.OVERFITTING: "⚠", Kind.DIVERGED: "✘", Kind.STALLED: "⏸",
-               Kind.FAILED: "✘", Kind.KILLED: "■"}
-
-RUN_COLUMNS = [
-    ("mark", " "),
-    ("status", "Status"),
-    ("name", "Run"),
-    ("step", "Step"),
-    ("train", "Train loss"),
-    ("val", "Val loss"),
-    ("best", "Best val"),
-    ("warn", "Warnings"),
-    ("duration", "Duration"),
-    ("start", "Started"),
-]
+from tui.screens.picker import PickerScreen
+from tui.system_metrics import panel_rows
+from tui.tracking.models import Point, Run
+from widgets import ExperimentTree, RunTable
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(MonitorView):
     # The footer shows what a new user needs (it fits 80 columns); every key is in help (?)
     # and the command palette (ctrl+p).
     BINDINGS = [
-        Binding("n", "app.now_view", "Now", id="monitor.now"),
-        Binding("m", "app.cycle_metric", "Metrics", show=False, id="monitor.cycle_metric"),
-        Binding("r", "app.refresh", "Refresh", show=False, id="monitor.refresh"),
-        Binding("p", "app.toggle_pause", "Pause", show=False, id="monitor.pause"),
-        Binding("i", "app.run_details", "Details", id="monitor.details"),
-        Binding("a", "app.artifacts", "Artifacts", show=False, id="monitor.artifacts"),
-        Binding("space", "app.toggle_mark", "Mark", id="monitor.mark"),
-        Binding("c", "app.compare", "Compare", id="monitor.compare"),
-        Binding("u", "app.clear_marks", "Clear marks", show=False, id="monitor.clear_marks"),
-        Binding("slash", "app.open_filter", "Filter", id="monitor.filter"),
-        Binding("escape", "app.close_filter", "Close filter", show=False,
+        Binding("n", "now_view", "Now", id="monitor.now"),
+        Binding("m", "cycle_metric", "Metrics", show=False, id="monitor.cycle_metric"),
+        Binding("r", "refresh", "Refresh", show=False, id="monitor.refresh"),
+        Binding("p", "toggle_pause", "Pause", show=False, id="monitor.pause"),
+        Binding("i", "run_details", "Details", id="monitor.details"),
+        Binding("a", "artifacts", "Artifacts", show=False, id="monitor.artifacts"),
+        Binding("space", "toggle_mark", "Mark", id="monitor.mark"),
+        Binding("c", "compare", "Compare", id="monitor.compare"),
+        Binding("u", "clear_marks", "Clear marks", show=False, id="monitor.clear_marks"),
+        Binding("slash", "open_filter", "Filter", id="monitor.filter"),
+        Binding("escape", "close_filter", "Close filter", show=False,
                 id="monitor.close_filter"),
-        Binding("z", "app.toggle_children", "Fold", show=False, id="monitor.fold"),
+        Binding("z", "toggle_children", "Fold", show=False, id="monitor.fold"),
         *CHART_BINDINGS,
-        Binding("w", "app.toggle_warnings", "Warnings", id="monitor.warnings_only"),
-        Binding("o", "app.cycle_sort", "Sort", show=False, id="monitor.sort"),
-        Binding("O", "app.reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
-        Binding("P", "app.pick_pair", "Pair", show=False, id="monitor.pick_pair"),
-        Binding("e", "app.connection_details", "Connection", show=False,
+        Binding("w", "toggle_warnings", "Warnings", id="monitor.warnings_only"),
+        Binding("o", "cycle_sort", "Sort", show=False, id="monitor.sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="monitor.reverse_sort"),
+        Binding("P", "pick_pair", "Pair", show=False, id="monitor.pick_pair"),
+        Binding("e", "connection_details", "Connection", show=False,
                 id="monitor.connection"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._xy_cache = XYCache()  # the chart's (x, y) series, extended per tick
-        # run id -> (what its row was built from, the row's cells), for the rows on show
-        self._row_cells: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
+        self.expanded: set[str] = set()  # parent runs whose children are shown (z)
+        self.warnings_only = False  # w
+        self.sort_column = "start"  # newest first
+        self.sort_reverse = True
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="state")
-        with Horizontal(id="body"):
-            tree = ExperimentTree("Experiments", id="experiments")
-            tree.border_title = "Experiments"
-            yield tree
-            with Vertical(id="main"):
-                yield Input(id="filter", placeholder=FILTER_HINT)
-                yield Static(id="filter-error")
-                table = RunTable(id="runs")
-                table.border_title = "Runs"
-                yield table
-                yield Static(id="banner")
-                with Horizontal(id="chart-row"):
-                    chart = MetricChart(id="chart")
-                    chart.border_title = "Chart"
-                    yield chart
-                    with Vertical(id="system"):
-                        yield Sparklines(id="sparklines")
-        with Horizontal(id="bottom"):
-            yield Static(id="marks")
-            yield Footer()
-
-    ready = False  # True once composed: the app only updates a composed screen
-    _cursor_for: tuple[str, ...] = ()
-    _narrow_shown: bool | None = None
-
-    _width = 0
-
-    @property
-    def narrow(self) -> bool:
-        width = self._width or self.size.width
-        return 0 < width < NARROW_WIDTH
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._width = event.size.width
-        for footer in self.query(Footer).results(Footer):
-            if footer.compact != self.narrow:
-                footer.show_command_palette = not self.narrow  # ctrl+p still opens it
-                footer.compact = self.narrow
-                footer.refresh(recompose=True)
-        if self.ready and self._narrow_shown is not None and self.narrow != self._narrow_shown:
-            self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
-
-    def on_mount(self) -> None:
-        self.query_one("#banner").display = False
-        self.query_one("#filter").display = False
-        self.query_one("#filter-error").display = False
-        self.query_one("#system").display = False
-        self.query_one(RunTable).focus()
-        self.ready = True
-        self.app.call_later(self.app._show_all)  # type: ignore[attr-defined]
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        return [
+            ("Monitor", bindings(self.BINDINGS)),
+            ("Experiment tree", [Binding("enter", "", "Watch the experiment"),
+                                 *bindings(ExperimentTree.BINDINGS)]),
+            ("Run table", [Binding("enter", "", "Chart the run and focus the chart"),
+                           *bindings(RunTable.BINDINGS)]),
+        ]
 
     # ------------------------------------------------------------------ go to (ctrl+p)
     def goto_experiments(self) -> list[tuple[str, str]]:
-        return [(e.experiment_id, e.name) for e in self.app.experiments]  # type: ignore[attr-defined]
+        return [(e.experiment_id, e.name) for e in self.session.experiments]
 
     def goto_runs(self) -> list[RunRef]:
-        return self.app.loaded_runs()  # type: ignore[attr-defined, no-any-return]
+        return self.host.loaded_runs()
 
     async def find_runs(self, text: str) -> list[RunRef]:
-        return await self.app.find_runs(text)  # type: ignore[attr-defined, no-any-return]
+        names = self.session.experiment_names()
+        return [RunRef(r.experiment_id, r.run_id, r.name, names.get(r.experiment_id, ""))
+                for r in await self.session.find_runs(text)]
 
     def open_experiment(self, experiment_id: str) -> None:
-        self.app.open_experiment(experiment_id)  # type: ignore[attr-defined]
+        self.host.open_experiment(experiment_id)
 
     def open_run(self, experiment_id: str, run_id: str) -> None:
-        self.app.open_run(experiment_id, run_id)  # type: ignore[attr-defined]
+        self.host.open_run(experiment_id, run_id)
 
-    # ------------------------------------------------------------------ updates
-    _marks_shown: int | None = None
-    _state_shown: Text | None = None
+    def show_experiment(self, experiment_id: str, run_id: str | None = None) -> None:
+        """Watch the experiment (and put the cursor on `run_id` once it is listed)."""
+        session = self.session
+        session.pending_run = run_id
+        self.query_one(ExperimentTree).select_experiment(experiment_id)
+        if session.watch(experiment_id):
+            self.clear_runs("Runs · loading…")
+            self.query_one(RunTable).focus()
+        elif run_id is not None and session.poller is not None and run_id in session.poller.runs:
+            self.redraw()
 
-    def show_marks(self, count: int) -> None:
-        # Static.update() always re-lays the screen out: skip it when nothing changed.
-        if count == self._marks_shown:
+    # ------------------------------------------------------------------ drawing
+    def redraw(self) -> None:
+        """Tree, run table and chart, after new data."""
+        session = self.session
+        if not self.ready or not self.is_attached or session.poller is None:
             return
-        self._marks_shown = count
-        for marks in self.query("#marks").results(Static):
-            marks.update(Text(f" ● {count} marked · c compare · u clear ", style="bold reverse")
-                         if count else "")
-            marks.display = count > 0
+        try:
+            self.show_experiments(session.experiments, session.running,
+                                  dict(session.poller.run_counts), session.watched,
+                                  session.trouble)
+            self.draw_runs()
+            self.draw_chart()
+        except NoMatches:
+            pass  # the screen is being torn down (the app exiting): nothing to draw on
 
-    def show_state(self, text: Text) -> None:
-        if text == self._state_shown:  # same words and styles: nothing to repaint
-            return
-        self._state_shown = text
-        for state in self.query("#state").results(Static):  # absent while the screen closes
-            # One line of fixed height: no re-layout (a layout repaints every scrollbar).
-            state.update(text, layout=False)
+    def visible_runs(self) -> list[Run]:
+        """The watched runs, filtered (/, w) and sorted (o / O / a click on a header)."""
+        session = self.session
+        assert session.poller is not None
+        runs = session.poller.ordered_runs()
+        if session.name_filter:
+            runs = [r for r in runs if name_matches(r, session.name_filter)]
+        if self.warnings_only:
+            runs = [r for r in runs if session.health.of(r.run_id)]
+        if self.sort_column != "start" or not self.sort_reverse:
+            key = sort_key(self.sort_column, session.pair, session.health.severity,
+                           session.now_ms(), session.best_val, session.latest)
+            runs.sort(key=key, reverse=self.sort_reverse)
+        return runs
 
-    def show_experiments(self, experiments: Sequence[Experiment], running: Mapping[str, int],
-                         counts: Mapping[str, int], watched: Sequence[str],
-                         trouble: Mapping[str, tuple[int, int]] | None = None) -> None:
-        """`trouble`: experiment id -> (runs warned, runs failed or diverged), shown ⚠ / ✘."""
-        tree = self.query_one(ExperimentTree)
-        trouble = trouble or {}
-        tree.set_experiments([
-            ExperimentEntry(e.experiment_id, e.name, counts.get(e.experiment_id),
-                            running.get(e.experiment_id, 0),
-                            *trouble.get(e.experiment_id, (0, 0)))
-            for e in experiments
-        ])
-        # Put the tree cursor on the watched experiment once per change of view, so that
-        # the tree shows what the table shows and j/k start from there.
-        if watched and watched != self._cursor_for and tree.select_experiment(watched[0]):
-            self._cursor_for = tuple(watched)
+    def visible_rows(self) -> list[Row]:
+        """The visible runs with children under their parents (z folds and unfolds)."""
+        return nest(self.visible_runs(), self.expanded, self.session.score)
 
-    def show_runs(self, rows: Sequence[Row],
-                  pairs: Mapping[str, tuple[str, str, bool] | None],
-                  health: HealthBook, now_ms: int, title: str,
-                  marks: Mapping[str, str] | None = None,
-                  best: Mapping[str, Point | None] | None = None,
-                  values: Mapping[str, tuple[Point | None, Point | None]] | None = None
-                  ) -> None:
-        """`marks`: run id -> rich style of the marked runs (their compare colour)."""
-        marks = marks or {}
-        best = best or {}
-        values = values or {}
+    def draw_runs(self) -> None:
+        session = self.session
+        poller = session.poller
+        assert poller is not None
+        rows = self.visible_rows()
+        runs = [row.run for row in rows]
+        pairs = {r.run_id: session.pair(r) for r in runs}
+        names = [e.name for e in session.experiments if e.experiment_id in session.watched]
+        title = f"Runs · {', '.join(names) or '—'} · {len(poller.runs)}"
+        if poller.truncated:
+            title += f" (the newest {poller.max_runs} and all running; / searches them all)"
+        active = session.name_filter or session.server_filter
+        if active:
+            title += f" · filter: {active[:60]} · {len(runs)} shown"
+        if self.warnings_only:
+            title += f" · {len(runs)} with warnings (w)"
+        if self.sort_column != "start" or not self.sort_reverse:
+            label = dict(RUN_COLUMNS)[self.sort_column]
+            title += f" · sorted by {label} {'↓' if self.sort_reverse else '↑'}"
+        best = {r.run_id: session.best_val(r) for r in runs}
+        values = {r.run_id: (session.latest(r, p[0]), session.latest(r, p[1])) if p
+                  else (None, None) for r in runs for p in (pairs[r.run_id],)}
+        self.show_runs(rows, pairs, session.health, session.now_ms(), title,
+                       mark_styles(list(session.marked), self.app.current_theme.dark), best,
+                       values)
         table = self.query_one(RunTable)
-        set_title(table, safe_title(title))  # names from the server are never markup
-        # Every tick shows every row again, but few rows change: a row whose inputs equal the
-        # last ones (the same Run object, mostly: the data layer keeps unchanged runs) keeps
-        # its cells object, which the table then skips without comparing a cell.
-        cached = self._row_cells
-        narrow = self.narrow
-        self._narrow_shown = narrow
-        fresh: dict[str, tuple[tuple[object, ...], tuple[object, ...]]] = {}
-        cells_by_row = []
-        for row in rows:
-            run = row.run
-            rid = run.run_id
-            warnings = health.of(rid)
-            # Time-dependent cells are part of the key: a live duration, a start time that
-            # changes format with age. The rest depends on these inputs alone.
-            live = run.status.is_active
-            pair = pairs.get(rid)
-            shown = values.get(rid) or ((run.metrics.get(pair[0]), run.metrics.get(pair[1]))
-                                        if pair else (None, None))
-            key = (row, pair, tuple(warnings), marks.get(rid), best.get(rid),
-                   now_ms if live else None, fmt.start_time(run.start_time, now_ms), shown,
-                   narrow)
-            hit = cached.get(rid)
-            cells = hit[1] if hit is not None and hit[0] == key else _build_row(
-                row, shown, warnings, key[3], key[4], now_ms, key[6],
-                len(health.pairs(rid)) > 1, narrow)
-            fresh[rid] = (key, cells)
-            cells_by_row.append((rid, cells))
-        self._row_cells = fresh
-        table.set_rows(run_columns([pairs.get(row.run.run_id) for row in rows], narrow),
-                       cells_by_row)
+        pending = session.pending_run
+        if pending is not None and pending in poller.runs and pending in {
+                r.run_id for r in runs}:
+            session.pending_run = None
+            table.move_cursor(row=table.get_row_index(pending), animate=False)
+            self.highlight(pending)
+        if session.highlighted not in poller.runs:
+            session.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
 
-    def show_chart(self, run: Run | None, series: Mapping[str, list[Point]],
-                   warnings: Sequence[HealthWarning], view: int, views: int,
-                   options: ChartOptions | None = None,
-                   best: tuple[str, Point] | None = None, note: str = "") -> None:
-        """`best`: the charted validation key and its best point (the judge's), marked."""
-        chart = self.query_one(MetricChart)
-        banner = self.query_one("#banner", Static)
-        cache = self._xy_cache
+    def draw_chart(self) -> None:
+        session = self.session
+        if session.poller is None or not self.ready:
+            return
+        run = session.poller.runs.get(session.highlighted or "")
         if run is None:
-            cache.keep(())
-            set_title(chart, "Chart")
-            chart.set_data({}, title="no run selected")
-            banner.display = False
+            self.show_chart(None, {}, [], 0, 0)
+            self.show_system([])
             return
-        options = options or chart.options
-        set_title(chart, safe_title(f"{safe_text(run.name, 60)}  ·  view {view + 1}/"
-                                    f"{max(views, 1)} (m)"))
-        mode = options.x_mode
-        # Converted incrementally: a tick converts the new points only, not the whole history.
-        data = {key: cache.view(key, pts, mode, run.start_time) for key, pts in series.items()}
-        cache.keep(data)
-        title = " vs ".join(series) if series else "no metrics logged yet"
-        if note:
-            title += f"  ({note})"
-        marker = None
-        if best is not None and best[0] in series:
-            marker = step_to_x(series[best[0]], best[1].step, mode, run.start_time)
-        chart.set_data(data, title=title, x_label="step", marker_x=marker,
-                       marker_label="best val" if marker is not None else "", options=options)
-        shown = [w for w in warnings if w.kind is not Kind.KILLED]
-        if shown:
-            text = Text()
-            for i, w in enumerate(shown):
-                if i:
-                    text.append("   ·   ")
-                text.append(f"{BANNER_ICON[w.kind]} {w.kind.value.capitalize()}: ",
-                            style=SEVERITY_STYLE.get(w.severity, "bold"))
-                text.append_text(plain(w.reason, 200))
-            banner.update(text)
-            banner.display = True
+        views = chart_views(run.metrics)
+        keys = session.view_for(run)
+        view = views.index(keys) if keys in views else 0
+        judgement = session.health.judgement(run.run_id)
+        series, note = split_by_dataset(
+            {k: session.poller.points((run.run_id, k)) for k in keys}, run.datasets,
+            judgement.splits)
+        best = next(((p.val, judgement.best[p.val]) for p in judgement.pairs
+                     if p.val in series and p.val in judgement.best), None)
+        self.show_chart(run, series, list(judgement.warnings), view, len(views),
+                        self.host.chart_options, best, note)
+
+        def system(key: str) -> list[Point]:  # the latest point alone until the window loads
+            return session.system_points.get((run.run_id, key)) or [run.metrics[key]]
+
+        self.show_system(panel_rows(run.metrics, system, run.status.value == "RUNNING"))
+
+    def show_header(self) -> None:
+        """The state line and the marks' count."""
+        self.show_state(state_line(self.session))
+        self.show_marks(len(self.session.marked))
+
+    def show_live_durations(self) -> None:
+        """Every second: the durations of active runs, one cell each."""
+        poller = self.session.poller
+        if poller is not None and self.ready:
+            active = [r for r in poller.runs.values() if r.status.is_active]
+            if active:
+                self.show_durations(active, self.session.now_ms())
+
+    # ------------------------------------------------------------------ cursor
+    @on(ExperimentTree.ExperimentSelected)
+    def _experiment_selected(self, event: ExperimentTree.ExperimentSelected) -> None:
+        if self.session.watch(event.experiment_id):
+            self.clear_runs("Runs · loading…")
+            self.query_one(RunTable).focus()
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.highlight(event.row_key.value if event.row_key is not None else None)
+
+    def highlight(self, run_id: str | None) -> None:
+        if self.session.highlight(run_id):
+            self.draw_chart()
+
+    def cursor_run(self) -> Run | None:
+        """The run under the table's cursor now. Keys typed fast ("j space") reach an action
+        before the table's RowHighlighted message has bubbled up: read the cursor itself."""
+        poller = self.session.poller
+        if poller is None:
+            return None
+        if self.app.screen is self:
+            key = self.query_one(RunTable).current_row_key
+            if key is not None:
+                self.highlight(key)
+        return poller.runs.get(self.session.highlighted or "")
+
+    @on(DataTable.RowSelected, "#runs")
+    def _run_selected(self, _event: DataTable.RowSelected) -> None:
+        self.query_one("#chart").focus()
+
+    # ------------------------------------------------------------------ other views
+    def action_now_view(self) -> None:
+        self.host.open_now()
+
+    def action_compare(self) -> None:
+        if len(self.session.marked) < 2:
+            self.notify("Mark at least two runs with space, then press c.", timeout=3)
+            return
+        self.host.open_compare()
+
+    def action_run_details(self) -> None:
+        from tui.screens.details import RunDetailsScreen
+
+        run = self.cursor_run()
+        if run is None:
+            self.notify("No run highlighted.", severity="warning")
+            return
+        session = self.session
+        names = session.experiment_names()
+        self.app.push_screen(RunDetailsScreen(
+            run, names.get(run.experiment_id, run.experiment_id), session.now_ms(),
+            session.health.judgement(run.run_id)))
+
+    def action_artifacts(self) -> None:
+        """The highlighted run's artifacts (a)."""
+        run = self.cursor_run()
+        source = self.session.source
+        if run is None or source is None:
+            return
+        from tui.screens.artifacts import ArtifactsScreen
+        from tui.tracking.artifacts import LocalArtifacts, RestArtifacts
+        from tui.tracking.rest import RestSource
+
+        if isinstance(source, RestSource):
+            store: Any = RestArtifacts(source)
+            url = f"{source.base_url}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
         else:
-            banner.display = False
+            store, url = LocalArtifacts(), None
+        self.app.push_screen(ArtifactsScreen(run, store, web_url=url,
+                                             save_dir=self.session.settings.export_dir))
 
-    # System metrics beside the chart: hidden without any, and on terminals too narrow to
-    # spare the columns (the chart keeps them).
-    SYSTEM_MIN_WIDTH = 110
-    _system_rows: Sequence[PanelRow] = ()
+    def action_connection_details(self) -> None:
+        """e: where and how the app connects, and the last error in full."""
+        from tui import format as fmt
+        from tui.screens.connection import ConnectionScreen
 
-    def show_system(self, rows: Sequence[PanelRow]) -> None:
-        self._system_rows = rows
-        panel = self.query_one("#system")
-        alerts = [r.label for r in rows if r.alert]
-        panel.border_title = safe_title(
-            "System" + (f" · ⚠ {', '.join(alerts)} idle" if alerts else ""), 60)
-        self.query_one(Sparklines).set_rows([
-            SparkRow(r.label, r.values, r.value_text, r.low, r.high, r.alert) for r in rows])
-        self._fit_system()
+        session = self.session
+        describe = getattr(session.source, "describe", None)
+        facts = describe() if callable(describe) else []
+        if session.last_ok:
+            facts.append(("last refreshed", fmt.clock(session.last_ok)))
+        error = session.state_detail if session.state != "live" else ""
+        self.app.push_screen(ConnectionScreen(facts, session.state, error))
 
-    @on(events.Resize)
-    def _fit_system(self) -> None:
-        panel = self.query_one("#system")
-        panel.display = bool(self._system_rows) and self.size.width >= self.SYSTEM_MIN_WIDTH
+    # ------------------------------------------------------------------ the run table
+    def action_refresh(self) -> None:
+        self.session.refresh()
+        self.notify("Refreshing…", timeout=1.5)
 
-    def show_durations(self, runs: Sequence[Run], now_ms: int) -> None:
-        """The live durations of active runs, every second, without rebuilding the rows."""
-        for table in self.query("#runs").results(RunTable):
-            table.set_cells("duration", {r.run_id: fmt.duration(r.duration_ms(now_ms))
-                                         for r in runs})
+    def action_toggle_pause(self) -> None:
+        self.session.toggle_pause()
+        self.show_header()
 
-    def clear_runs(self, title: str) -> None:
-        table = self.query_one(RunTable)
-        set_title(table, safe_title(title))
-        table.set_rows(RUN_COLUMNS, [])
+    def action_toggle_mark(self) -> None:
+        run = self.cursor_run()
+        if run is None:
+            return
+        if self.session.toggle_mark(run):
+            # pandas (~80 MB) is needed by the compare view only: load it, off the event loop,
+            # once the user starts marking runs to compare, not in every session.
+            self._warm_imports()
+        self.redraw()
+        self.show_header()
 
+    def _warm_imports(self) -> None:
+        def load() -> None:
+            import pandas  # noqa: F401
+
+        self.run_worker(load, thread=True, group="warm", exclusive=True)
+
+    def action_clear_marks(self) -> None:
+        self.session.marked.clear()
+        self.redraw()
+        self.show_header()
+
+    def action_toggle_children(self) -> None:
+        """Fold or unfold the children of the highlighted run (or of its parent)."""
+        run = self.cursor_run()
+        poller = self.session.poller
+        if run is None or poller is None:
+            return
+        row = {row.run.run_id: row for row in self.visible_rows()}.get(run.run_id)
+        target = run.run_id
+        if row is not None and row.children == 0:
+            parent = run.tags.get(PARENT_TAG)
+            if not parent or parent not in poller.runs:
+                return
+            target = parent
+        if target in self.expanded:
+            self.expanded.discard(target)
+            if target != run.run_id:
+                self.redraw()
+                table = self.query_one(RunTable)
+                if target in table.rows:  # the parent may be filtered out of the table
+                    self.session.highlighted = target
+                    table.move_cursor(row=table.get_row_index(target))
+                return
+        else:
+            self.expanded.add(target)
+        self.redraw()
+
+    def action_toggle_warnings(self) -> None:
+        self.warnings_only = not self.warnings_only
+        self.redraw()
+
+    def action_cycle_sort(self) -> None:
+        keys = [k for k, _ in RUN_COLUMNS if k != "mark"]
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_reverse = self.sort_column in ("start", "warn", "step", "duration")
+        if self.sort_column == "best":  # best first: lowest loss (or highest accuracy) first
+            self.sort_reverse = False
+        self.redraw()
+
+    def action_reverse_sort(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.redraw()
+
+    @on(DataTable.HeaderSelected, "#runs")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column == "mark":
+            return
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = column
+            self.sort_reverse = column in ("start", "warn", "step", "duration")
+        self.redraw()
 
     # ------------------------------------------------------------------ filter
-    def open_filter(self, current: str) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = current
-        box.display = True
-        box.focus()
+    def action_open_filter(self) -> None:
+        if self.app.screen is self:
+            self.open_filter(self.session.server_filter or self.session.name_filter)
 
-    def close_filter(self) -> None:
-        self.query_one("#filter", Input).display = False
-        self.query_one(RunTable).focus()
+    def action_close_filter(self) -> None:
+        self.close_filter()
 
-    def show_filter_error(self, message: str | None) -> None:
-        error = self.query_one("#filter-error", Static)
-        if message:
-            error.update(Text("✘ filter refused: ", style="bold red") + plain(message, 300))
-            error.display = True
-        else:
-            error.display = False
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        self.show_filter_error(None)
+        self.close_filter()
+        self.session.set_filter(text, server=is_search_expression(text))
+        self.redraw()
+
+    def filter_refused(self, reason: str) -> None:
+        self.show_filter_error(reason)
+        self.redraw()
+
+    # ------------------------------------------------------------------ the chart
+    def action_cycle_metric(self) -> None:
+        run = self.cursor_run()
+        views = chart_views(run.metrics) if run is not None else []
+        if run is None or not views:
+            return
+        current = self.session.view_for(run)
+        index = views.index(current) if current in views else -1
+        self._view(views[(index + 1) % len(views)])
+
+    def _view(self, keys: tuple[str, ...]) -> None:
+        self.session.view_keys = keys
+        self.draw_chart()
+        self.session.chart_dirty = True
+        self.session.wake()
+
+    def action_pick_metric(self) -> None:
+        """M: a list of the metric views (the same that m cycles) to pick one from."""
+        run = self.cursor_run()
+        views = chart_views(run.metrics) if run is not None else []
+        if run is None or not views:
+            return
+        keys = self.session.view_for(run)
+        current = views.index(keys) if keys in views else 0
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self._view(views[index])
+
+        labels = [" vs ".join(view) for view in views]
+        self.app.push_screen(PickerScreen("Chart which metric?", labels, current), chosen)
+
+    def action_pick_pair(self) -> None:
+        """P: choose the train/validation pair that judges the watched experiment's runs (or
+        go back to the automatic choice); remembered per experiment in the config file."""
+        session = self.session
+        if session.poller is None or self.app.screen is not self:
+            return
+        names = session.experiment_names()
+        if len(session.watched) != 1 or session.watched[0] not in names:
+            self.notify("Open one experiment first.", severity="warning")
+            return
+        name = names[session.watched[0]]
+        keys = session.pair_keys(session.watched[0])
+        if not keys:
+            self.notify("No metrics logged in this experiment yet.", severity="warning")
+            return
+        auto = find_pairs(keys)
+        current = session.settings.pairs.get(name)
+        other = ("", "")
+        options: list[tuple[str, tuple[str, str] | None]] = [(
+            (f"automatic: {auto[0].train} vs {auto[0].val}" + (
+                f" (+{len(auto) - 1} judged too)" if len(auto) > 1 else "")) if auto
+            else "automatic: no pair found by name", None)]
+        pairs = [(p.train, p.val) for p in auto]
+        if current is not None and current not in pairs:
+            pairs.insert(0, current)
+        options += [(f"{t} vs {v}" + (" (chosen)" if (t, v) == current else ""), (t, v))
+                    for t, v in pairs]
+        options.append(("other: pick the train metric, then the validation metric…", other))
+        index = next((i for i, (_, p) in enumerate(options) if p == current), 0)
+
+        def chosen(i: int | None) -> None:
+            if i is None:
+                return
+            pair = options[i][1]
+            if pair == other:
+                self.app.push_screen(PickerScreen("Train metric?", keys), train_chosen)
+            elif pair != current:
+                self.set_pair(name, pair)
+
+        def train_chosen(i: int | None) -> None:
+            if i is None:
+                return
+            train = keys[i]
+            others = [k for k in keys if k != train]
+
+            def val_chosen(j: int | None) -> None:
+                if j is not None:
+                    self.set_pair(name, (train, others[j]))
+
+            self.app.push_screen(PickerScreen(
+                f"Judge {train} against which validation metric?", others), val_chosen)
+
+        self.app.push_screen(PickerScreen(f"Judge {name} on which pair?",
+                                          [label for label, _ in options], index), chosen)
+
+    def set_pair(self, experiment: str, pair: tuple[str, str] | None) -> None:
+        self.session.set_pair(experiment, pair)
+        self.host.judge()
+        saved = ""
+        path = self.session.settings.config_path
+        if path is not None:
+            from tui.configfile import ConfigError, save_pair
+
+            try:
+                save_pair(path, experiment, pair)
+                saved = f" (saved in {path})"
+            except (ConfigError, OSError) as exc:
+                self.notify(f"Not saved: {exc}", severity="warning", markup=False)
+        what = "automatic pairing" if pair is None else f"{pair[0]} vs {pair[1]}"
+        self.notify(f"{experiment}: {what}{saved}", title="Pair", markup=False)
+        self.redraw()
 
 
-# Below 100 columns: the run, its validation value and its warnings first (always on screen),
-# the status as its icon alone.
-NARROW_ORDER = ("mark", "status", "name", "val", "warn", "step", "train", "best", "duration",
-                "start")
-_NARROW_INDEX = [[key for key, _ in RUN_COLUMNS].index(k) for k in NARROW_ORDER]
-NARROW_WIDTH = 100
-
-
-def run_columns(pairs: Sequence[tuple[str, str, bool] | None],
-                narrow: bool = False) -> list[tuple[str, str]]:
-    """The run table's columns. When every row is judged on the same pair, the value columns
-    are headed by its metric names (train_acc, val_acc...); else by "Train"/"Val"."""
-    known = {p[:2] for p in pairs if p is not None}
-    if len(known) != 1:
-        labels = {"train": "Train", "val": "Val"} if known else {}
-    else:
-        train, val = known.pop()
-        labels = {"train": train, "val": val, "best": f"Best {val}"}
-    if narrow:
-        labels["status"] = " "
-    columns = [(key, labels.get(key, label)) for key, label in RUN_COLUMNS]
-    return [columns[i] for i in _NARROW_INDEX] if narrow else columns
-
-
-def _build_row(row: Row, shown: tuple[Point | None, Point | None],
-               warnings: Sequence[HealthWarning], mark: str | None, best: Point | None,
-               now_ms: int, started: str, name_pairs: bool = False,
-               narrow: bool = False) -> tuple[object, ...]:
-    run = row.run
-    train, val = shown
-    step = run.latest_step
-    level = max((w.severity for w in warnings), default=0)
-    if narrow:
-        icon, style = fmt.STATUS_STYLE[run.status]
-        cells = _build_row(row, shown, warnings, mark, best, now_ms, started, name_pairs)
-        wide = list(cells)
-        wide[1] = Text(icon, style=style)
-        wide[2] = _name_cell(row, 20)
-        return tuple(wide[i] for i in _NARROW_INDEX)
-    return (
-        Text("●", style=mark) if mark else Text(" "),
-        fmt.status_text(run.status),
-        _name_cell(row),
-        "—" if step is None else str(step),
-        _value(train),
-        _value(val),
-        _best(best),
-        Text(badge(warnings, name_pairs=name_pairs),
-             style=SEVERITY_STYLE.get(level, "bold yellow")),
-        fmt.duration(run.duration_ms(now_ms)),
-        started,
-    )
-
-
-def _name_cell(row: Row, width: int = 32) -> Text:
-    """The run name, with its place in a sweep: ▸/▾ N children and the best one, or └."""
-    if row.depth:
-        text = Text("  " * (row.depth - 1) + "└ ", style="dim")
-        text.append_text(plain(row.run.name, width - 2))
-        if row.is_best:
-            text.append(" ★", style="bold yellow")
-        return text
-    if not row.children:
-        return plain(row.run.name, width)
-    text = Text("▾ " if row.expanded else "▸ ", style="bold")
-    text.append_text(plain(row.run.name, width - 4))
-    text.append(f" ({row.children})", style="dim")
-    if row.best_child is not None:
-        text.append(" ★ ", style="bold yellow")
-        text.append_text(plain(row.best_child.name, min(20, width), style="yellow"))
-    return text
-
-
-def _best(point: Point | None) -> Text:
-    if point is None:
-        return Text("—", style="dim")
-    return Text(f"{fmt.number(point.value)} @{point.step}")
-
-
-def _value(point: Point | None) -> Text:
-    if point is None:
-        return Text("—", style="dim")
-    text = fmt.number(point.value)
-    return Text(text, style="bold red" if not math.isfinite(point.value) else "")
-
-
-def set_title(widget: Widget, title: str | Content) -> None:
-    """Set a border title only when it changed: setting one repaints the whole widget."""
-    if getattr(widget, "_title_set", None) != title:
-        widget._title_set = title  # type: ignore[attr-defined]
-        widget.border_title = title
+__all__ = ["BANNER_ICON", "FILTER_HINT", "NARROW_WIDTH", "RUN_COLUMNS", "SEVERITY_STYLE",
+           "MonitorScreen", "run_columns", "set_title"]

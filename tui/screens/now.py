@@ -79,6 +79,7 @@ class NowScreen(Screen[None]):
     NowScreen #now-detail { height: auto; max-height: 5; padding: 0 1;
                             border-top: solid $primary-background; }
     """
+    HELP_TITLE = "Now"
     BINDINGS = [
         Binding("escape,n", "close", "Back", id="now.close"),
         Binding("enter", "jump", "Open run", id="now.open"),

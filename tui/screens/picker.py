@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.screens.base import bindings
 from widgets import plain
 
 
@@ -32,6 +33,10 @@ class PickerScreen(ModalScreen[int | None]):
         Binding("j", "cursor_down", "Down", show=False, id="picker.down"),
         Binding("k", "cursor_up", "Up", show=False, id="picker.up"),
     ]
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        return [("Pick", [Binding("enter", "", "Choose"), Binding("j,down", "", "Down"),
+                          Binding("k,up", "", "Up"), *bindings(self.BINDINGS)])]
 
     def __init__(self, title: str, items: Sequence[str], current: int = 0) -> None:
         super().__init__()

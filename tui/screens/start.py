@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+
+if TYPE_CHECKING:
+    from tui.screens.base import Host
 
 HOW_TO = """\
 No tracking server or store was given, and there is no ./mlflow.db or ./mlruns here.
@@ -30,8 +35,9 @@ class StartScreen(Screen[None]):
     DEFAULT_CSS = """
     StartScreen #start-text { width: auto; max-width: 100; padding: 1 2; border: round $accent; }
     """
+    HELP_TITLE = "Start"
     BINDINGS = [
-        Binding("d", "app.start_demo", "Start demo", id="start.demo"),
+        Binding("d", "start_demo", "Start demo", id="start.demo"),
         Binding("q", "app.quit", "Quit", id="start.quit"),
     ]
 
@@ -40,3 +46,15 @@ class StartScreen(Screen[None]):
             title = Text("mlflow-tui\n\n", style="bold")
             yield Static(title + Text(HOW_TO), id="start-text")
         yield Footer()
+
+    def action_start_demo(self) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            self.notify("The demo needs MLflow's client: pip install 'mlflow-tui[local]'",
+                        severity="error", markup=False, timeout=10)
+            return
+        from tui.screens.monitor import MonitorScreen
+
+        self.app.switch_screen(MonitorScreen())
+        cast("Host", self.app).start_demo()

@@ -1,0 +1,64 @@
+"""Between the session's polling loop and the screens: the loop's results become messages for
+the app (tui/messages.py), and after each tick of the open experiment the everywhere-feed
+(the Now view, the tree's ⚠/✘ counts) gets its turn, beside the loop and never in its way."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.worker import Worker
+
+from tui.messages import CompareDone, FilterFailed, TickDone, TickFailed
+from tui.tracking import TrackingError
+from tui.tracking.models import Experiment
+from tui.tracking.poller import ExperimentSummary, TickResult
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from tui.now_controller import NowController
+
+
+class Relay:
+    """The session's Listener (tui/session/monitor.py), for a Textual app."""
+
+    def __init__(self, app: App[int], now: NowController | None) -> None:
+        self.app = app
+        self.now = now
+        self._now_worker: Worker[None] | None = None
+
+    def ticked(self, result: TickResult, summary: ExperimentSummary | None,
+               watched: tuple[str, ...], partial: bool = False) -> None:
+        self.app.post_message(TickDone(result, summary, watched, partial=partial))
+
+    def compared(self, result: TickResult) -> None:
+        self.app.post_message(CompareDone(result))
+
+    def failed(self, error: TrackingError) -> None:
+        self.app.workers.cancel_group(self.app, "now")  # the server is failing: no feed now
+        self.app.post_message(TickFailed(error))
+
+    def filter_failed(self, reason: str) -> None:
+        self.app.post_message(FilterFailed(reason))
+
+    def warn(self, text: str) -> None:
+        self.app.call_later(self.app.notify, text, severity="warning", markup=False)
+
+    def feed(self, experiments: list[Experiment]) -> None:
+        idle = self._now_worker is None or self._now_worker.is_finished
+        if self.now is not None and idle and self.now.due():
+            # Beside the loop, not in it: a slow or failing feed never delays the open
+            # experiment's ticks. One at a time, never cancelled: on a big server one refresh
+            # can outlast several ticks.
+            self._now_worker = self.app.run_worker(self._now_tick(self.now, experiments),
+                                                   group="now")
+
+    @staticmethod
+    async def _now_tick(now: NowController, experiments: list[Experiment]) -> None:
+        try:
+            await now.tick(experiments)
+        except TrackingError:
+            pass  # the next tick tries again
+
+
+__all__ = ["Relay"]
