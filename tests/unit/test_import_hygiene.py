@@ -37,6 +37,7 @@ sys.meta_path.insert(0, Spy())
 {extra}
 import tui.tracking, tui.tracking.rest, tui.tracking.poller, tui.tracking.local, tui.analysis
 import tui.tracking.now, tui.tracking.artifacts, tui.session, tui.session.now
+import tui.session.monitor, tui.session.compare
 import tui.alerts.events, tui.alerts.delivery, tui.alerts.watcher, tui.analysis.now
 {after}
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(FORBIDDEN))
