@@ -72,15 +72,17 @@ class _Spec:
         return sorted(self.children.values(), key=_Spec.sort_key)
 
     def aggregate(self) -> None:
+        """Sum the counts of everything below. A folder's run count is shown only when every
+        experiment below it has one (the app knows the count of the experiments it lists):
+        a partial sum would read as the folder's total."""
         exp = self.experiment
-        runs = exp.run_count if exp else None
+        runs = exp.run_count if exp else 0
         running = exp.running if exp else 0
         warned = exp.warned if exp else 0
         errors = exp.errors if exp else 0
         for child in self.children.values():
             child.aggregate()
-            if child.runs is not None:
-                runs = (runs or 0) + child.runs
+            runs = None if runs is None or child.runs is None else runs + child.runs
             running += child.running
             warned += child.warned
             errors += child.errors

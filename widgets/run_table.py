@@ -223,6 +223,11 @@ class RunTable(DataTable[Text]):
             if column_spec != self._column_spec:
                 for key, label in column_spec:
                     self.add_column(plain(label, 60), key=key)
+            else:
+                # Other rows (another experiment, a filter): each column as wide as its new
+                # cells need, not as the widest cell it ever held.
+                for column in self.columns.values():
+                    column.content_width = column.label.cell_len
             self._column_spec = column_spec
             self._row_keys = keys
             for key, row_cells in zip(keys, cells, strict=True):

@@ -231,3 +231,24 @@ async def test_headless_runs_never_freeze_the_heap():
     async with app.run_test(size=(160, 40)):
         await wait_until(lambda: app.ticks >= 2)
     assert gc.get_freeze_count() == frozen
+
+
+async def test_columns_fit_the_rows_shown_not_the_widest_ever():
+    """Another experiment's rows under the same columns: the name column is as wide as the
+    new names need (it once kept the width of the longest name ever shown)."""
+    table = RunTable()
+    async with Host(table).run_test(size=(160, 20)) as pilot:
+        columns = [("name", "Run"), ("val", "Val loss")]
+        table.set_rows(columns, [("a", ["a-very-long-run-name-from-a-sweep-of-forty", "0.1"])])
+        await pilot.pause()
+        wide = table.columns["name"].get_render_width(table)
+        table.set_rows(columns, [("b", ["short", "0.2"]), ("c", ["tiny", "0.3"])])
+        await pilot.pause()
+        narrow = table.columns["name"].get_render_width(table)
+        assert narrow < wide
+        assert narrow == len("short") + 2 * table.cell_padding
+        # Updated in place (same rows): a longer name widens the column again.
+        table.set_rows(columns, [("b", ["a longer name now", "0.2"]), ("c", ["tiny", "0.3"])])
+        await pilot.pause()
+        assert table.columns["name"].get_render_width(table) == len("a longer name now") + 2 * (
+            table.cell_padding)

@@ -96,3 +96,20 @@ def test_best_match_order():
     assert best_match("tmvit", names) == "2"  # letters in order
     assert best_match("zzz", names) is None
     assert best_match("", names) is None
+
+
+async def test_a_folder_counts_its_runs_only_when_every_count_below_is_known():
+    app = Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        tree = app.query_one(ExperimentTree)
+        assert _label(tree, ("team", "vision")).startswith("vision  (14)")  # 10 + 4
+        assert _label(tree, ("team",)).startswith("team  (17)")  # 10 + 4 + 3
+        # The app knows the count of the experiments it lists: the others' are unknown.
+        tree.set_experiments([ENTRIES[0], ExperimentEntry("2", "team/vision/vit", None),
+                              *ENTRIES[2:]])
+        await pilot.pause()
+        assert _label(tree, ("team", "vision", "resnet")).startswith("resnet  (10)")
+        assert "(" not in _label(tree, ("team", "vision")), "not a partial sum"
+        assert "(" not in _label(tree, ("team",))
+        assert _label(tree, ("team", "other")).startswith("other  (3)")
