@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding, BindingType
@@ -41,6 +42,8 @@ class NodeInfo:
 
     path: tuple[str, ...]
     experiment_id: str | None = None
+    counts: int = 0  # characters of the label's counts ("  (12)  ● 2  ⚠ 1")
+    totals: tuple[int | None, int, int, int] = (None, 0, 0, 0)  # runs, running, errors, warned
 
 
 def split_name(name: str) -> tuple[str, ...]:
@@ -89,7 +92,10 @@ class _Spec:
         self.runs, self.running, self.warned, self.errors = runs, running, warned, errors
 
     def label(self) -> Text:
-        text = plain(self.part, 80)
+        return plain(self.part, 80) + self.counts()
+
+    def counts(self) -> Text:
+        text = Text()
         if self.runs is not None:
             text.append(f"  ({self.runs})", style="dim")
         if self.running > 0:
@@ -99,6 +105,21 @@ class _Spec:
         if self.warned > 0:
             text.append(f"  ⚠ {self.warned}", style=WARNED_STYLE)
         return text
+
+
+def _short_counts(runs: int | None, running: int, errors: int,
+                  warned: int) -> list[Text]:
+    """The counts of a label that does not fit, from the fullest to the shortest."""
+    marks = Text()
+    if running:
+        marks.append(f" ●{running}", style=RUNNING_STYLE)
+    trouble = Text()
+    if errors:
+        trouble.append(f" ✘{errors}", style=ERROR_STYLE)
+    if warned:
+        trouble.append(f" ⚠{warned}", style=WARNED_STYLE)
+    total = Text(f" ({runs})", style="dim") if runs is not None else Text()
+    return [total + marks + trouble, marks + trouble, trouble]
 
 
 def _build_specs(entries: Sequence[ExperimentEntry]) -> _Spec:
@@ -227,6 +248,31 @@ class ExperimentTree(Tree[NodeInfo]):
         self.jump_query: str | None = None  # typing after g: the name being looked for
         self._subtitle = ""
 
+    def render_label(self, node: TreeNode[NodeInfo], base_style: Style, style: Style) -> Text:
+        """The label, its name cut short (…) when the line is wider than the tree: the run
+        counts and the ⚠/✘ markers stay in view, and no horizontal scrollbar appears."""
+        text = super().render_label(node, base_style, style)
+        info = node.data
+        if info is None or not info.path:
+            return text
+        room = self.scrollable_content_region.width - self.guide_depth * (len(info.path) - 1)
+        if room <= 0 or text.cell_len <= room:
+            return text
+        head = text[:len(text) - min(info.counts, len(text))]
+        # The counts, shorter and shorter: what matters most (✘, ⚠) goes last.
+        for tail in _short_counts(*info.totals):
+            keep = room - tail.cell_len - 1
+            if keep >= 4:
+                break
+        if keep < 2:  # no room for a name: the markers, after an ellipsis
+            head, tail = Text("…"), tail[1:] if tail.plain.startswith(" ") else tail
+        elif head.cell_len > keep:
+            head.truncate(keep)
+            head.append("…")
+        out = head + tail
+        out.truncate(room)  # a tree too narrow even for that: cut, never wider
+        return out
+
     # ------------------------------------------------------------------ public API
     def set_experiments(self, entries: Sequence[ExperimentEntry]) -> None:
         """Show `entries`; keeps expansion and the cursor; a no-op when nothing changed."""
@@ -301,7 +347,8 @@ class ExperimentTree(Tree[NodeInfo]):
         for index, child in enumerate(desired):
             node = self._path_nodes.get(child.path)
             experiment_id = child.experiment.experiment_id if child.experiment else None
-            info = NodeInfo(child.path, experiment_id)
+            info = NodeInfo(child.path, experiment_id, len(child.counts().plain),
+                            (child.runs, child.running, child.errors, child.warned))
             has_children = bool(child.children)
             if node is not None and node.parent is parent:
                 siblings = parent.children

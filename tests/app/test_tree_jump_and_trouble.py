@@ -113,3 +113,38 @@ async def test_a_folder_counts_its_runs_only_when_every_count_below_is_known():
         assert "(" not in _label(tree, ("team", "vision")), "not a partial sum"
         assert "(" not in _label(tree, ("team",))
         assert _label(tree, ("team", "other")).startswith("other  (3)")
+
+
+async def test_long_names_are_cut_so_the_counts_stay_in_view():
+    """A tree narrower than its labels: names end in …, the counts and markers stay whole, and
+    no horizontal scrollbar takes a line."""
+    app = Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        tree = app.query_one(ExperimentTree)
+        tree.styles.width = 34
+        tree.set_experiments([*ENTRIES, ExperimentEntry(
+            "9", "team/vision/a-very-long-experiment-name-for-a-sweep", 12, running=3, warned=2)])
+        await pilot.pause()
+        lines = [strip.text for strip in tree.render_lines(tree.region.reset_offset)]
+        cut = next(line for line in lines if "a-very" in line)
+        assert "a-very-long" in cut and cut.rstrip().endswith("… (12) ●3 ⚠2"), cut
+        whole = next(line for line in lines if "resnet" in line)
+        assert whole.rstrip().endswith("resnet  (10)  ● 2  ⚠ 1"), "fits: as it is"
+        assert all(len(line.rstrip()) <= tree.scrollable_content_region.width for line in lines)
+        assert not tree.show_horizontal_scrollbar
+        # The node's label itself is whole (the palette, tests and help read it).
+        assert str(tree.node_for_path(("team", "vision", "a-very-long-experiment-name-for-a-"
+                                       "sweep")).label).startswith("a-very-long-experiment")
+
+
+async def test_a_very_narrow_tree_never_scrolls_sideways():
+    app = Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        tree = app.query_one(ExperimentTree)
+        for width in (12, 14, 20):
+            tree.styles.width = width
+            await pilot.pause()
+            lines = [strip.text for strip in tree.render_lines(tree.region.reset_offset)]
+            room = tree.scrollable_content_region.width
+            assert all(len(line.rstrip()) <= room for line in lines), (width, lines)
+            assert tree.virtual_size.width <= room
