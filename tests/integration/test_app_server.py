@@ -50,7 +50,9 @@ async def test_live_run_status_and_points_within_interval(live_server):
     exp = client.create_experiment(name)
     app = make_app(Settings(uri=live_server.url, experiments=[name], interval=INTERVAL))
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(lambda: app.watched == (exp,) and app.state == "live", timeout=15)
+        await wait_until(
+            lambda: app.session.watched == (exp,) and app.session.state == "live", timeout=15
+        )
         table = app.monitor.query_one(RunTable)
         assert table.row_count == 0
         proc = _train(live_server, name, "--epochs", "400", "--sleep", "0.3")
@@ -61,14 +63,18 @@ async def test_live_run_status_and_points_within_interval(live_server):
             await wait_until(lambda: table.row_count == 1, timeout=20)
             appeared = time.monotonic() - t0
             # A new point reaches the chart series within interval + 1 s of being logged.
-            await wait_until(lambda: len(app.poller.points((run_id, "val_loss"))) >= 2,
-                             timeout=15)
-            seen = len(app.poller.points((run_id, "val_loss")))
+            await wait_until(
+                lambda: len(app.session.poller.points((run_id, "val_loss"))) >= 2, timeout=15
+            )
+            seen = len(app.session.poller.points((run_id, "val_loss")))
             history = client.get_metric_history(run_id, "val_loss")
             logged_at = time.monotonic()
             n_server = len(history)
-            await wait_until(lambda: len(app.poller.points((run_id, "val_loss"))) > n_server,
-                             timeout=20, message="next point")
+            await wait_until(
+                lambda: len(app.session.poller.points((run_id, "val_loss"))) > n_server,
+                timeout=20,
+                message="next point",
+            )
             point_delay = time.monotonic() - logged_at
             assert seen >= 2
             chart = app.monitor.query_one(MetricChart)
@@ -81,9 +87,11 @@ async def test_live_run_status_and_points_within_interval(live_server):
         client.set_terminated(run_id, "KILLED")
         await wait_until(lambda: "KILLED" in _status_cell(app, run_id), timeout=20)
         status_delay = time.monotonic() - t1
-        assert app.poller.runs[run_id].status is RunStatus.KILLED
-        print(f"\nrun appeared after {appeared:.2f} s (the script imports mlflow first), "
-              f"next point within {point_delay:.2f} s, status change {status_delay:.2f} s")
+        assert app.session.poller.runs[run_id].status is RunStatus.KILLED
+        print(
+            f"\nrun appeared after {appeared:.2f} s (the script imports mlflow first), "
+            f"next point within {point_delay:.2f} s, status change {status_delay:.2f} s"
+        )
         await pilot.press("q")
 
 
@@ -95,28 +103,32 @@ async def test_server_stop_and_restart_loses_nothing(live_server):
     _log_steps(client, rid, range(20))
     app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
     async with app.run_test(size=(140, 40)):
-        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 20, timeout=15)
+        await wait_until(
+            lambda: len(app.session.poller.points((rid, "val_loss"))) == 20, timeout=15
+        )
         live_server.stop()
-        await wait_until(lambda: app.state == "reconnecting", timeout=10)
-        assert "refused" in app.state_detail
+        await wait_until(lambda: app.session.state == "reconnecting", timeout=10)
+        assert "refused" in app.session.state_detail
         table = app.monitor.query_one(RunTable)
         assert table.row_count == 1, "what the user sees is kept while the server is away"
-        assert len(app.poller.points((rid, "val_loss"))) == 20
+        assert len(app.session.poller.points((rid, "val_loss"))) == 20
         live_server.start()
         _log_steps(client, rid, range(20, 30))  # logged while the app is still backing off
-        await wait_until(lambda: app.state == "live", timeout=45)
-        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 30, timeout=10)
+        await wait_until(lambda: app.session.state == "live", timeout=45)
+        await wait_until(
+            lambda: len(app.session.poller.points((rid, "val_loss"))) == 30, timeout=10
+        )
         for key in ("train_loss", "val_loss"):
             history = client.get_metric_history(rid, key)
-            cached = app.poller.points((rid, key))
+            cached = app.session.poller.points((rid, key))
             assert [(p.step, p.value) for p in cached] == [(m.step, m.value) for m in history]
 
 
 async def test_nothing_listening_shows_error_quickly_and_stays_usable():
     app = make_app(Settings(uri="http://127.0.0.1:1", interval=1.0))
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(lambda: app.state in ("reconnecting", "error"), timeout=15)
-        assert "refused" in app.state_detail
+        await wait_until(lambda: app.session.state in ("reconnecting", "error"), timeout=15)
+        assert "refused" in app.session.state_detail
         state = str(app.monitor.query_one("#state").render())
         assert "reconnecting" in state and "refused" in state
         await pilot.press("question_mark")
@@ -125,8 +137,7 @@ async def test_nothing_listening_shows_error_quickly_and_stays_usable():
         await wait_until(lambda: not app.is_running)
 
 
-async def test_empty_folder_no_uri_shows_start_screen_and_creates_nothing(tmp_path,
-                                                                          monkeypatch):
+async def test_empty_folder_no_uri_shows_start_screen_and_creates_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     from tui.cli import parse_settings
@@ -149,10 +160,13 @@ async def test_a_new_experiment_shows_in_the_tree_at_the_next_refresh(live_serve
     client.create_experiment(first)
     app = make_app(Settings(uri=live_server.url, experiments=[first], interval=0.5))
     async with app.run_test(size=(160, 40)):
-        await wait_until(lambda: any(e.name == first for e in app.experiments), timeout=20)
+        await wait_until(lambda: any(e.name == first for e in app.session.experiments), timeout=20)
         ticks = app.ticks
         second = f"tree/{uuid.uuid4().hex[:6]}/b"
         client.create_experiment(second)
-        await wait_until(lambda: any(e.name == second for e in app.experiments), timeout=20,
-                         message="the new experiment listed")
+        await wait_until(
+            lambda: any(e.name == second for e in app.session.experiments),
+            timeout=20,
+            message="the new experiment listed",
+        )
         assert app.ticks - ticks <= 2

@@ -257,3 +257,54 @@ async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tm
         assert screen.copied == proxied["run_id"]
         await pilot.press("escape")
         await wait_until(lambda: not isinstance(app.screen, ArtifactsScreen))
+        # From the run's details (i), a opens the same run's artifacts.
+        from tui.screens.details import RunDetailsScreen
+
+        await pilot.press("i")
+        await wait_until(lambda: isinstance(app.screen, RunDetailsScreen))
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen)
+                         and app.screen.run.run_id == proxied["run_id"])
+
+
+# ---------------------------------------------------------------------- logged images by step
+async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp_path):
+    """MLflow 3's log_image(key=, step=), logged by MLflow's own client: one tree entry per
+    key, the latest step shown first, [ and ] move through the steps."""
+    from PIL import Image as PILImage
+    from textual.widgets import Tree
+
+    from tests.conftest import wait_rows, wait_until
+    from tui.app import make_app
+    from tui.config import Settings
+    from tui.screens.artifacts import ArtifactsScreen
+
+    client = proxied["client"]
+    exp = client.create_experiment("artifacts/images")
+    rid = client.create_run(exp, run_name="with-images").info.run_id
+    for step, shade in ((0, 40), (10, 120), (20, 220)):
+        client.log_image(rid, PILImage.new("RGB", (16, 16), (shade, 0, 0)),
+                         key="samples/pred", step=step)
+    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/images"],
+                            interval=0.5, export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, 1, timeout=30)
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        tree = screen.query_one("#art-tree", Tree)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        images = next(n for n in tree.root.children if n.data.name == "images")
+        images.expand()
+        await wait_until(lambda: len(images.children) == 1, timeout=20)
+        [entry] = images.children
+        assert str(entry.label).startswith("samples/pred  3 steps, last 20")
+        assert "+step+20+" in entry.data.path and entry.data.path.endswith(".png")
+        tree.select_node(entry)
+        await wait_until(lambda: screen.shown == "image samples/pred step 20", timeout=20)
+        await pilot.press("left_square_bracket")
+        await wait_until(lambda: screen.shown == "image samples/pred step 10", timeout=20)
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await wait_until(lambda: screen.shown == "image samples/pred step 0", timeout=20)
+        await pilot.press("right_square_bracket")
+        await wait_until(lambda: screen.shown == "image samples/pred step 10", timeout=20)

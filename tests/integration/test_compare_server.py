@@ -43,7 +43,7 @@ async def test_mark_across_experiments_compare_and_export(live_server, tmp_path)
         table = app.monitor.query_one(RunTable)
         await wait_until(lambda: table.row_count == 2, timeout=15)
         await pilot.press("space", "j", "space")
-        assert set(app.marked) == {a1, a2}
+        assert set(app.session.marked) == {a1, a2}
         # Switch experiment with the keyboard: tree, find b, enter.
         await pilot.press("shift+tab")
         tree = app.monitor.query_one(ExperimentTree)
@@ -56,28 +56,39 @@ async def test_mark_across_experiments_compare_and_export(live_server, tmp_path)
             await pilot.press("j")
         assert tree.current_experiment_id == exp_b, "the tree never reached experiment b"
         await pilot.press("enter")
-        await wait_until(lambda: app.watched == (exp_b,) and table.row_count == 1, timeout=15)
+        await wait_until(
+            lambda: app.session.watched == (exp_b,) and table.row_count == 1, timeout=15
+        )
         await pilot.press("space")
-        assert set(app.marked) == {a1, a2, b1} and list(app.marked)[-1] == b1
+        assert set(app.session.marked) == {a1, a2, b1} and list(app.session.marked)[-1] == b1
         await pilot.press("c")
         await wait_until(lambda: isinstance(app.screen, CompareScreen))
-        await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 3
-                         and app.compare_frame["val_loss.min"].notna().all(), timeout=15)
+        await wait_until(
+            lambda: (
+                app.session.compare.frame is not None
+                and len(app.session.compare.frame) == 3
+                and app.session.compare.frame["val_loss.min"].notna().all()
+            ),
+            timeout=15,
+        )
         chart = app.screen.query_one(MetricChart)
         await wait_until(lambda: len(chart.series_labels) == 6)
         title = chart.title
         await pilot.press("m")
         await wait_until(lambda: chart.title != title)
         await pilot.press("d")
-        await wait_until(lambda: "params.batch" not in app.compare_frame.columns)
-        assert "params.lr" in app.compare_frame.columns
+        await wait_until(lambda: "params.batch" not in app.session.compare.frame.columns)
+        assert "params.lr" in app.session.compare.frame.columns
         await pilot.press("o")  # sort by a column picked from the list
         await wait_until(lambda: isinstance(app.screen, PickerScreen))
         for _ in range(app.screen.items.index("val_loss min")):
             await pilot.press("j")
         await pilot.press("enter")
-        await wait_until(lambda: app.compare_sort == "val_loss.min"
-                         and isinstance(app.screen, CompareScreen))
+        await wait_until(
+            lambda: (
+                app.session.compare.sort == "val_loss.min" and isinstance(app.screen, CompareScreen)
+            )
+        )
         await pilot.press("e")
         files = list(tmp_path.glob("*.csv"))
         assert len(files) == 1

@@ -130,7 +130,7 @@ async def _open_compare(app, pilot) -> CompareScreen:
     await wait_rows(app, len(SHAPES), timeout=30)
     for _ in SHAPES:
         await pilot.press("space", "j")
-    assert len(app.marked) == len(SHAPES)
+    assert len(app.session.marked) == len(SHAPES)
     await pilot.press("c")
     await wait_until(lambda: isinstance(app.screen, CompareScreen))
     return app.screen
@@ -141,15 +141,16 @@ def _lengths(screen: CompareScreen) -> list[int]:
 
 
 async def _exact(app, live_server, ids, screen) -> None:
-    await wait_until(lambda: screen.note == "" and app.compare_frame is not None
-                     and app.compare_frame["val_loss.min"].notna().all(), timeout=60)
+    await wait_until(lambda: screen.note == "" and app.session.compare.frame is not None
+                     and app.session.compare.frame["val_loss.min"].notna().all(), timeout=60)
     assert "sketch" not in screen_text(app)
     assert sorted(_lengths(screen)) == sorted(len(s) for s in SHAPES.values() for _ in KEYS)
     for run, rid in ids.items():
         history = _history(live_server, rid, "val_loss")
-        assert [(p.step, p.value) for p in app.compare_poller.points((rid, "val_loss"))] == (
-            history), run
-        row = app.compare_frame[app.compare_frame["run_id"] == rid].iloc[0]
+        assert [
+            (p.step, p.value) for p in app.session.compare.poller.points((rid, "val_loss"))
+        ] == (history), run
+        row = app.session.compare.frame[app.session.compare.frame["run_id"] == rid].iloc[0]
         assert math.isclose(row["val_loss.min"], min(v for _, v in history))
 
 
@@ -166,23 +167,28 @@ async def test_sketch_on_screen_then_the_histories(live_server, seeded, monkeypa
         app = make_app(Settings(uri=proxy.url, experiments=[name], interval=0.5))
         async with app.run_test(size=(160, 45)) as pilot:
             screen = await _open_compare(app, pilot)
-            await wait_until(lambda: "sketch" in screen.note and len(_lengths(screen)) == 8
-                             and min(_lengths(screen)) >= 4, timeout=30)
+            await wait_until(
+                lambda: (
+                    "sketch" in screen.note
+                    and len(_lengths(screen)) == 8
+                    and min(_lengths(screen)) >= 4
+                ),
+                timeout=30,
+            )
             assert "sketch:" in screen_text(app)
-            assert app.compare_poller.series == {}  # the sketch is not in the exact cache
-            assert app.compare_frame["val_loss.min"].isna().all()
+            assert app.session.compare.poller.series == {}  # the sketch is not in the exact cache
+            assert app.session.compare.frame["val_loss.min"].isna().all()
             assert "statistics loading" in screen.note
             for run, rid in ids.items():
                 history = set(_history(live_server, rid, "val_loss"))
-                points = app.compare_preview[(rid, "val_loss")]
+                points = app.session.compare.preview[(rid, "val_loss")]
                 assert {(p.step, p.value) for p in points} <= history, run
                 assert len(points) >= 4, run
             gate.opened.set()
             await _exact(app, live_server, ids, screen)
 
 
-async def test_server_failing_the_sketch_leaves_the_view_working(live_server, seeded,
-                                                                  monkeypatch):
+async def test_server_failing_the_sketch_leaves_the_view_working(live_server, seeded, monkeypatch):
     monkeypatch.setattr(sketch_module, "FULL_SCAN_STEPS", 0)
     name, ids = seeded
     with FaultProxy(live_server.url) as proxy:
@@ -192,11 +198,16 @@ async def test_server_failing_the_sketch_leaves_the_view_working(live_server, se
             # Every windowed history request (the sketch's probes) answers 500.
             proxy.fault = Fault(status=500, match="start_step")
             screen = await _open_compare(app, pilot)
-            await wait_until(lambda: app._sketch_done is not None and app._sketch_done.is_set(),
-                             timeout=30)
+            await wait_until(
+                lambda: (
+                    app.session.compare.sketch_done is not None
+                    and app.session.compare.sketch_done.is_set()
+                ),
+                timeout=30,
+            )
             assert any(r.status == 500 for r in proxy.snapshot())
             await _exact(app, live_server, ids, screen)
-            assert app.state == "live"
+            assert app.session.state == "live"
             proxy.fault = None
             await pilot.press("escape")
             await wait_until(lambda: not isinstance(app.screen, CompareScreen))

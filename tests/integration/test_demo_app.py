@@ -13,21 +13,21 @@ async def test_demo_shows_experiments_statuses_and_moving_charts(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     app = make_app(Settings(demo=True, demo_speed=3.0, interval=0.5))
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(lambda: app.poller is not None and app.monitor is not None
+        await wait_until(lambda: app.session.poller is not None and app.monitor is not None
                          and app.monitor.query_one(RunTable).row_count > 0, timeout=60)
         assert isinstance(app.source, LocalSource)  # the same read path as any local store
-        names = {e.name for e in app.experiments}
+        names = {e.name for e in app.session.experiments}
         assert {"demo/vision/resnet18-cifar10", "demo/nlp/bert-sentiment"} <= names
         table = app.monitor.query_one(RunTable)
         # Runs in several statuses, and the charted series of the live run grows.
-        await wait_until(lambda: len({r.status for r in app.poller.runs.values()}) >= 3,
+        await wait_until(lambda: len({r.status for r in app.session.poller.runs.values()}) >= 3,
                          timeout=60, message="three statuses")
-        live = next(r for r in app.poller.ordered_runs() if r.status.value == "RUNNING")
+        live = next(r for r in app.session.poller.ordered_runs() if r.status.value == "RUNNING")
         table.move_cursor(row=table.get_row_index(live.run_id))
-        await wait_until(lambda: len(app.poller.points((live.run_id, "val_loss"))) >= 2,
+        await wait_until(lambda: len(app.session.poller.points((live.run_id, "val_loss"))) >= 2,
                          timeout=30)
-        before = len(app.poller.points((live.run_id, "val_loss")))
-        await wait_until(lambda: len(app.poller.points((live.run_id, "val_loss"))) > before,
+        before = len(app.session.poller.points((live.run_id, "val_loss")))
+        await wait_until(lambda: len(app.session.poller.points((live.run_id, "val_loss"))) > before,
                          timeout=30, message="a new point")
         await pilot.pause()
         text = screen_text(app)

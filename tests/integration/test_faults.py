@@ -49,10 +49,10 @@ def _state(app) -> str:
 
 async def _cache_equals_server(app, client, rid: str, steps: int) -> None:
     for key in KEYS:
-        await wait_until(lambda key=key: len(app.poller.points((rid, key))) == steps,
+        await wait_until(lambda key=key: len(app.session.poller.points((rid, key))) == steps,
                          timeout=30, message=f"{steps} points of {key}")
         history = sorted(client.get_metric_history(rid, key), key=lambda m: m.step)
-        cached = app.poller.points((rid, key))
+        cached = app.session.poller.points((rid, key))
         assert [(p.step, p.value) for p in cached] == [(m.step, m.value) for m in history]
 
 
@@ -70,13 +70,13 @@ async def test_server_down_at_launch_then_up(live_server, proxy):
     proxy.down()
     app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST))
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(lambda: app.state == "reconnecting", timeout=15)
+        await wait_until(lambda: app.session.state == "reconnecting", timeout=15)
         state = _state(app)
         assert "refused" in state and "reconnecting in" in state
         await _keys_still_work(app, pilot)
         proxy.up()
         await wait_rows(app, 1, timeout=20)
-        assert app.state == "live"
+        assert app.session.state == "live"
         await _cache_equals_server(app, client, rid, 10)
 
 
@@ -100,16 +100,16 @@ async def test_killed_mid_session_backs_off_capped_and_loses_nothing(live_server
         await wait_until(lambda: len(gaps()) >= 3, timeout=40, message="four bursts of attempts")
         proxy.down()  # ... then gone: the port refuses
         _log(client, rid, range(10, 25))  # logged while the app cannot reach the server
-        await wait_until(lambda: "refused" in app.state_detail, timeout=15)
+        await wait_until(lambda: "refused" in app.session.state_detail, timeout=15)
         assert app.monitor.query_one("#state") is not None
-        assert len(app.poller.points((rid, "val_loss"))) == 10, "the cache is kept"
+        assert len(app.session.poller.points((rid, "val_loss"))) == 10, "the cache is kept"
         await _keys_still_work(app, pilot)
         measured = gaps()
         assert measured[1] > measured[0] + 0.5, f"no back-off: {measured}"
         assert abs(measured[2] - measured[1]) < 0.5, f"back-off not capped: {measured}"
         proxy.fault = None
         proxy.up()
-        await wait_until(lambda: app.state == "live", timeout=20)
+        await wait_until(lambda: app.session.state == "live", timeout=20)
         await _cache_equals_server(app, client, rid, 25)
 
 
@@ -122,13 +122,13 @@ async def test_server_errors_are_named_and_recovered(live_server, proxy, status)
         await _cache_equals_server(app, client, rid, 10)
         proxy.fault = Fault(status=status)
         _log(client, rid, range(10, 14))
-        await wait_until(lambda: app.state == "reconnecting", timeout=20)
+        await wait_until(lambda: app.session.state == "reconnecting", timeout=20)
         state = _state(app)
         assert f"answered {status}" in state and "reconnecting in" in state
         await _keys_still_work(app, pilot)
         await wait_rows(app, 1)  # the table is kept
         proxy.fault = None
-        await wait_until(lambda: app.state == "live", timeout=20)
+        await wait_until(lambda: app.session.state == "live", timeout=20)
         await _cache_equals_server(app, client, rid, 14)
 
 
@@ -139,16 +139,16 @@ async def test_html_error_page_from_a_reverse_proxy(live_server, proxy):
     async with app.run_test(size=(200, 40)):
         await _cache_equals_server(app, client, rid, 10)
         proxy.fault = Fault(status=502, html=True)
-        await wait_until(lambda: app.state == "reconnecting", timeout=20)
+        await wait_until(lambda: app.session.state == "reconnecting", timeout=20)
         text = screen_text(app)
         assert "502 Bad Gateway" in text and "proxy in front" in text
         assert "<html" not in text and "<center>" not in text
         # A login page answered with 200 (single sign-on in front of the server).
         proxy.fault = Fault(status=200, html=True, body=b"<html><title>Sign in</title></html>")
-        await wait_until(lambda: "not MLflow JSON" in app.state_detail, timeout=20)
+        await wait_until(lambda: "not MLflow JSON" in app.session.state_detail, timeout=20)
         proxy.fault = None
         _log(client, rid, range(10, 12))
-        await wait_until(lambda: app.state == "live", timeout=20)
+        await wait_until(lambda: app.session.state == "live", timeout=20)
         await _cache_equals_server(app, client, rid, 12)
 
 
@@ -160,11 +160,11 @@ async def test_connection_reset_mid_response(live_server, proxy):
         await _cache_equals_server(app, client, rid, 10)
         proxy.fault = Fault(reset=True)
         _log(client, rid, range(10, 20))
-        await wait_until(lambda: "broke" in app.state_detail, timeout=20)
+        await wait_until(lambda: "broke" in app.session.state_detail, timeout=20)
         assert "reconnecting in" in _state(app)
         await _keys_still_work(app, pilot)
         proxy.fault = None
-        await wait_until(lambda: app.state == "live", timeout=20)
+        await wait_until(lambda: app.session.state == "live", timeout=20)
         await _cache_equals_server(app, client, rid, 20)
 
 
@@ -177,48 +177,58 @@ async def test_slow_server_keys_work_while_requests_hang(live_server, proxy):
         # 4.5 s a request: a round of one request (a light tick) is overdue for 1.5 s.
         proxy.fault = Fault(delay=4.5)
         _log(client, rid, range(10, 13))
-        await wait_until(lambda: app.waiting_for_server() > 0, timeout=15)
-        assert app.busy_since is not None, "a request round is hanging"
+        await wait_until(lambda: app.session.waiting_for_server() > 0, timeout=15)
+        assert app.session.busy_since is not None, "a request round is hanging"
         await _keys_still_work(app, pilot)
-        assert app.busy_since is not None, "keys were handled while it still hung"
+        assert app.session.busy_since is not None, "keys were handled while it still hung"
         await wait_until(lambda: "server slow" in _state(app), timeout=5)
         # Slow is not broken: the new points still arrive, 4.5 s per request.
         await _cache_equals_server(app, client, rid, 13)
         proxy.fault = None
-        await wait_until(lambda: app.waiting_for_server() == 0 and "server slow" not in _state(app),
-                         timeout=15)
+        await wait_until(
+            lambda: app.session.waiting_for_server() == 0 and "server slow" not in _state(app),
+            timeout=15,
+        )
 
 
 async def test_host_name_that_does_not_resolve():
     app = make_app(Settings(uri="http://no-such-host.invalid:5000", **FAST))
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(lambda: app.state == "reconnecting", timeout=20)
+        await wait_until(lambda: app.session.state == "reconnecting", timeout=20)
         assert "cannot resolve host name 'no-such-host.invalid'" in _state(app)
         await _keys_still_work(app, pilot)
         assert app.is_running
 
 
-@pytest.mark.parametrize(("fault", "expected"), [
-    (Fault(status=401, body=b'{"error_code": "UNAUTHENTICATED", "message": "nope"}'),
-     "MLFLOW_TRACKING_USERNAME"),
-    (Fault(status=403, body=b'{"error_code": "PERMISSION_DENIED", "message": "no access"}'),
-     "MLFLOW_TRACKING_TOKEN"),
-    (Fault(status=403, body=b"Invalid Host header - possible DNS rebinding attack detected"),
-     "--allowed-hosts"),
-])
-async def test_refusals_name_what_to_set_and_the_app_stays_up(live_server, proxy, fault,
-                                                                expected):
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (
+            Fault(status=401, body=b'{"error_code": "UNAUTHENTICATED", "message": "nope"}'),
+            "MLFLOW_TRACKING_USERNAME",
+        ),
+        (
+            Fault(status=403, body=b'{"error_code": "PERMISSION_DENIED", "message": "no access"}'),
+            "MLFLOW_TRACKING_TOKEN",
+        ),
+        (
+            Fault(status=403, body=b"Invalid Host header - possible DNS rebinding attack detected"),
+            "--allowed-hosts",
+        ),
+    ],
+)
+async def test_refusals_name_what_to_set_and_the_app_stays_up(live_server, proxy, fault, expected):
     client = live_server.client()
     name, _, rid = _seed(client)
     proxy.fault = fault
     app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST))
     async with app.run_test(size=(220, 40)) as pilot:
-        await wait_until(lambda: app.state == "error", timeout=20)
+        await wait_until(lambda: app.session.state == "error", timeout=20)
         assert expected in screen_text(app)
         assert "retry in" in _state(app)
         await _keys_still_work(app, pilot)
         proxy.fault = None  # credentials fixed on the server side: the next try succeeds
-        await wait_until(lambda: app.state == "live", timeout=40)
+        await wait_until(lambda: app.session.state == "live", timeout=40)
         await _cache_equals_server(app, client, rid, 10)
 
 
@@ -231,9 +241,11 @@ async def test_slow_history_does_not_hold_back_the_run_table(live_server, proxy)
     app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST))
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_rows(app, 1, timeout=10)
-        assert app.poller.points((rid, "val_loss")) == []  # still loading
+        assert app.session.poller.points((rid, "val_loss")) == []  # still loading
         await _keys_still_work(app, pilot)
-        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 10, timeout=40)
+        await wait_until(
+            lambda: len(app.session.poller.points((rid, "val_loss"))) == 10, timeout=40
+        )
         proxy.fault = None
-        assert app.state == "live"
+        assert app.session.state == "live"
         await _cache_equals_server(app, client, rid, 10)

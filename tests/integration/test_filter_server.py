@@ -32,7 +32,7 @@ async def test_filter_by_search_syntax_plain_text_and_bad_expression(live_server
         await pilot.press("enter")
         await wait_until(lambda: table.row_count == 1, timeout=10)
         assert "run-0-lr0.01" in str(table.get_row_at(0))
-        assert app.server_filter.startswith("metrics.val_loss")
+        assert app.session.server_filter.startswith("metrics.val_loss")
         # A bad expression: one inline message, the last good view stays.
         calls = []
         notify = app.notify
@@ -43,8 +43,10 @@ async def test_filter_by_search_syntax_plain_text_and_bad_expression(live_server
         error = app.monitor.query_one("#filter-error")
         await wait_until(lambda: error.display, timeout=10)
         assert "filter refused" in screen_text(app)
-        assert table.row_count == 1 and calls == []
-        assert app.state == "live"
+        # (The Now feed's summary of other tests' runs may arrive meanwhile: not about this.)
+        about = [c for c in calls if "filter" in str(c).lower() or "<<<" in str(c)]
+        assert table.row_count == 1 and about == []
+        assert app.session.state == "live"
         # Plain text: a name match done here; the server filter is dropped.
         await pilot.press("slash")
         box.value = "lr0.1"
@@ -71,15 +73,17 @@ async def test_plain_text_reaches_runs_beyond_the_loaded_page(live_server):
         client.set_terminated(rid, "FINISHED", end_time=3_000 + i)
     app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
     async with app.run_test(size=(160, 40)) as pilot:
-        app.poller.max_runs = 5  # a "large" experiment: the newest 5 are loaded
+        app.session.poller.max_runs = 5  # a "large" experiment: the newest 5 are loaded
         table = app.monitor.query_one(RunTable)
         await pilot.press("r")
-        await wait_until(lambda: app.poller.truncated and table.row_count == 5, timeout=15)
-        assert old not in app.poller.runs
+        await wait_until(lambda: app.session.poller.truncated and table.row_count == 5, timeout=15)
+        assert old not in app.session.poller.runs
         assert "searches them all" in str(table.border_title)
         await pilot.press("slash")
         app.monitor.query_one("#filter", Input).value = "needle"
         await pilot.press("enter")
-        await wait_until(lambda: table.row_count == 1 and old in app.poller.runs, timeout=15)
-        assert app.server_filter == "attributes.run_name ILIKE '%needle%'"
+        await wait_until(
+            lambda: table.row_count == 1 and old in app.session.poller.runs, timeout=15
+        )
+        assert app.session.server_filter == "attributes.run_name ILIKE '%needle%'"
         assert "filter: needle" in str(table.border_title)

@@ -26,7 +26,7 @@ async def test_badge_follows_the_detector_and_never_marks_a_healthy_run(live_ser
     app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.3))
     fired_at = None
     async with app.run_test(size=(140, 40)):
-        await wait_until(lambda: app.ticks > 0 and app.watched == (exp,), timeout=15)
+        await wait_until(lambda: app.ticks > 0 and app.session.watched == (exp,), timeout=15)
         table = app.monitor.query_one(RunTable)
         for epoch in range(40):
             now = int(time.time() * 1000)

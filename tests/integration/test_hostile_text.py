@@ -92,7 +92,7 @@ async def test_hostile_text_is_literal_everywhere_on_screen(live_server):
         # Details: params, tags and metric keys, literally; the 10,000 characters cut.
         table.focus()
         table.move_cursor(row=table.get_row_index(rid))
-        await wait_until(lambda: app.highlighted == rid)
+        await wait_until(lambda: app.session.highlighted == rid)
         await pilot.press("i")
         await wait_until(lambda: isinstance(app.screen, RunDetailsScreen))
         await pilot.pause()
@@ -123,23 +123,29 @@ async def test_hostile_text_is_literal_everywhere_on_screen(live_server):
         # Compare: params table and legend.
         table.focus()
         await pilot.press("g", "space", "j", "space")
-        await wait_until(lambda: rid in app.marked and len(app.marked) == 2,
+        await wait_until(lambda: rid in app.session.marked and len(app.session.marked) == 2,
                          message="both runs marked")
         await pilot.press("c")
         await wait_until(lambda: isinstance(app.screen, CompareScreen))
-        await wait_until(lambda: app.compare_frame is not None and len(app.compare_frame) == 2,
-                         timeout=15)
+        await wait_until(
+            lambda: app.session.compare.frame is not None and len(app.session.compare.frame) == 2,
+            timeout=15,
+        )
         # The legend, once the curves are in (they load after the table).
-        await wait_until(lambda: "[@click=app.quit]boom[/]␛␛red␛ · val" in screen_text(app),
-                         timeout=30, message="the legend")
+        await wait_until(
+            lambda: "[@click=app.quit]boom[/]␛␛red␛ · val" in screen_text(app),
+            timeout=30,
+            message="the legend",
+        )
         text = screen_text(app)
         # The params are columns further right: their cells hold the text literally.
         ctable = app.screen.query_one("#compare-table", RunTable)
-        column = next(c for c in app.compare_frame.columns if "markup" in str(c))
+        column = next(c for c in app.session.compare.frame.columns if "markup" in str(c))
         cell = ctable.get_cell(rid, str(column))
         assert cell.plain == "[link=https://evil.example]home[/link]" and not cell.spans
-        cell = ctable.get_cell(rid, next(str(c) for c in app.compare_frame.columns
-                                         if "ansi" in str(c)))
+        cell = ctable.get_cell(
+            rid, next(str(c) for c in app.session.compare.frame.columns if "ansi" in str(c))
+        )
         assert cell.plain == "␛␛red␛"
         assert _bad_terminal_bytes(text) == []
         await pilot.press("escape")

@@ -128,7 +128,7 @@ async def test_monitor_shows_the_same_verdicts(logged):
         expected = {logged["runs"][fx.name]: fx.label == "overfit" for fx in CASES}
 
         def judged() -> bool:
-            book = app.health
+            book = app.session.health
             return all(rid in book.judgements for rid in expected) and all(
                 bool(book.overfitting(rid)) == want for rid, want in expected.items())
 
@@ -177,25 +177,25 @@ async def test_a_finished_hugging_face_run_has_one_verdict_everywhere(mlflow_ser
 
     app = make_app(Settings(uri=mlflow_server.url, experiments=[name], interval=0.3))
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_until(lambda: rid in app.health.judgements, timeout=30,
+        await wait_until(lambda: rid in app.session.health.judgements, timeout=30,
                          message="the running run judged")
         log(points[cut:])
         log([(k, s, t, v) for k, pts in fx.metrics.items() if k in summary for s, t, v in pts])
         client.set_terminated(rid, "FINISHED")
-        await wait_until(lambda: app.poller.runs.get(rid) is not None
-                         and app.poller.runs[rid].status.value == "FINISHED"
-                         and "train_loss" in app.poller.runs[rid].metrics
-                         and verdict(app.health, rid)[1] is not None,
+        await wait_until(lambda: app.session.poller.runs.get(rid) is not None
+                         and app.session.poller.runs[rid].status.value == "FINISHED"
+                         and "train_loss" in app.session.poller.runs[rid].metrics
+                         and verdict(app.session.health, rid)[1] is not None,
                          timeout=60, message="the finished run judged overfitting")
-        watched = verdict(app.health, rid)
+        watched = verdict(app.session.health, rid)
         await pilot.pause()
     fresh_app = make_app(Settings(uri=mlflow_server.url, experiments=[name], interval=0.3))
     async with fresh_app.run_test(size=(160, 45)):
-        await wait_until(lambda: verdict(fresh_app.health, rid)[0] is not None
-                         and rid in fresh_app.health.judgements
-                         and fresh_app.poller.points((rid, "eval_loss")), timeout=30,
+        await wait_until(lambda: verdict(fresh_app.session.health, rid)[0] is not None
+                         and rid in fresh_app.session.health.judgements
+                         and fresh_app.session.poller.points((rid, "eval_loss")), timeout=30,
                          message="the fresh monitor judged the run")
-        await wait_until(lambda: verdict(fresh_app.health, rid) == watched, timeout=10,
+        await wait_until(lambda: verdict(fresh_app.session.health, rid) == watched, timeout=10,
                          message=f"the fresh monitor's verdict {watched}")
     rows = await asyncio.to_thread(_status_json, capsys, mlflow_server.url, name)
     row = rows["hf"]

@@ -541,7 +541,7 @@ async def test_rotated_token_is_renewed_without_the_user(upstream, token_front, 
                             token_command=tokens.command))
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_rows(app, 1, timeout=20)
-        await wait_until(lambda: app.state == "live", timeout=10)
+        await wait_until(lambda: app.session.state == "live", timeout=10)
         assert tokens.runs == 1
         # The token expires: the identity provider hands out a new one, the server refuses
         # the old one from now on.
@@ -552,7 +552,7 @@ async def test_rotated_token_is_renewed_without_the_user(upstream, token_front, 
         states: set[str] = set()
 
         def second_row() -> bool:
-            states.add(app.state)
+            states.add(app.session.state)
             return app.monitor is not None and app.monitor.query_one(
                 "RunTable").row_count == 2
 
@@ -581,7 +581,9 @@ def test_token_command_that_fails_is_one_line_naming_it(upstream, token_front, c
     message = one_error_line(err)
     assert message.startswith("token_command failed (exit 3): please run: login --device")
     assert "token_command" in message
-    assert token_front.seen() == [], "nothing is sent without a token"
+    # (A request of an earlier test, still in flight, may land meanwhile: it has its token.)
+    unsigned = [s for s in token_front.seen() if not s.authorization]
+    assert unsigned == [], "nothing is sent without a token"
 
 
 def test_token_the_server_keeps_refusing_is_renewed_once_then_reported(

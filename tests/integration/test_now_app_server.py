@@ -77,8 +77,13 @@ async def test_trouble_in_an_unopened_experiment_reaches_the_tree_and_the_now_vi
         await pilot.pause()
         # enter opens it in its experiment, charted.
         await pilot.press("enter")
-        await wait_until(lambda: isinstance(app.screen, MonitorScreen)
-                         and app.watched == (exps[1],) and app.highlighted == runs[names[1]],
-                         timeout=20)
+        await wait_until(
+            lambda: (
+                isinstance(app.screen, MonitorScreen)
+                and app.session.watched == (exps[1],)
+                and app.session.highlighted == runs[names[1]]
+            ),
+            timeout=20,
+        )
         table = app.monitor.query_one(RunTable)
         await wait_until(lambda: table.current_row_key == runs[names[1]], timeout=10)

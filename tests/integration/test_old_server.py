@@ -255,36 +255,51 @@ async def test_app_on_2_9_2_shows_live_points(old):
     async with app.run_test(size=(140, 40)):
         table = app.monitor.query_one(RunTable)
         await wait_until(lambda: table.row_count == 2, timeout=30, message="2 rows")
-        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 30, timeout=30,
-                         message="the live run's val_loss loaded")
-        assert app.state == "live", app.state_detail
-        assert app.poller.capabilities.windows is False
+        await wait_until(
+            lambda: len(app.session.poller.points((rid, "val_loss"))) == 30,
+            timeout=30,
+            message="the live run's val_loss loaded",
+        )
+        assert app.session.state == "live", app.session.state_detail
+        assert app.session.poller.capabilities.windows is False
         assert "2.9.2" in app.source.known_capabilities.note
-        await wait_until(lambda: "old server (MLflow 2.9.2)" in screen_text(app),
-                         message="the header says the server is old")
+        await wait_until(
+            lambda: "old server (MLflow 2.9.2)" in screen_text(app),
+            message="the header says the server is old",
+        )
         # The chart is filled (not "no data points yet"), and the run whose val_loss turned
         # up is warned.
         chart = app.monitor.query_one(MetricChart)
-        await wait_until(lambda: "val_loss" in chart.series_labels, timeout=30,
-                         message="val_loss charted")
-        assert "no data points" not in screen_text(app)
-        await wait_until(lambda: bool(app.health.overfitting(done)), timeout=30,
-                         message="the finished overfitting run warned")
+        await wait_until(
+            lambda: "val_loss" in chart.series_labels and "no data points" not in screen_text(
+                app), timeout=30, message="val_loss charted, on screen")
+        await wait_until(
+            lambda: bool(app.session.health.overfitting(done)),
+            timeout=30,
+            message="the finished overfitting run warned",
+        )
         await asyncio.to_thread(old.log_points, rid, "val_loss", _points(30, 36, scale=1.5))
-        await wait_until(lambda: app.poller.points((rid, "val_loss"))[-1].step == 35,
-                         timeout=30, message="the new points")
-        assert app.state == "live", app.state_detail
-        assert "no MLflow API" not in (app.state_detail or "")
+        await wait_until(
+            lambda: app.session.poller.points((rid, "val_loss"))[-1].step == 35,
+            timeout=30,
+            message="the new points",
+        )
+        assert app.session.state == "live", app.session.state_detail
+        assert "no MLflow API" not in (app.session.state_detail or "")
 
 
 # ---------------------------------------------------------------------- 2.0.1
 @pytest.fixture(scope="module")
 def seeded_2_0_1(oldest):
     name = _name("old/2.0.1")
-    seeded = oldest.seed(experiment=name, runs=[
-        {"name": "running", "status": "RUNNING", "steps": 40},
-        {"name": "finished", "status": "FINISHED", "steps": 40},
-        {"name": "killed", "status": "KILLED", "steps": 10}])
+    seeded = oldest.seed(
+        experiment=name,
+        runs=[
+            {"name": "running", "status": "RUNNING", "steps": 40},
+            {"name": "finished", "status": "FINISHED", "steps": 40},
+            {"name": "killed", "status": "KILLED", "steps": 10},
+        ],
+    )
     return name, seeded
 
 
@@ -305,10 +320,14 @@ async def test_2_0_1_without_version_nor_run_id_in(oldest, seeded_2_0_1):
         assert caps.note.startswith("MLflow 2.0.x: no windowed history")
         first = await poller.tick([exp], keys)
         assert {r.name: r.status.value for r in first.runs} == {
-            "running": "RUNNING", "finished": "FINISHED", "killed": "KILLED"}
+            "running": "RUNNING",
+            "finished": "FINISHED",
+            "killed": "KILLED",
+        }
         for step in range(40, 46, 2):
-            await asyncio.to_thread(oldest.log_points, ids["running"], "val_loss",
-                                    _points(step, step + 2))
+            await asyncio.to_thread(
+                oldest.log_points, ids["running"], "val_loss", _points(step, step + 2)
+            )
             clock.now += 2.0
             await poller.tick([exp], keys)  # a 400 here would fail the tick
             assert poller.points((ids["running"], "val_loss"))[-1].step == step + 1

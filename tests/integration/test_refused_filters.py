@@ -160,9 +160,9 @@ async def test_app_shows_the_note_and_live_points(azure_like):
         await wait_until(lambda: table.row_count >= 4, timeout=30, message="the runs")
         await wait_until(lambda: "runs filtered here" in screen_text(app), timeout=30,
                          message="the header note")
-        await wait_until(lambda: len(app.poller.points((rid, "val_loss"))) == 5, timeout=30,
+        await wait_until(lambda: len(app.session.poller.points((rid, "val_loss"))) == 5, timeout=30,
                          message="the live run's points")
         await asyncio.to_thread(_log, azure_like["client"], rid, range(5, 9))
-        await wait_until(lambda: app.poller.points((rid, "val_loss"))[-1].step == 8,
+        await wait_until(lambda: app.session.poller.points((rid, "val_loss"))[-1].step == 8,
                          timeout=30, message="new points of the live run")
-        assert app.state == "live", app.state_detail
+        assert app.session.state == "live", app.session.state_detail

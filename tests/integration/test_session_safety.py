@@ -70,7 +70,7 @@ async def test_a_whole_session_only_reads(live_server, tmp_path):
             await pilot.press("escape")
             # A server-side filter.
             await pilot.press("slash", *"metrics.val_loss < 100", "enter")
-            await wait_until(lambda: app.server_filter == "metrics.val_loss < 100")
+            await wait_until(lambda: app.session.server_filter == "metrics.val_loss < 100")
             await wait_rows(app, 2, timeout=15)
             await pilot.press("space", "j", "space")
             # Another experiment from the tree.
@@ -82,15 +82,15 @@ async def test_a_whole_session_only_reads(live_server, tmp_path):
                     break
                 await pilot.press("j")
             await pilot.press("enter")
-            await wait_until(lambda: app.watched == (exp_b,), timeout=15)
+            await wait_until(lambda: app.session.watched == (exp_b,), timeout=15)
             app.monitor.query_one(RunTable).focus()
             await wait_rows(app, 2, timeout=15)
             await pilot.press("space")
             # Compare and export.
             await pilot.press("c")
             await wait_until(lambda: isinstance(app.screen, CompareScreen))
-            await wait_until(lambda: app.compare_frame is not None
-                             and len(app.compare_frame) == 3, timeout=20)
+            await wait_until(lambda: app.session.compare.frame is not None
+                             and len(app.session.compare.frame) == 3, timeout=20)
             await pilot.press("m", "d", "o")  # o: pick the sort column from a list
             await wait_until(lambda: isinstance(app.screen, PickerScreen))
             await pilot.press("j", "enter")
@@ -139,19 +139,19 @@ async def test_credentials_reach_the_server_and_nowhere_else(live_server, tmp_pa
                           PASSWORD.encode() + b' ' + TOKEN.encode() + b'"}'),
                           Fault(status=502, html=True), Fault(reset=True)):
                 proxy.fault = fault
-                await wait_until(lambda: app.state != "live", timeout=20)
-                _no_secret("the state line", screen_text(app) + app.state_detail, secret)
+                await wait_until(lambda: app.session.state != "live", timeout=20)
+                _no_secret("the state line", screen_text(app) + app.session.state_detail, secret)
                 proxy.fault = None
-                await wait_until(lambda: app.state == "live", timeout=30)
+                await wait_until(lambda: app.session.state == "live", timeout=30)
             proxy.down()
-            await wait_until(lambda: "refused" in app.state_detail, timeout=20)
+            await wait_until(lambda: "refused" in app.session.state_detail, timeout=20)
             _no_secret("the state line", screen_text(app), secret)
             proxy.up()
-            await wait_until(lambda: app.state == "live", timeout=30)
+            await wait_until(lambda: app.session.state == "live", timeout=30)
             await pilot.press("space", "j", "space", "c")
             await wait_until(lambda: isinstance(app.screen, CompareScreen))
-            await wait_until(lambda: app.compare_frame is not None
-                             and len(app.compare_frame) == 2, timeout=20)
+            await wait_until(lambda: app.session.compare.frame is not None
+                             and len(app.session.compare.frame) == 2, timeout=20)
             await pilot.press("e")
             await wait_until(lambda: list(tmp_path.glob("*.csv")), message="the export")
             _no_secret("the compare screen", screen_text(app), secret)

@@ -53,7 +53,7 @@ async def test_panel_shows_system_metrics_and_follows_new_samples(live_server):
         _log_samples(client, rid, range(chunk, chunk + 50), start)
     app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
     async with app.run_test(size=(150, 40)):
-        await wait_until(lambda: app.monitor is not None and app.highlighted == rid
+        await wait_until(lambda: app.monitor is not None and app.session.highlighted == rid
                          and "GPU0 util" in _rows(app)
                          and len(_rows(app)["GPU0 util"].values) == WINDOW_STEPS,
                          timeout=20, message="the system window loaded")
@@ -63,12 +63,12 @@ async def test_panel_shows_system_metrics_and_follows_new_samples(live_server):
                               "Net rx"]
         assert rows["GPU0 util"].value == f"{90 + 99 % 5}%"
         assert rows["GPU0 power"].value == "250 W" and rows["Net rx"].value == "0.50 MB/s"
-        cached = app.system_points[(rid, "system/gpu_0_utilization_percentage")]
+        cached = app.session.system_points[(rid, "system/gpu_0_utilization_percentage")]
         assert [p.step for p in cached] == list(range(100 - WINDOW_STEPS, 100))  # bounded
         text = screen_text(app)
         assert "GPU0 util" in text and "250 W" in text and "48%" in text
         # The loss chart keeps its own metrics.
-        assert app._view_for(app.poller.runs[rid]) == ("train_loss", "val_loss")
+        assert app.session.view_for(app.session.poller.runs[rid]) == ("train_loss", "val_loss")
 
         # New samples: the GPU goes idle. Each reaches the panel; after a minute of them the
         # row is flagged (the run is RUNNING).
@@ -79,7 +79,7 @@ async def test_panel_shows_system_metrics_and_follows_new_samples(live_server):
         _log_samples(client, rid, range(101, 108), start, util=1.0)  # a gap of seven
         await wait_until(lambda: _rows(app)["GPU0 util"].alert, timeout=15,
                          message="the idle GPU flagged")
-        cached = app.system_points[(rid, "system/gpu_0_utilization_percentage")]
+        cached = app.session.system_points[(rid, "system/gpu_0_utilization_percentage")]
         assert [p.step for p in cached] == list(range(108 - WINDOW_STEPS, 108))
         history = client.get_metric_history(rid, "system/gpu_0_utilization_percentage")
         assert [(p.step, p.value) for p in cached] == [

@@ -31,6 +31,8 @@ from tui.tracking.artifacts import (
     ArtifactError,
     Artifacts,
     Chunk,
+    ImageSteps,
+    image_steps,
     save_tree,
 )
 from tui.tracking.errors import TrackingError
@@ -100,6 +102,10 @@ class ArtifactsScreen(Screen[None]):
         Binding("s", "save", "Save", id="artifacts.save"),
         Binding("y", "copy_id", "Copy run id", id="artifacts.copy_id"),
         Binding("Y", "copy_url", "Copy web URL", show=False, id="artifacts.copy_url"),
+        Binding("left_square_bracket", "step(-1)", "Earlier step", show=False,
+                id="artifacts.step_back"),
+        Binding("right_square_bracket", "step(1)", "Later step", show=False,
+                id="artifacts.step_on"),
     ]
     HELP = "Artifacts: enter opens a folder or previews a file"
 
@@ -118,6 +124,9 @@ class ArtifactsScreen(Screen[None]):
         self._follow_text = ""
         self.loaded_folders = 0
         self.copied = ""
+        # Logged images (MLflow 3, log_image(key=, step=)): one tree entry per key, [ and ]
+        # move through its steps. Path of any step's file -> its key's steps.
+        self.image_groups: dict[str, ImageSteps] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="art-head")
@@ -165,6 +174,14 @@ class ArtifactsScreen(Screen[None]):
         if not entries and not path:
             self._show_message("This run has no artifacts.", "dim")
             return
+        groups, entries = image_steps(entries)
+        for group in groups:
+            latest = group.steps[-1][1]
+            label = plain(group.key, 50)
+            label.append(f"  {len(group.steps)} step{'s' if len(group.steps) > 1 else ''}, "
+                         f"last {group.steps[-1][0]}", style="dim")
+            node.add_leaf(label, latest)
+            self.image_groups.update((a.path, group) for _, a in group.steps)
         for entry in entries:
             label = plain(entry.name + ("/" if entry.is_dir else ""), 60,
                           style="bold" if entry.is_dir else "")
@@ -312,9 +329,27 @@ class ArtifactsScreen(Screen[None]):
             return
         self._show("#art-image")
         self.shown = f"image {entry.name}"
-        self._head(f"{entry.path} · {size_text(chunk.total)}")
+        group = self.image_groups.get(entry.path)
+        index = group.index_of(entry.path) if group is not None else None
+        if group is not None and index is not None:
+            self.shown = f"image {group.key} step {group.steps[index][0]}"
+            self._head(f"{group.key} · step {group.steps[index][0]} ({index + 1} of "
+                       f"{len(group.steps)}: [ and ] move) · {size_text(chunk.total)}")
+        else:
+            self._head(f"{entry.path} · {size_text(chunk.total)}")
 
     # ------------------------------------------------------------------ keys
+    def action_step(self, delta: int) -> None:
+        """[ / ]: the logged image of the key shown, at the step before or after."""
+        group = self.image_groups.get(self.current.path) if self.current else None
+        index = group.index_of(self.current.path) if group and self.current else None
+        if group is None or index is None:
+            return
+        target = min(max(index + delta, 0), len(group.steps) - 1)
+        if target != index:
+            self.current = group.steps[target][1]
+            self._preview(self.current)
+
     def action_close(self) -> None:
         save = self.query_one("#art-save", Input)
         if save.display:

@@ -74,7 +74,9 @@ def details_table(run: Run, experiment: str, now_ms: int,
     return table
 
 
-class RunDetailsScreen(ModalScreen[None]):
+class RunDetailsScreen(ModalScreen[str | None]):
+    """Dismissed with "artifacts" when the user asks for the run's artifacts (a)."""
+
     DEFAULT_CSS = """
     RunDetailsScreen { align: center middle; }
     RunDetailsScreen > VerticalScroll {
@@ -85,6 +87,7 @@ class RunDetailsScreen(ModalScreen[None]):
     HELP_TITLE = "Run details"
     BINDINGS = [
         Binding("escape,q,i", "dismiss", "Close", id="details.close"),
+        Binding("a", "artifacts", "Artifacts", id="details.artifacts"),
         # A modal screen stops the app's bindings: help is bound here too.
         Binding("question_mark,f1", "app.help", "Help", id="details.help"),
         Binding("j,down", "scroll_down", "Scroll down", show=False, id="details.down"),
@@ -101,7 +104,7 @@ class RunDetailsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = "Run details · escape closes"
+            scroll.border_title = "Run details · a artifacts · escape closes"
             yield Static(details_table(self.run, self.experiment, self.now_ms,
                                          self.judgement), id="details")
 
@@ -116,3 +119,6 @@ class RunDetailsScreen(ModalScreen[None]):
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+    def action_artifacts(self) -> None:
+        self.dismiss("artifacts")

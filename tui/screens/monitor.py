@@ -263,15 +263,24 @@ class MonitorScreen(MonitorView):
             return
         session = self.session
         names = session.experiment_names()
+
+        def closed(then: str | None) -> None:
+            if then == "artifacts":
+                self.open_artifacts(run)
+
         self.app.push_screen(RunDetailsScreen(
             run, names.get(run.experiment_id, run.experiment_id), session.now_ms(),
-            session.health.judgement(run.run_id)))
+            session.health.judgement(run.run_id)), closed)
 
     def action_artifacts(self) -> None:
         """The highlighted run's artifacts (a)."""
         run = self.cursor_run()
+        if run is not None:
+            self.open_artifacts(run)
+
+    def open_artifacts(self, run: Run) -> None:
         source = self.session.source
-        if run is None or source is None:
+        if source is None:
             return
         from tui.screens.artifacts import ArtifactsScreen
         from tui.tracking.artifacts import LocalArtifacts, RestArtifacts

@@ -13,7 +13,8 @@ Names from the server are kept as given; showing them safely is the UI's job.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -262,6 +263,48 @@ async def save_tree(store: Artifacts, run: Run, path: str, dest: Path,
     return files, size
 
 
-__all__ = ["Artifact", "ArtifactError", "Artifacts", "Chunk", "LocalArtifacts",
+
+# MLflow 3's log_image(image, key=, step=) writes two files per step under images/:
+# "{key}+step+{step}+timestamp+{ms}+{uuid}.png" and the same with "+compressed.webp" (older
+# 3.x: "%" instead of "+"; "/" in the key as "~", once "#"). mlflow/tracking/client.py,
+# MlflowClient.log_image.
+_LOGGED_IMAGE = re.compile(
+    r"^(?P<key>.+?)[+%]step[+%](?P<step>\d+)[+%]timestamp[+%](?P<ts>\d+)[+%][0-9a-fA-F-]+"
+    r"(?P<compressed>[+%]compressed)?\.(?:png|webp|jpe?g)$")
+
+
+@dataclass(frozen=True)
+class ImageSteps:
+    """One key of a run's logged images: its file at each step, in step order."""
+
+    key: str
+    steps: tuple[tuple[int, Artifact], ...]
+
+    def index_of(self, path: str) -> int | None:
+        return next((i for i, (_, a) in enumerate(self.steps) if a.path == path), None)
+
+
+def image_steps(entries: Sequence[Artifact]) -> tuple[list[ImageSteps], list[Artifact]]:
+    """Group the logged images of a folder's `entries` by key (the full-resolution file of
+    each step; the compressed copy only where it is the only one); return (the groups by key,
+    the other entries as they were)."""
+    found: dict[str, dict[int, tuple[bool, int, Artifact]]] = {}
+    rest: list[Artifact] = []
+    for entry in entries:
+        match = None if entry.is_dir else _LOGGED_IMAGE.match(entry.name)
+        if match is None:
+            rest.append(entry)
+            continue
+        key = match["key"].replace("~", "/").replace("#", "/")
+        rank = (match["compressed"] is None, int(match["ts"]), entry)
+        steps = found.setdefault(key, {})
+        step = int(match["step"])
+        if step not in steps or rank[:2] > steps[step][:2]:
+            steps[step] = rank
+    groups = [ImageSteps(key, tuple((step, found[key][step][2]) for step in sorted(found[key])))
+              for key in sorted(found)]
+    return groups, rest
+
+__all__ = ["Artifact", "ArtifactError", "Artifacts", "Chunk", "ImageSteps", "LocalArtifacts",
            "PREVIEW_BYTES", "RestArtifacts", "check_relative", "local_root", "save_tree",
-           "sort_entries"]
+           "image_steps", "sort_entries"]
