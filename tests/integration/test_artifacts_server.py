@@ -308,3 +308,52 @@ async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp
         await wait_until(lambda: screen.shown == "image samples/pred step 0", timeout=20)
         await pilot.press("right_square_bracket")
         await wait_until(lambda: screen.shown == "image samples/pred step 10", timeout=20)
+
+
+# ---------------------------------------------------------------------- MLflow 3 logged models
+async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
+    """A run's MLflow 3 logged models (their files are the model's, not the run's): a folder
+    at the top of the artifacts tree, each model's name, status, metrics and step."""
+    from mlflow.entities import Metric
+    from textual.widgets import Tree
+
+    from tests.conftest import wait_rows, wait_until
+    from tui.app import make_app
+    from tui.config import Settings
+    from tui.screens.artifacts import ArtifactsScreen
+
+    client = proxied["client"]
+    exp = client.create_experiment("artifacts/models")
+    rid = client.create_run(exp, run_name="with-a-model").info.run_id
+    model = client.create_logged_model(exp, name="classifier", source_run_id=rid)
+    client.log_batch(rid, metrics=[Metric("accuracy", 0.875, 1_700_000_000_000, 12,
+                                          model_id=model.model_id)])
+    client.finalize_logged_model(model.model_id, "READY")
+    source = RestSource(proxied["server"].url)
+    try:
+        run = await _run(source, exp, rid)
+        [found] = await RestArtifacts(source).logged_models(run)
+        assert (found.model_id, found.name, found.status) == (model.model_id, "classifier",
+                                                              "READY")
+        assert found.metrics == (("accuracy", 0.875, 12),)
+        other = await _run(source, proxied["experiment"], proxied["run_id"])
+        assert await RestArtifacts(source).logged_models(other) == []
+    finally:
+        await source.aclose()
+
+    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/models"],
+                            interval=0.5, export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, 1, timeout=30)
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        await wait_until(lambda: screen.models_shown == 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        folder = tree.root.children[0]
+        assert str(folder.label) == "logged models (1)"
+        [leaf] = folder.children
+        assert str(leaf.label) == "classifier  ready · accuracy 0.8750 @12"
+        tree.select_node(leaf)
+        await wait_until(lambda: model.model_id in screen.shown, timeout=10)
+        assert "metric        accuracy = 0.8750 @12" in screen.shown

@@ -351,3 +351,17 @@ def test_status_on_2_0_1(oldest, seeded_2_0_1, isolated, capsys):
     rows = {r["run"]: r for r in json.loads(out)}
     assert rows["running"]["step"] == 45 and rows["finished"]["step"] == 39
     assert rows["running"]["val"] == pytest.approx(1.0 / 46)
+
+
+async def test_no_logged_models_on_2_9_2_and_no_error(old):
+    """MLflow 2.x has no logged-models endpoint: the artifacts screen lists none, quietly."""
+    from tui.tracking.artifacts import RestArtifacts
+
+    seeded = old.seed(experiment=_name("old/models"), runs=[
+        {"name": "done", "status": "FINISHED", "steps": 0}])
+    source = RestSource(old.url)
+    try:
+        [run] = await source.search_runs([seeded["experiment_id"]])
+        assert await RestArtifacts(source).logged_models(run) == []
+    finally:
+        await source.aclose()

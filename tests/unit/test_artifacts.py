@@ -25,3 +25,36 @@ def test_logged_images_grouped_by_key_in_step_order():
     assert [a.path.endswith(".webp") for _, a in confusion.steps] == [True]
     assert [a.path for a in rest] == ["images/notes.txt", "images/sub"]
     assert pred.index_of(pred.steps[1][1].path) == 1 and pred.index_of("nope") is None
+
+
+# A logged-models/search answer recorded from a real MLflow 3.17.2 server (create_logged_model,
+# then a metric logged with model_id, then finalize_logged_model(READY)).
+RECORDED_SEARCH = {"models": [{
+    "info": {"model_id": "m-313706523bd8413d9b79d8921b33ffb5", "experiment_id": "1",
+             "name": "classifier", "creation_timestamp_ms": 1796354040908,
+             "last_updated_timestamp_ms": 1796354040953,
+             "artifact_uri": "/tmp/artifacts/1/models/m-313706523bd8413d9b79d8921b33ffb5"
+                             "/artifacts",
+             "status": "LOGGED_MODEL_READY", "model_type": "",
+             "source_run_id": "befe77ab89c248d3bf4a7dfd6b26edd8"},
+    "data": {"metrics": [{"key": "accuracy", "value": 0.91, "timestamp": 1700000000000,
+                          "step": 5, "model_id": "m-313706523bd8413d9b79d8921b33ffb5",
+                          "run_id": "befe77ab89c248d3bf4a7dfd6b26edd8"}]}}]}
+
+
+def test_a_logged_model_from_the_search_answer():
+    from tui.screens.artifacts import model_label, model_text
+    from tui.tracking.artifacts import logged_model
+
+    model = logged_model(RECORDED_SEARCH["models"][0])
+    assert (model.model_id, model.name, model.status) == (
+        "m-313706523bd8413d9b79d8921b33ffb5", "classifier", "READY")
+    assert model.metrics == (("accuracy", 0.91, 5),) and model.step == 5
+    assert model.created_ms == 1796354040908 and model.params == ()
+    assert str(model_label(model)) == "classifier  ready · accuracy 0.9100 @5"
+    assert "metric        accuracy = 0.9100 @5" in model_text(model, "r1")
+    # Missing or odd fields: no crash, what is known is kept.
+    odd = logged_model({"info": {"model_id": "m-1", "status": "LOGGED_MODEL_PENDING"},
+                        "data": {"metrics": [{"key": "x"}, {"key": "y", "value": "nan"}]}})
+    assert odd.status == "PENDING" and [k for k, _, _ in odd.metrics] == ["y"]
+    assert odd.step == 0 and odd.created_ms is None

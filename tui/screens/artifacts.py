@@ -13,6 +13,7 @@ import io
 import json
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -32,6 +33,7 @@ from tui.tracking.artifacts import (
     Artifacts,
     Chunk,
     ImageSteps,
+    LoggedModel,
     image_steps,
     save_tree,
 )
@@ -127,6 +129,9 @@ class ArtifactsScreen(Screen[None]):
         # Logged images (MLflow 3, log_image(key=, step=)): one tree entry per key, [ and ]
         # move through its steps. Path of any step's file -> its key's steps.
         self.image_groups: dict[str, ImageSteps] = {}
+        self.models: dict[int, LoggedModel] = {}  # tree node id -> the logged model it shows
+        self.models_shown = 0
+        self._models_node: TreeNode[Artifact] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="art-head")
@@ -151,6 +156,7 @@ class ArtifactsScreen(Screen[None]):
         tree.root.expand()
         tree.focus()
         self._load(tree.root, "")
+        self._load_models()
         self.set_interval(FOLLOW_EVERY, self._follow_tick)
 
     def _head(self, note: str) -> None:
@@ -170,7 +176,9 @@ class ArtifactsScreen(Screen[None]):
         except TrackingError as exc:
             self._show_message(f"✘ {exc}", "bold red")
             return
-        node.remove_children()
+        for child in list(node.children):
+            if child is not self._models_node:  # the logged models stay (another worker's)
+                child.remove()
         if not entries and not path:
             self._show_message("This run has no artifacts.", "dim")
             return
@@ -199,6 +207,34 @@ class ArtifactsScreen(Screen[None]):
                 self._show_message("enter: open a folder or preview a file", "dim")
         self.loaded_folders += 1
 
+    @work(group="models")
+    async def _load_models(self) -> None:
+        """MLflow 3 logged models of the run (their files are the model's, not the run's):
+        a folder at the top of the tree, one entry each; nothing on servers without them."""
+        find = getattr(self.store, "logged_models", None)
+        if find is None:
+            return
+        try:
+            models = await find(self.run)
+        except TrackingError:
+            return
+        if not models:
+            return
+        tree = self.query_one("#art-tree", Tree)
+        label = plain(f"logged models ({len(models)})", 40, style="bold")
+        folder = tree.root.add(label, None, before=0 if tree.root.children else None,
+                               expand=True)
+        self._models_node = folder
+        for model in models:
+            self.models[folder.add_leaf(model_label(model), None).id] = model
+        self.models_shown = len(models)
+
+    def _show_model(self, model: LoggedModel) -> None:
+        self._show("#art-preview")
+        self.shown = model_text(model, self.run.run_id)
+        self.query_one("#art-text", Static).update(Text(_visible(self.shown)))
+        self._head(f"logged model {model.name} · {model.model_id}")
+
     @on(Tree.NodeExpanded, "#art-tree")
     def _expanded(self, event: Tree.NodeExpanded[Artifact]) -> None:
         entry = event.node.data
@@ -207,6 +243,12 @@ class ArtifactsScreen(Screen[None]):
 
     @on(Tree.NodeSelected, "#art-tree")
     def _selected(self, event: Tree.NodeSelected[Artifact]) -> None:
+        model = self.models.get(event.node.id)
+        if model is not None:
+            self.current = None
+            self.following = False
+            self._show_model(model)
+            return
         entry = event.node.data
         if entry is None or entry.is_dir:
             return
@@ -298,11 +340,7 @@ class ArtifactsScreen(Screen[None]):
             return
         self._show("#art-table")
         table = self.query_one("#art-table", RunTable)
-        columns = [(f"c{i}", plain(str(c), 40).plain) for i, c in enumerate(frame.columns)]
-        rows = [(str(i), [fmt.number(v) if isinstance(v, float) else plain(v, 40)
-                          for v in record])
-                for i, record in enumerate(frame.itertuples(index=False))]
-        table.set_rows(columns, rows)
+        table.set_rows(*table_cells(frame))
         more = "" if chunk.complete else f" (the first {size_text(len(data))})"
         self.shown = ",".join(str(c) for c in frame.columns)
         self._head(f"{entry.path} · {len(frame)} rows shown{more} of {size_text(chunk.total)}")
@@ -446,6 +484,36 @@ class ArtifactsScreen(Screen[None]):
         self.app.copy_to_clipboard(text)  # Textual's OSC 52: the laptop's clipboard over SSH
         self.copied = text
         self.notify(f"Copied the {what}: {text}", title="Clipboard", markup=False)
+
+
+def table_cells(frame: Any) -> tuple[list[tuple[str, str]], list[tuple[str, list[Any]]]]:
+    """A pandas frame as RunTable columns and rows (numbers formatted, text plain)."""
+    columns = [(f"c{i}", plain(str(c), 40).plain) for i, c in enumerate(frame.columns)]
+    rows = [(str(i), [fmt.number(v) if isinstance(v, float) else plain(v, 40) for v in record])
+            for i, record in enumerate(frame.itertuples(index=False))]
+    return columns, rows
+
+
+def model_label(model: LoggedModel) -> Text:
+    """A logged model in the tree: name, status, its first metrics and the step logged at."""
+    text = plain(model.name or model.model_id, 40)
+    shown = ", ".join(f"{k} {fmt.number(v)}" for k, v, _ in model.metrics[:2])
+    step = model.step
+    text.append(f"  {model.status.lower()}" + (f" · {shown}" if shown else "") +
+                (f" @{step}" if step is not None else ""), style="dim")
+    return text
+
+
+def model_text(model: LoggedModel, run_id: str) -> str:
+    """Everything about a logged model, one fact a line."""
+    lines = [f"logged model  {model.name}", f"id            {model.model_id}",
+             f"status        {model.status.lower()}", f"source run    {run_id}"]
+    if model.step is not None:
+        lines.append(f"logged at     step {model.step}")
+    lines += [f"metric        {k} = {fmt.number(v)} @{step}" for k, v, step in model.metrics]
+    lines += [f"param         {k} = {v}" for k, v in model.params]
+    lines.append(f"files         {model.artifact_uri}")
+    return "\n".join(lines)
 
 
 def _visible(text: str) -> str:

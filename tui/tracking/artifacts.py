@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from tui.tracking.errors import BadRequest, NotFound, TrackingError
+from tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
 from tui.tracking.models import Run
 
 PREVIEW_BYTES = 256 * 1024  # what a preview reads at most (head or tail)
@@ -52,6 +52,44 @@ class Chunk:
         """The chunk is the whole file."""
         return self.start == 0 and self.total is not None and len(self.data) >= self.total
 
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """An MLflow 3 logged model of a run (mlflow.<flavor>.log_model, create_logged_model):
+    its files live under the model, not in the run's artifacts."""
+
+    model_id: str
+    name: str
+    status: str  # READY, PENDING, FAILED
+    artifact_uri: str
+    metrics: tuple[tuple[str, float, int], ...] = ()  # (key, value, step), as logged
+    params: tuple[tuple[str, str], ...] = ()
+    created_ms: int | None = None
+
+    @property
+    def step(self) -> int | None:
+        """The training step it was logged at (its metrics'), if known."""
+        return max((s for _, _, s in self.metrics), default=None)
+
+
+def logged_model(item: dict[str, Any]) -> LoggedModel:
+    """One model of a logged-models/search answer ({"info": {...}, "data": {...}})."""
+    info, data = item.get("info") or {}, item.get("data") or {}
+    metrics = []
+    for m in data.get("metrics") or []:
+        try:
+            metrics.append((str(m["key"]), float(m["value"]), int(m.get("step") or 0)))
+        except (KeyError, TypeError, ValueError):
+            continue
+    params = tuple((str(p.get("key", "")), str(p.get("value", "")))
+                   for p in data.get("params") or [])
+    created = info.get("creation_timestamp_ms")
+    return LoggedModel(str(info.get("model_id", "")), str(info.get("name", "")),
+                       str(info.get("status", "")).removeprefix("LOGGED_MODEL_"),
+                       str(info.get("artifact_uri", "")), tuple(metrics), params,
+                       int(created) if isinstance(created, (int, str)) and str(created).isdigit()
+                       else None)
 
 class ArtifactError(TrackingError):
     """An artifact cannot be listed or read; one line with the fix."""
@@ -131,6 +169,17 @@ class RestArtifacts:
         except NotFound as exc:
             raise ArtifactError(f"no artifact {path!r}: {exc.message}") from None
         return Chunk(data, first, total)
+
+    async def logged_models(self, run: Run) -> Sequence[LoggedModel]:
+        """The run's MLflow 3 logged models; [] from a server without them (2.x: 404)."""
+        try:
+            data = await self.api._call(
+                "POST", "/api/2.0/mlflow/logged-models/search",
+                body={"experiment_ids": [run.experiment_id], "max_results": 100,
+                      "filter": f"source_run_id = '{run.run_id}'"})
+        except (NotFound, BadRequest, MissingRoute):
+            return []
+        return [logged_model(m) for m in data.get("models") or []]
 
     async def save_file(self, run: Run, path: str, dest: Path,
                         progress: Progress | None = None) -> int:
@@ -306,5 +355,6 @@ def image_steps(entries: Sequence[Artifact]) -> tuple[list[ImageSteps], list[Art
     return groups, rest
 
 __all__ = ["Artifact", "ArtifactError", "Artifacts", "Chunk", "ImageSteps", "LocalArtifacts",
+           "LoggedModel", "logged_model",
            "PREVIEW_BYTES", "RestArtifacts", "check_relative", "local_root", "save_tree",
            "image_steps", "sort_entries"]
