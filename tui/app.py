@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -345,3 +345,10 @@ def make_app(settings: Settings, source: TrackingSource | None = None, *,
 
 
 __all__ = ["MlflowTui", "make_app", "__version__"]
+
+
+if TYPE_CHECKING:
+    from tui.screens.base import Host
+
+    def _is_a_host(app: MlflowTui) -> Host:  # checked by mypy: the App is what screens ask
+        return app
