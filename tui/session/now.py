@@ -15,12 +15,13 @@ from tui.analysis.health import HealthSettings, HealthWarning, Kind
 from tui.analysis.judge import Choices, Judgement, judge, series_keys
 from tui.analysis.now import NowRow, now_rows, trouble_counts
 from tui.tracking.history import SeriesReader
-from tui.tracking.models import Experiment
+from tui.tracking.models import Experiment, Run, SeriesKey
 from tui.tracking.now import RECENT_MS, NowPoller
 from tui.tracking.source import TrackingSource
 
 HISTORY_POINTS = 500  # points per series of an ended run, as `status` and the monitor load
 ENDED_JUDGED = 50  # ended runs whose series are read to judge them (the newest)
+FIRST_READS = 60  # running runs whose series are read for the first time, a refresh
 _KEPT = frozenset({Kind.OVERFITTING, Kind.DIVERGED})  # an ended run keeps what it showed
 
 
@@ -58,12 +59,28 @@ class NowFeed:
     def refresh(self) -> None:
         self.poller.refresh()
 
+    def _tracked(self, runs: Sequence[Run], choices: Choices) -> list[SeriesKey]:
+        """The judged series of the running runs. Those already read advance cheaply; of the
+        runs not read yet, at most FIRST_READS a refresh, the most recently active first: on
+        a server with hundreds of RUNNING runs (crashed trainings never end theirs) the first
+        refresh comes in seconds with the live ones judged, the silent ones follow."""
+        cached = self.poller.poller.series
+        out: list[SeriesKey] = []
+        new = 0
+        for run in sorted(runs, key=_last_activity, reverse=True):
+            keys = series_keys(run, choices)
+            if any(k not in cached for k in keys):
+                if new >= FIRST_READS:
+                    continue
+                new += 1
+            out += keys
+        return out
+
     async def tick(self, experiments: Sequence[Experiment]) -> NowUpdate:
         choices = self._choices(experiments)
         settings = self._settings()
-        result = await self.poller.tick(
-            [e.experiment_id for e in experiments],
-            lambda runs: [k for r in runs for k in series_keys(r, choices)])
+        result = await self.poller.tick([e.experiment_id for e in experiments],
+                                        lambda runs: self._tracked(runs, choices))
         now_ms = self._wall_ms()
         judgements: dict[str, Judgement] = {}
         for run in result.active:
@@ -105,6 +122,11 @@ class NowFeed:
         self.last = NowUpdate(rows, trouble_counts(rows), fresh, first, result.requests,
                               list(result.ended))
         return self.last
+
+
+def _last_activity(run: Run) -> int:
+    """When the run last logged a metric (else started)."""
+    return max((p.timestamp for p in run.metrics.values()), default=run.start_time or 0)
 
 
 __all__ = ["NowFeed", "NowUpdate"]
