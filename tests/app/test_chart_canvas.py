@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.visual import Visual
 from textual.widgets import Static
 
-import widgets.chart as chart_module
+import widgets.chart.plotext_bridge as plotext_bridge
 from tests.conftest import wait_until
 from widgets import ChartOptions, MetricChart
 from widgets.chart import _Canvas
@@ -83,7 +83,7 @@ async def test_screen_is_the_same_as_through_textual_plotext(monkeypatch: pytest
         assert isinstance(chart.render(), _Canvas)
         ours = app.export_screenshot()
         # Without the plotext internals the chart falls back to PlotextPlot.render().
-        monkeypatch.setattr(chart_module, "_PLOTEXT_MATRIX", False)
+        monkeypatch.setattr(plotext_bridge, "_PLOTEXT_MATRIX", False)  # where it is read
         assert not isinstance(chart.render(), _Canvas)
         before = chart.render_count
         chart.refresh()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pytest
 
-import widgets.chart as chart_module
+import widgets.chart.tracks as chart_tracks
 from tui.charting import XYCache, XYSeries, xy
 from tui.tracking.models import Point
 from widgets import ChartOptions, downsample, ema, log_safe
@@ -321,9 +321,10 @@ def test_block_size_does_not_change_results(monkeypatch: pytest.MonkeyPatch):
     xs, ys = _series(rng, 12_000)
     results = []
     for block in (4, 64, 1000):
-        monkeypatch.setattr(chart_module, "BLOCK", block)
+        monkeypatch.setattr(chart_tracks, "BLOCK", block)  # where _Extremes reads it
         extremes = _Extremes(list(ys), False)
         extremes.sync()
+        assert len(extremes.arg_lo[0]) == len(ys) // block  # the patch reached _Extremes
         results.append(extremes.downsample(xs, 10, 160))
     assert results[0] is not None
     assert _same(results[0], results[1]) and _same(results[1], results[2])
