@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULE_LINES = 600
 MAX_CLASS_LINES = 400
@@ -52,18 +50,5 @@ def test_the_check_reads_the_whole_code():
     assert any(n.startswith("widgets/") for n in names)
 
 
-# Still over a limit and being split by another helper (issue 15): the check holds for every
-# other module; take each one off this list when it is under the limits.
-KNOWN_EXCEPTIONS = ("tui/screens/monitor.py", "tui/session/monitor.py")
-
-
 def test_no_module_over_600_lines_and_no_class_over_400():
-    known = {ROOT / name for name in KNOWN_EXCEPTIONS}
-    assert oversized([p for p in _modules() if p not in known]) == []
-
-
-@pytest.mark.xfail(strict=False, reason="issue 15: the known exceptions are being split by "
-                   "another helper; drop this test with the list when it is empty")
-def test_the_known_exceptions_too():
-    assert oversized([p for p in _modules() if p.relative_to(ROOT).as_posix()
-                      in KNOWN_EXCEPTIONS]) == []
+    assert oversized(_modules()) == []

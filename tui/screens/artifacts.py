@@ -486,6 +486,20 @@ class ArtifactsScreen(Screen[None]):
         self.notify(f"Copied the {what}: {text}", title="Clipboard", markup=False)
 
 
+def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen | None:
+    """The artifacts screen of `run`, read the way its source reaches them: through the
+    tracking server (RestSource), or from the local store's artifact root."""
+    from tui.tracking.artifacts import LocalArtifacts, RestArtifacts
+    from tui.tracking.rest import RestSource
+
+    if source is None:
+        return None
+    if isinstance(source, RestSource):
+        url = f"{source.base_url}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
+        return ArtifactsScreen(run, RestArtifacts(source), web_url=url, save_dir=save_dir)
+    return ArtifactsScreen(run, LocalArtifacts(), save_dir=save_dir)
+
+
 def table_cells(frame: Any) -> tuple[list[tuple[str, str]], list[tuple[str, list[Any]]]]:
     """A pandas frame as RunTable columns and rows (numbers formatted, text plain)."""
     columns = [(f"c{i}", plain(str(c), 40).plain) for i, c in enumerate(frame.columns)]

@@ -4,6 +4,7 @@ reason (the state line cuts it to fit the terminal)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -14,6 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from widgets import plain
+
+if TYPE_CHECKING:
+    from tui.session.monitor import MonitorSession
 
 KEY_CELLS = 24
 VALUE_CELLS = 400
@@ -63,3 +67,16 @@ class ConnectionScreen(ModalScreen[None]):
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+
+def connection_screen(session: MonitorSession) -> ConnectionScreen:
+    """The connection details of a MonitorSession: its source's facts, the last refresh, and
+    the last error in full while not live."""
+    from tui import format as fmt
+
+    describe = getattr(session.source, "describe", None)
+    facts = describe() if callable(describe) else []
+    if session.last_ok:
+        facts.append(("last refreshed", fmt.clock(session.last_ok)))
+    error = session.state_detail if session.state != "live" else ""
+    return ConnectionScreen(facts, session.state, error)

@@ -5,15 +5,13 @@ monitor_view.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input
 
 from tui.analysis import find_pairs
-from tui.charting import chart_views, sort_key, split_by_dataset
+from tui.charting import chart_views, sort_key
 from tui.filtering import is_search_expression, name_matches
 from tui.goto import RunRef
 from tui.nesting import PARENT_TAG, Row, nest
@@ -29,8 +27,7 @@ from tui.screens.monitor_view import (
     set_title,
 )
 from tui.screens.picker import PickerScreen
-from tui.system_metrics import panel_rows
-from tui.tracking.models import Point, Run
+from tui.tracking.models import Run
 from widgets import ExperimentTree, RunTable
 
 
@@ -174,32 +171,6 @@ class MonitorScreen(MonitorView):
         if session.highlighted not in poller.runs:
             session.highlighted = table.current_row_key or (runs[0].run_id if runs else None)
 
-    def draw_chart(self) -> None:
-        session = self.session
-        if session.poller is None or not self.ready:
-            return
-        run = session.poller.runs.get(session.highlighted or "")
-        if run is None:
-            self.show_chart(None, {}, [], 0, 0)
-            self.show_system([])
-            return
-        views = chart_views(run.metrics)
-        keys = session.view_for(run)
-        view = views.index(keys) if keys in views else 0
-        judgement = session.health.judgement(run.run_id)
-        series, note = split_by_dataset(
-            {k: session.poller.points((run.run_id, k)) for k in keys}, run.datasets,
-            judgement.splits)
-        best = next(((p.val, judgement.best[p.val]) for p in judgement.pairs
-                     if p.val in series and p.val in judgement.best), None)
-        self.show_chart(run, series, list(judgement.warnings), view, len(views),
-                        self.host.chart_options, best, note)
-
-        def system(key: str) -> list[Point]:  # the latest point alone until the window loads
-            return session.system_points.get((run.run_id, key)) or [run.metrics[key]]
-
-        self.show_system(panel_rows(run.metrics, system, run.status.value == "RUNNING"))
-
     def show_header(self) -> None:
         """The state line and the marks' count."""
         self.show_state(state_line(self.session))
@@ -279,33 +250,17 @@ class MonitorScreen(MonitorView):
             self.open_artifacts(run)
 
     def open_artifacts(self, run: Run) -> None:
-        source = self.session.source
-        if source is None:
-            return
-        from tui.screens.artifacts import ArtifactsScreen
-        from tui.tracking.artifacts import LocalArtifacts, RestArtifacts
-        from tui.tracking.rest import RestSource
+        from tui.screens.artifacts import artifacts_screen
 
-        if isinstance(source, RestSource):
-            store: Any = RestArtifacts(source)
-            url = f"{source.base_url}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
-        else:
-            store, url = LocalArtifacts(), None
-        self.app.push_screen(ArtifactsScreen(run, store, web_url=url,
-                                             save_dir=self.session.settings.export_dir))
+        screen = artifacts_screen(run, self.session.source, self.session.settings.export_dir)
+        if screen is not None:
+            self.app.push_screen(screen)
 
     def action_connection_details(self) -> None:
         """e: where and how the app connects, and the last error in full."""
-        from tui import format as fmt
-        from tui.screens.connection import ConnectionScreen
+        from tui.screens.connection import connection_screen
 
-        session = self.session
-        describe = getattr(session.source, "describe", None)
-        facts = describe() if callable(describe) else []
-        if session.last_ok:
-            facts.append(("last refreshed", fmt.clock(session.last_ok)))
-        error = session.state_detail if session.state != "live" else ""
-        self.app.push_screen(ConnectionScreen(facts, session.state, error))
+        self.app.push_screen(connection_screen(self.session))
 
     # ------------------------------------------------------------------ the run table
     def action_refresh(self) -> None:
@@ -447,57 +402,8 @@ class MonitorScreen(MonitorView):
     def action_pick_pair(self) -> None:
         """P: choose the train/validation pair that judges the watched experiment's runs (or
         go back to the automatic choice); remembered per experiment in the config file."""
-        session = self.session
-        if session.poller is None or self.app.screen is not self:
-            return
-        names = session.experiment_names()
-        if len(session.watched) != 1 or session.watched[0] not in names:
-            self.notify("Open one experiment first.", severity="warning")
-            return
-        name = names[session.watched[0]]
-        keys = session.pair_keys(session.watched[0])
-        if not keys:
-            self.notify("No metrics logged in this experiment yet.", severity="warning")
-            return
-        auto = find_pairs(keys)
-        current = session.settings.pairs.get(name)
-        other = ("", "")
-        options: list[tuple[str, tuple[str, str] | None]] = [(
-            (f"automatic: {auto[0].train} vs {auto[0].val}" + (
-                f" (+{len(auto) - 1} judged too)" if len(auto) > 1 else "")) if auto
-            else "automatic: no pair found by name", None)]
-        pairs = [(p.train, p.val) for p in auto]
-        if current is not None and current not in pairs:
-            pairs.insert(0, current)
-        options += [(f"{t} vs {v}" + (" (chosen)" if (t, v) == current else ""), (t, v))
-                    for t, v in pairs]
-        options.append(("other: pick the train metric, then the validation metric…", other))
-        index = next((i for i, (_, p) in enumerate(options) if p == current), 0)
-
-        def chosen(i: int | None) -> None:
-            if i is None:
-                return
-            pair = options[i][1]
-            if pair == other:
-                self.app.push_screen(PickerScreen("Train metric?", keys), train_chosen)
-            elif pair != current:
-                self.set_pair(name, pair)
-
-        def train_chosen(i: int | None) -> None:
-            if i is None:
-                return
-            train = keys[i]
-            others = [k for k in keys if k != train]
-
-            def val_chosen(j: int | None) -> None:
-                if j is not None:
-                    self.set_pair(name, (train, others[j]))
-
-            self.app.push_screen(PickerScreen(
-                f"Judge {train} against which validation metric?", others), val_chosen)
-
-        self.app.push_screen(PickerScreen(f"Judge {name} on which pair?",
-                                          [label for label, _ in options], index), chosen)
+        if self.session.poller is not None and self.app.screen is self:
+            pick_pair(self)
 
     def set_pair(self, experiment: str, pair: tuple[str, str] | None) -> None:
         self.session.set_pair(experiment, pair)
@@ -515,6 +421,60 @@ class MonitorScreen(MonitorView):
         what = "automatic pairing" if pair is None else f"{pair[0]} vs {pair[1]}"
         self.notify(f"{experiment}: {what}{saved}", title="Pair", markup=False)
         self.redraw()
+
+
+
+def pick_pair(screen: MonitorScreen) -> None:
+    """The pickers behind P: a pair found by name, automatic, or any two metrics."""
+    session = screen.session
+    names = session.experiment_names()
+    if len(session.watched) != 1 or session.watched[0] not in names:
+        screen.notify("Open one experiment first.", severity="warning")
+        return
+    name = names[session.watched[0]]
+    keys = session.pair_keys(session.watched[0])
+    if not keys:
+        screen.notify("No metrics logged in this experiment yet.", severity="warning")
+        return
+    auto = find_pairs(keys)
+    current = session.settings.pairs.get(name)
+    other = ("", "")
+    options: list[tuple[str, tuple[str, str] | None]] = [(
+        (f"automatic: {auto[0].train} vs {auto[0].val}" + (
+            f" (+{len(auto) - 1} judged too)" if len(auto) > 1 else "")) if auto
+        else "automatic: no pair found by name", None)]
+    pairs = [(p.train, p.val) for p in auto]
+    if current is not None and current not in pairs:
+        pairs.insert(0, current)
+    options += [(f"{t} vs {v}" + (" (chosen)" if (t, v) == current else ""), (t, v))
+                for t, v in pairs]
+    options.append(("other: pick the train metric, then the validation metric…", other))
+    index = next((i for i, (_, p) in enumerate(options) if p == current), 0)
+
+    def chosen(i: int | None) -> None:
+        if i is None:
+            return
+        pair = options[i][1]
+        if pair == other:
+            screen.app.push_screen(PickerScreen("Train metric?", keys), train_chosen)
+        elif pair != current:
+            screen.set_pair(name, pair)
+
+    def train_chosen(i: int | None) -> None:
+        if i is None:
+            return
+        train = keys[i]
+        others = [k for k in keys if k != train]
+
+        def val_chosen(j: int | None) -> None:
+            if j is not None:
+                screen.set_pair(name, (train, others[j]))
+
+        screen.app.push_screen(PickerScreen(
+            f"Judge {train} against which validation metric?", others), val_chosen)
+
+    screen.app.push_screen(PickerScreen(f"Judge {name} on which pair?",
+                                        [label for label, _ in options], index), chosen)
 
 
 __all__ = ["BANNER_ICON", "FILTER_HINT", "NARROW_WIDTH", "RUN_COLUMNS", "SEVERITY_STYLE",

@@ -16,10 +16,10 @@ from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
 from tui.analysis.health import HealthWarning, Kind, badge
-from tui.charting import XYCache, step_to_x
+from tui.charting import XYCache, chart_views, split_by_dataset, step_to_x
 from tui.nesting import Row
 from tui.screens.base import ChartScreen
-from tui.system_metrics import PanelRow
+from tui.system_metrics import PanelRow, panel_rows
 from tui.tracking.models import Experiment, Point, Run
 from tui.watch import HealthBook
 from widgets import (
@@ -243,6 +243,32 @@ class MonitorView(ChartScreen):
             banner.display = True
         else:
             banner.display = False
+
+    def draw_chart(self) -> None:
+        session = self.session
+        if session.poller is None or not self.ready:
+            return
+        run = session.poller.runs.get(session.highlighted or "")
+        if run is None:
+            self.show_chart(None, {}, [], 0, 0)
+            self.show_system([])
+            return
+        views = chart_views(run.metrics)
+        keys = session.view_for(run)
+        view = views.index(keys) if keys in views else 0
+        judgement = session.health.judgement(run.run_id)
+        series, note = split_by_dataset(
+            {k: session.poller.points((run.run_id, k)) for k in keys}, run.datasets,
+            judgement.splits)
+        best = next(((p.val, judgement.best[p.val]) for p in judgement.pairs
+                     if p.val in series and p.val in judgement.best), None)
+        self.show_chart(run, series, list(judgement.warnings), view, len(views),
+                        self.host.chart_options, best, note)
+
+        def system(key: str) -> list[Point]:  # the latest point alone until the window loads
+            return session.system_points.get((run.run_id, key)) or [run.metrics[key]]
+
+        self.show_system(panel_rows(run.metrics, system, run.status.value == "RUNNING"))
 
     # System metrics beside the chart: hidden without any, and on terminals too narrow to
     # spare the columns (the chart keeps them).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from tui.analysis.health import HealthWarning
@@ -200,33 +200,14 @@ class MonitorSession:
                 pass
 
     def _choose_watched(self, summary: ExperimentSummary) -> tuple[str, ...]:
-        exps = summary.experiments
-        if self.settings.experiments:
-            by_name = {e.name: e.experiment_id for e in exps}
-            by_id = {e.experiment_id for e in exps}
-            chosen, missing = [], []
-            for name in self.settings.experiments:
-                if name in by_name:
-                    chosen.append(by_name[name])
-                elif name in by_id:
-                    chosen.append(name)
-                else:
-                    missing.append(name)
-            self.pending_names = set(missing)
-            new = [m for m in missing if m not in self._told_missing]
-            if new and self.listener is not None:
-                self._told_missing.update(new)
-                self.listener.warn("No experiment named " + ", ".join(
-                    repr(m) for m in new) + " yet: watching for it")
-            if chosen:
-                return tuple(chosen)
-            if self.watched:
-                return self.watched  # keep showing something steady while waiting
-        if not exps:
-            return ()
-        best = max(exps, key=lambda e: (summary.running.get(e.experiment_id, 0) > 0,
-                                        e.last_update_time or 0, e.experiment_id))
-        return (best.experiment_id,)
+        chosen, self.pending_names = choose_watched(summary, self.settings.experiments,
+                                                    self.watched)
+        new = sorted(self.pending_names - self._told_missing)
+        if new and self.listener is not None:
+            self._told_missing.update(new)
+            self.listener.warn("No experiment named " + ", ".join(repr(m) for m in new) +
+                               " yet: watching for it")
+        return chosen
 
     def tracked(self, runs: list[Run]) -> Iterable[SeriesKey]:
         """Series to keep fresh: the chart of the highlighted run, and the warning pair of every
@@ -247,40 +228,10 @@ class MonitorSession:
         return by_id.get(self.highlighted or "") or (runs[0] if runs else None)
 
     async def fetch_system(self, runs: list[Run]) -> bool:
-        """Keep the highlighted run's system metrics fresh, cheaply: the last WINDOW_STEPS
-        samples are read once, then each runs/search's latest point extends them (no request);
-        history is read again only to fill a gap. Other runs' windows are dropped, and nothing
-        is read while the panel is not shown (a terminal too narrow)."""
+        """The highlighted run's system metrics, kept fresh (nothing read while the panel is
+        not shown: a terminal too narrow)."""
         run = self.focus_run(runs) if self.wants_system() else None
-        cache = self.system_points
-        for key in [k for k in cache if run is None or k[0] != run.run_id]:
-            del cache[key]
-        if run is None or self.source is None:
-            return False
-        source, rid, metrics = self.source, run.run_id, run.metrics
-        slots = asyncio.Semaphore(4)  # the http client's pool size, as the poller's
-
-        async def one(key: str) -> bool:
-            latest, cached = metrics[key], cache.get((rid, key), [])
-            if cached and cached[-1] == latest:
-                return False
-            window = fetch_window(cached, latest)
-            fetched: list[Point] = []
-            if window is not None:
-                try:
-                    async with slots:
-                        got = await source.get_history_window(
-                            [rid], key, start_step=window[0], end_step=window[1],
-                            max_results=2 * WINDOW_STEPS)
-                except NotFound:  # deleted meanwhile: the next tick drops the run
-                    return False
-                except TrackingError:  # the panel waits for the next tick; the tick stands
-                    return False
-                fetched = got.get(rid, [])
-            cache[(rid, key)] = advance(cached, latest, fetched)
-            return True
-
-        return any(await gather_all([one(m.key) for m in panel_metrics(metrics)]))
+        return await refresh_system(self.source, run, self.system_points)
 
     # ------------------------------------------------------------------ derived state
     def pair(self, run: Run) -> tuple[str, str, bool] | None:
@@ -487,4 +438,68 @@ class MonitorSession:
                        for k in r.metrics if not k.startswith("system/")})
 
 
-__all__ = ["Listener", "MonitorSession"]
+
+async def refresh_system(source: TrackingSource | None, run: Run | None,
+                         cache: dict[SeriesKey, list[Point]]) -> bool:
+    """Keep `run`'s system metrics in `cache` fresh, cheaply: the last WINDOW_STEPS samples
+    are read once, then each runs/search's latest point extends them (no request); history is
+    read again only to fill a gap. Other runs' windows are dropped. True if any changed."""
+    for key in [k for k in cache if run is None or k[0] != run.run_id]:
+        del cache[key]
+    if run is None or source is None:
+        return False
+    rid, metrics = run.run_id, run.metrics
+    slots = asyncio.Semaphore(4)  # the http client's pool size, as the poller's
+
+    async def one(key: str) -> bool:
+        latest, cached = metrics[key], cache.get((rid, key), [])
+        if cached and cached[-1] == latest:
+            return False
+        window = fetch_window(cached, latest)
+        fetched: list[Point] = []
+        if window is not None:
+            try:
+                async with slots:
+                    got = await source.get_history_window(
+                        [rid], key, start_step=window[0], end_step=window[1],
+                        max_results=2 * WINDOW_STEPS)
+            except NotFound:  # deleted meanwhile: the next tick drops the run
+                return False
+            except TrackingError:  # the panel waits for the next tick; the tick stands
+                return False
+            fetched = got.get(rid, [])
+        cache[(rid, key)] = advance(cached, latest, fetched)
+        return True
+
+    return any(await gather_all([one(m.key) for m in panel_metrics(metrics)]))
+
+
+def choose_watched(summary: ExperimentSummary, names: Sequence[str],
+                   watched: tuple[str, ...]) -> tuple[tuple[str, ...], set[str]]:
+    """The experiments to watch, and the names given (-e) that are not on the server yet.
+    Names (or ids) given win; while none exists yet, what is watched stays; with none given,
+    the experiment with running runs updated last."""
+    exps = summary.experiments
+    missing: set[str] = set()
+    if names:
+        by_name = {e.name: e.experiment_id for e in exps}
+        by_id = {e.experiment_id for e in exps}
+        chosen = []
+        for name in names:
+            if name in by_name:
+                chosen.append(by_name[name])
+            elif name in by_id:
+                chosen.append(name)
+            else:
+                missing.add(name)
+        if chosen:
+            return tuple(chosen), missing
+        if watched:
+            return watched, missing  # keep showing something steady while waiting
+    if not exps:
+        return (), missing
+    best = max(exps, key=lambda e: (summary.running.get(e.experiment_id, 0) > 0,
+                                    e.last_update_time or 0, e.experiment_id))
+    return (best.experiment_id,), missing
+
+__all__ = ["Listener", "MonitorSession", "choose_watched", "refresh_system"]
