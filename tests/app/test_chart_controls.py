@@ -150,3 +150,27 @@ async def test_smoothing_cache_extends_appended_series_correctly():
         chart.set_data({"m": changed})
         smoothed = chart._prepared_series()["m"][1]
         assert math.isclose(smoothed[-1][1], ema(changed, 0.7)[-1][1])
+
+
+async def test_loss_curves_start_below_the_legend():
+    """Loss curves start high on the left, where plotext puts its legend: the y axis leaves
+    the legend's rows free above the highest value (not on a log scale)."""
+    chart = MetricChart()
+    app = Host(chart)
+    async with app.run_test(size=(100, 30)) as pilot:
+        series = {"train_loss": [(float(i), 2.0 / (i + 1)) for i in range(50)],
+                  "val_loss": [(float(i), 2.5 / (i + 1) + 0.1) for i in range(50)]}
+        chart.set_data(series, title="losses")
+        await _rendered(pilot, chart, 0)
+        assert chart.y_top is not None and chart.y_top > 2.6
+        rows = chart.size.height - 5
+        assert (chart.y_top - 2.6) / (chart.y_top - 0.04) * rows >= 3 - 1e-9  # 2 labels + 1
+        legend = [line for line in screen_text(app).splitlines()
+                  if "train_loss" in line or "val_loss" in line]
+        assert len(legend) == 2
+        for line in legend:  # the legend's own marker (2 cells), no curve beside it
+            assert sum("\u2800" < c <= "\u28ff" for c in line) == 2, line
+        before = chart.render_count
+        chart.set_options(ChartOptions(log_y=True))
+        await _rendered(pilot, chart, before)
+        assert chart.y_top is None

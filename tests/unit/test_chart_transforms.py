@@ -150,3 +150,21 @@ def test_tick_helpers():
     assert len(narrow) == 5 and narrow[0] == 0.3 and narrow[-1] == 0.7
     assert _log_ticks(0.15, 3.0, 8) == [0.2, 0.5, 1.0, 2.0]
     assert _log_ticks(-1, 1, 5) == []
+
+
+def test_the_curves_start_below_the_legend():
+    """plotext draws its legend over the top-left corner, where loss curves start: the y axis
+    top leaves the legend's rows and one more above the highest value."""
+    import math
+
+    from widgets.chart.series import legend_headroom
+
+    for lo, hi, legend, rows in ((0.0, 1.0, 2, 20), (0.2, 2.7, 4, 30), (-5.0, -1.0, 1, 8)):
+        top = legend_headroom(lo, hi, legend, rows)
+        assert top is not None and top > hi
+        rows_above = (top - hi) / (top - lo) * rows
+        assert math.isclose(rows_above, legend + 1)
+    # Nothing to do, or no room: the axis as plotext chooses.
+    assert legend_headroom(0.0, 1.0, 0, 20) is None
+    assert legend_headroom(0.0, 1.0, 9, 16) is None  # the legend would take half the plot
+    assert legend_headroom(1.0, 1.0, 2, 20) is None  # a flat line

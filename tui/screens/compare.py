@@ -189,7 +189,8 @@ class CompareScreen(ChartScreen):
                 series[label] = compare.xy.view(label, shown[key], options.x_mode,
                                                 run.start_time)
                 colors[label] = colour
-                markers[label] = "braille" if j == 0 else "dot"  # train: line, val: dots
+                # train: a fine braille line; validation: a half-block line, as solid, told apart
+                markers[label] = "braille" if j == 0 else "hd"
         compare.xy.keep(series)
         title = " vs ".join(view) if view else "no metrics"
         position = compare.view % max(len(views), 1) + 1

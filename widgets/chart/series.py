@@ -217,3 +217,14 @@ def y_range(*series: Iterable[Point]) -> tuple[float, float] | None:
             lo = min(lo, min(ys))
             hi = max(hi, max(ys))
     return None if lo > hi else (lo, hi)
+
+
+def legend_headroom(lo: float, hi: float, legend_rows: int, plot_rows: int) -> float | None:
+    """The top of the y axis that leaves the plot's first `legend_rows` + 1 rows above the
+    data: plotext draws its legend over the top-left corner, where loss curves start. None
+    when there is no room to spare (more legend than half the plot) or nothing to do."""
+    if legend_rows <= 0 or plot_rows <= 0 or 2 * (legend_rows + 1) > plot_rows:
+        return None
+    if not hi > lo:
+        return None
+    return lo + (hi - lo) * plot_rows / (plot_rows - legend_rows - 1)

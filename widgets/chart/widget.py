@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 from ..text import safe_text
 from .options import X_MODE_LABELS, ChartOptions
 from .plotext_bridge import _matrix_figure, _StyleCache
-from .series import Point, _is_finite, finite_segments, y_range
+from .series import Point, _is_finite, finite_segments, legend_headroom, y_range
 from .ticks import _log_ticks, _tick_label, _time_ticks, format_relative, format_wall
 from .tracks import _Track
 
@@ -27,6 +27,8 @@ PALETTE: tuple[str, ...] = (
 
 MARKER_COLOR = "red+"
 POINT_BUDGET = 2400  # points handed to plotext per figure, all series together
+
+PLOT_FRAME_ROWS = 5  # rows of a figure that are not plot: title, axes, ticks, x label
 
 RAW_GRAY = "gray"
 """Colour of the raw (unsmoothed) line of a series whose colour has no darker shade."""
@@ -101,6 +103,7 @@ class MetricChart(PlotextPlot, can_focus=True):
         self._plot_cache: dict[str, tuple[list[Point], list[Point] | None]] = {}
         self._styles = _StyleCache()
         self.render_count = 0
+        self.y_top: float | None = None  # the y axis top the last figure set (legend room)
         """How many times the plot was built (for tests and benchmarks)."""
 
     # ------------------------------------------------------------------ public API
@@ -184,9 +187,8 @@ class MetricChart(PlotextPlot, can_focus=True):
 
     @staticmethod
     def raw_color_for(color: str) -> str:
-        """The faint colour of a smoothed series' raw line: the darker shade, else gray."""
-        if color.endswith("+") and len(color) > 1:
-            return color[:-1]
+        """The colour of a smoothed series' raw line: gray, behind every curve (a darker shade
+        of the curve's own colour reads as bright as the curve in many terminal themes)."""
         return RAW_GRAY
 
     # ------------------------------------------------------------------ data pipeline
@@ -282,6 +284,18 @@ class MetricChart(PlotextPlot, can_focus=True):
             labels = [format_relative(t) for t in ticks]
         self.plt.xticks(ticks, labels)
 
+    def _leave_room_for_the_legend(self, data: Iterable[tuple[list[Point], list[Point] | None]],
+                                   labels: int) -> None:
+        """Raise the top of the y axis so the curves start below the legend (top-left). Not
+        on a log scale: plotext's limits there are its own."""
+        shown = [pts for raw, smooth in data for pts in (raw, smooth) if pts is not None]
+        bounds = None if self._options.log_y else y_range(*shown)
+        rows = (self.size.height or 24) - PLOT_FRAME_ROWS
+        top = None if bounds is None else legend_headroom(*bounds, labels, rows)
+        self.y_top = top
+        if top is not None and bounds is not None:
+            self.plt.ylim(bounds[0], top)
+
     def _set_log_ticks(self, data: Iterable[tuple[list[Point], list[Point] | None]]) -> None:
         shown = [pts for raw, smooth in data for pts in (raw, smooth) if pts is not None]
         bounds = y_range(*shown)
@@ -316,6 +330,7 @@ class MetricChart(PlotextPlot, can_focus=True):
                 self._set_log_ticks(data.values())
             if opts.x_mode != "step":
                 self._set_time_ticks(data.values(), width)
+            self._leave_room_for_the_legend(data.values(), len(data))
             # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.
             for index, (label, (raw, smooth)) in enumerate(data.items()):
                 if smooth is not None:
