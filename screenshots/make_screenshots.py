@@ -64,6 +64,17 @@ async def demo_shots() -> None:
         await pilot.pause()
         app.save_screenshot("help.svg", str(HERE))
         await pilot.press("escape")
+        # Now: every running run of every experiment, the ones in trouble first.
+        from tui.screens.now import NowScreen
+
+        await pilot.press("n")
+        await _until(lambda: isinstance(app.screen, NowScreen) and app.screen.update is not None
+                     and bool(app.screen.update.rows))
+        await asyncio.sleep(0.5)
+        app.clear_notifications()
+        await pilot.pause()
+        app.save_screenshot("now.svg", str(HERE))
+        await pilot.press("escape")
         # Compare: every run of the vision sweep and of the resnet experiment.
         app.session.marked = {r.run_id: r for r in app.session.poller.ordered_runs()}
         resnet = next(e for e in app.session.experiments if e.name.endswith("resnet18-cifar10"))
