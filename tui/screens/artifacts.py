@@ -13,8 +13,8 @@ import io
 import json
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any
 
+from rich.cells import cell_len
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from tui import format as fmt
+from tui.screens.artifact_cells import model_label, model_text, table_cells
 from tui.tracking.artifacts import (
     PREVIEW_BYTES,
     Artifact,
@@ -84,33 +84,21 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
-class ArtifactsScreen(Screen[None]):
-    DEFAULT_CSS = """
-    ArtifactsScreen #art-head { height: 1; padding: 0 1; background: $boost; }
-    ArtifactsScreen #art-body { height: 1fr; }
-    ArtifactsScreen #art-tree { width: 40%; max-width: 60; border: round $primary-darken-2; }
-    ArtifactsScreen #art-tree:focus { border: round $accent; }
-    ArtifactsScreen #art-right { width: 1fr; }
-    ArtifactsScreen #art-preview { height: 1fr; border: round $primary-darken-2; }
-    ArtifactsScreen #art-table { height: 1fr; border: round $primary-darken-2; display: none; }
-    ArtifactsScreen #art-image { height: 1fr; border: round $primary-darken-2; display: none; }
-    ArtifactsScreen #art-save { height: 3; display: none; border: round $accent; }
-    """
-    HELP_TITLE = "Artifacts"
-    BINDINGS = [
-        Binding("escape,a", "close", "Back", id="artifacts.close"),
-        Binding("f", "follow", "Follow", id="artifacts.follow"),
-        Binding("t", "tail", "Head/tail", id="artifacts.tail"),
-        Binding("s", "save", "Save", id="artifacts.save"),
-        Binding("y", "copy_id", "Copy run id", id="artifacts.copy_id"),
-        Binding("Y", "copy_url", "Copy web URL", show=False, id="artifacts.copy_url"),
-        Binding("left_square_bracket", "step(-1)", "Earlier step", show=False,
-                id="artifacts.step_back"),
-        Binding("right_square_bracket", "step(1)", "Later step", show=False,
-                id="artifacts.step_on"),
-    ]
-    HELP = "Artifacts: enter opens a folder or previews a file"
+class ArtifactsView(Screen[None]):
+    """The artifacts screen's panes and previews; its keys are ArtifactsScreen's."""
 
+    DEFAULT_CSS = """
+    ArtifactsView #art-head { height: 1; padding: 0 1; background: $boost; }
+    ArtifactsView #art-body { height: 1fr; }
+    ArtifactsView #art-tree { width: 40%; max-width: 60; border: round $primary-darken-2; }
+    ArtifactsView #art-tree:focus { border: round $accent; }
+    ArtifactsView #art-right { width: 1fr; }
+    ArtifactsView #art-preview { height: 1fr; border: round $primary-darken-2; }
+    ArtifactsView #art-table { height: 1fr; border: round $primary-darken-2; display: none; }
+    ArtifactsView #art-image { height: 1fr; border: round $primary-darken-2; display: none; }
+    ArtifactsView #art-save { height: 3; display: none; border: round $accent; }
+    ArtifactsView #art-find { height: 3; display: none; border: round $accent; }
+    """
     def __init__(self, run: Run, store: Artifacts, *, web_url: str | None = None,
                  save_dir: str = ".") -> None:
         super().__init__()
@@ -147,17 +135,9 @@ class ArtifactsScreen(Screen[None]):
                 yield RunTable(id="art-table")
                 yield Vertical(id="art-image")
                 yield Input(id="art-save", placeholder="save to (enter saves, escape cancels)")
+                yield Input(id="art-find", placeholder="find in the preview (enter finds, n: the "
+                                                       "next match, escape closes)")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.title = "Artifacts"
-        self._head("")
-        tree = self.query_one("#art-tree", Tree)
-        tree.root.expand()
-        tree.focus()
-        self._load(tree.root, "")
-        self._load_models()
-        self.set_interval(FOLLOW_EVERY, self._follow_tick)
 
     def _head(self, note: str) -> None:
         text = Text(" Artifacts of ", style="bold")
@@ -167,95 +147,6 @@ class ArtifactsScreen(Screen[None]):
             text.append("  ·  ")
             text.append_text(plain(note, 120))
         self.query_one("#art-head", Static).update(text)
-
-    # ------------------------------------------------------------------ the tree
-    @work(group="list")
-    async def _load(self, node: TreeNode[Artifact], path: str) -> None:
-        try:
-            entries = await self.store.list(self.run, path)
-        except TrackingError as exc:
-            self._show_message(f"✘ {exc}", "bold red")
-            return
-        for child in list(node.children):
-            if child is not self._models_node:  # the logged models stay (another worker's)
-                child.remove()
-        if not entries and not path:
-            self._show_message("This run has no artifacts.", "dim")
-            return
-        groups, entries = image_steps(entries)
-        for group in groups:
-            latest = group.steps[-1][1]
-            label = plain(group.key, 50)
-            label.append(f"  {len(group.steps)} step{'s' if len(group.steps) > 1 else ''}, "
-                         f"last {group.steps[-1][0]}", style="dim")
-            node.add_leaf(label, latest)
-            self.image_groups.update((a.path, group) for _, a in group.steps)
-        for entry in entries:
-            label = plain(entry.name + ("/" if entry.is_dir else ""), 60,
-                          style="bold" if entry.is_dir else "")
-            if entry.size is not None:
-                label.append(f"  {size_text(entry.size)}", style="dim")
-            node.add(label, entry, allow_expand=entry.is_dir)
-        if not path:
-            tree = self.query_one("#art-tree", Tree)
-            if tree.cursor_line < 0:
-                tree.cursor_line = 0  # enter previews the first entry right away
-            files = sum(1 for e in entries if not e.is_dir)
-            total = sum(e.size or 0 for e in entries)
-            self._head(f"{len(entries)} entries, {files} files, {size_text(total)} at the top")
-            if self.current is None:
-                self._show_message("enter: open a folder or preview a file", "dim")
-        self.loaded_folders += 1
-
-    @work(group="models")
-    async def _load_models(self) -> None:
-        """MLflow 3 logged models of the run (their files are the model's, not the run's):
-        a folder at the top of the tree, one entry each; nothing on servers without them."""
-        find = getattr(self.store, "logged_models", None)
-        if find is None:
-            return
-        try:
-            models = await find(self.run)
-        except TrackingError:
-            return
-        if not models:
-            return
-        tree = self.query_one("#art-tree", Tree)
-        label = plain(f"logged models ({len(models)})", 40, style="bold")
-        folder = tree.root.add(label, None, before=0 if tree.root.children else None,
-                               expand=True)
-        self._models_node = folder
-        for model in models:
-            self.models[folder.add_leaf(model_label(model), None).id] = model
-        self.models_shown = len(models)
-
-    def _show_model(self, model: LoggedModel) -> None:
-        self._show("#art-preview")
-        self.shown = model_text(model, self.run.run_id)
-        self.query_one("#art-text", Static).update(Text(_visible(self.shown)))
-        self._head(f"logged model {model.name} · {model.model_id}")
-
-    @on(Tree.NodeExpanded, "#art-tree")
-    def _expanded(self, event: Tree.NodeExpanded[Artifact]) -> None:
-        entry = event.node.data
-        if entry is not None and entry.is_dir and not event.node.children:
-            self._load(event.node, entry.path)
-
-    @on(Tree.NodeSelected, "#art-tree")
-    def _selected(self, event: Tree.NodeSelected[Artifact]) -> None:
-        model = self.models.get(event.node.id)
-        if model is not None:
-            self.current = None
-            self.following = False
-            self._show_model(model)
-            return
-        entry = event.node.data
-        if entry is None or entry.is_dir:
-            return
-        self.current = entry
-        self.following = False
-        self.tail = kind_of(entry.path) == "log"
-        self._preview(entry)
 
     # ------------------------------------------------------------------ previews
     def _show(self, widget_id: str) -> None:
@@ -376,6 +267,127 @@ class ArtifactsScreen(Screen[None]):
         else:
             self._head(f"{entry.path} · {size_text(chunk.total)}")
 
+
+
+class ArtifactsScreen(ArtifactsView):
+    """A run's artifacts: the tree (and its logged models), previews, follow, save, copy."""
+
+    HELP_TITLE = "Artifacts"
+    BINDINGS = [
+        Binding("escape,a", "close", "Back", id="artifacts.close"),
+        Binding("f", "follow", "Follow", id="artifacts.follow"),
+        Binding("t", "tail", "Head/tail", id="artifacts.tail"),
+        Binding("s", "save", "Save", id="artifacts.save"),
+        Binding("y", "copy_id", "Copy run id", id="artifacts.copy_id"),
+        Binding("Y", "copy_url", "Copy web URL", show=False, id="artifacts.copy_url"),
+        Binding("left_square_bracket", "step(-1)", "Earlier step", show=False,
+                id="artifacts.step_back"),
+        Binding("right_square_bracket", "step(1)", "Later step", show=False,
+                id="artifacts.step_on"),
+        Binding("slash", "find", "Find", show=False, id="artifacts.find"),
+        Binding("n", "find_next", "Next match", show=False, id="artifacts.find_next"),
+    ]
+    HELP = "Artifacts: enter opens a folder or previews a file"
+
+    def on_mount(self) -> None:
+        self.title = "Artifacts"
+        self._head("")
+        tree = self.query_one("#art-tree", Tree)
+        tree.root.expand()
+        tree.focus()
+        self._load(tree.root, "")
+        self._load_models()
+        self.set_interval(FOLLOW_EVERY, self._follow_tick)
+
+    # ------------------------------------------------------------------ the tree
+    @work(group="list")
+    async def _load(self, node: TreeNode[Artifact], path: str) -> None:
+        try:
+            entries = await self.store.list(self.run, path)
+        except TrackingError as exc:
+            self._show_message(f"✘ {exc}", "bold red")
+            return
+        for child in list(node.children):
+            if child is not self._models_node:  # the logged models stay (another worker's)
+                child.remove()
+        if not entries and not path:
+            self._show_message("This run has no artifacts.", "dim")
+            return
+        groups, entries = image_steps(entries)
+        for group in groups:
+            latest = group.steps[-1][1]
+            label = plain(group.key, 50)
+            label.append(f"  {len(group.steps)} step{'s' if len(group.steps) > 1 else ''}, "
+                         f"last {group.steps[-1][0]}", style="dim")
+            node.add_leaf(label, latest)
+            self.image_groups.update((a.path, group) for _, a in group.steps)
+        for entry in entries:
+            label = plain(entry.name + ("/" if entry.is_dir else ""), 60,
+                          style="bold" if entry.is_dir else "")
+            if entry.size is not None:
+                label.append(f"  {size_text(entry.size)}", style="dim")
+            node.add(label, entry, allow_expand=entry.is_dir)
+        if not path:
+            tree = self.query_one("#art-tree", Tree)
+            if tree.cursor_line < 0:
+                tree.cursor_line = 0  # enter previews the first entry right away
+            files = sum(1 for e in entries if not e.is_dir)
+            total = sum(e.size or 0 for e in entries)
+            self._head(f"{len(entries)} entries, {files} files, {size_text(total)} at the top")
+            if self.current is None:
+                self._show_message("enter: open a folder or preview a file", "dim")
+        self.loaded_folders += 1
+
+    @work(group="models")
+    async def _load_models(self) -> None:
+        """MLflow 3 logged models of the run (their files are the model's, not the run's):
+        a folder at the top of the tree, one entry each; nothing on servers without them."""
+        find = getattr(self.store, "logged_models", None)
+        if find is None:
+            return
+        try:
+            models = await find(self.run)
+        except TrackingError:
+            return
+        if not models:
+            return
+        tree = self.query_one("#art-tree", Tree)
+        label = plain(f"logged models ({len(models)})", 40, style="bold")
+        folder = tree.root.add(label, None, before=0 if tree.root.children else None,
+                               expand=True)
+        self._models_node = folder
+        for model in models:
+            self.models[folder.add_leaf(model_label(model), None).id] = model
+        self.models_shown = len(models)
+
+    def _show_model(self, model: LoggedModel) -> None:
+        self._show("#art-preview")
+        self.shown = model_text(model, self.run.run_id)
+        self.query_one("#art-text", Static).update(Text(_visible(self.shown)))
+        self._head(f"logged model {model.name} · {model.model_id}")
+
+    @on(Tree.NodeExpanded, "#art-tree")
+    def _expanded(self, event: Tree.NodeExpanded[Artifact]) -> None:
+        entry = event.node.data
+        if entry is not None and entry.is_dir and not event.node.children:
+            self._load(event.node, entry.path)
+
+    @on(Tree.NodeSelected, "#art-tree")
+    def _selected(self, event: Tree.NodeSelected[Artifact]) -> None:
+        model = self.models.get(event.node.id)
+        if model is not None:
+            self.current = None
+            self.following = False
+            self._show_model(model)
+            return
+        entry = event.node.data
+        if entry is None or entry.is_dir:
+            return
+        self.current = entry
+        self.following = False
+        self.tail = kind_of(entry.path) == "log"
+        self._preview(entry)
+
     # ------------------------------------------------------------------ keys
     def action_step(self, delta: int) -> None:
         """[ / ]: the logged image of the key shown, at the step before or after."""
@@ -389,12 +401,52 @@ class ArtifactsScreen(Screen[None]):
             self._preview(self.current)
 
     def action_close(self) -> None:
-        save = self.query_one("#art-save", Input)
-        if save.display:
-            save.display = False
-            self.query_one("#art-tree").focus()
-            return
+        for box in self.query("#art-save, #art-find").results(Input):
+            if box.display:
+                box.display = False
+                self.query_one("#art-tree").focus()
+                return
         self.dismiss(None)
+
+    # ------------------------------------------------------------------ find in the preview
+    find_term = ""
+    find_at = -1  # the line of the match shown
+
+    def action_find(self) -> None:
+        """/: find a word in the text shown (a log's tail, a file's head)."""
+        if self.query_one("#art-preview").display and self.shown:
+            box = self.query_one("#art-find", Input)
+            box.value = self.find_term
+            box.display = True
+            box.focus()
+
+    @on(Input.Submitted, "#art-find")
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.query_one("#art-tree").focus()
+        self.find_term, self.find_at = event.value.strip(), -1
+        self.action_find_next()
+
+    def action_find_next(self) -> None:
+        """n: the next line holding the word (from the top again after the last)."""
+        term = self.find_term.casefold()
+        if not term or not self.shown:
+            return
+        lines = self.shown.splitlines()
+        hits = [i for i, line in enumerate(lines) if term in line.casefold()]
+        if not hits:
+            self._head(f"find {self.find_term!r}: not in what is shown")
+            return
+        self.find_at = next((i for i in hits if i > self.find_at), hits[0])
+        text = Text(_visible(self.shown))
+        text.highlight_words([self.find_term], style="reverse", case_sensitive=False)
+        self.query_one("#art-text", Static).update(text)
+        pane = self.query_one("#art-preview", VerticalScroll)
+        width = max(pane.scrollable_content_region.width, 1)
+        y = sum(max(1, -(-cell_len(line) // width)) for line in lines[:self.find_at])
+        pane.scroll_to(y=max(y - 2, 0), animate=False)
+        self._head(f"find {self.find_term!r}: line {self.find_at + 1}, match "
+                   f"{hits.index(self.find_at) + 1} of {len(hits)} (n: next)")
 
     def action_tail(self) -> None:
         if self.current is not None and kind_of(self.current.path) != "image":
@@ -500,36 +552,6 @@ def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen
     return ArtifactsScreen(run, LocalArtifacts(), save_dir=save_dir)
 
 
-def table_cells(frame: Any) -> tuple[list[tuple[str, str]], list[tuple[str, list[Any]]]]:
-    """A pandas frame as RunTable columns and rows (numbers formatted, text plain)."""
-    columns = [(f"c{i}", plain(str(c), 40).plain) for i, c in enumerate(frame.columns)]
-    rows = [(str(i), [fmt.number(v) if isinstance(v, float) else plain(v, 40) for v in record])
-            for i, record in enumerate(frame.itertuples(index=False))]
-    return columns, rows
-
-
-def model_label(model: LoggedModel) -> Text:
-    """A logged model in the tree: name, status, its first metrics and the step logged at."""
-    text = plain(model.name or model.model_id, 40)
-    shown = ", ".join(f"{k} {fmt.number(v)}" for k, v, _ in model.metrics[:2])
-    step = model.step
-    text.append(f"  {model.status.lower()}" + (f" · {shown}" if shown else "") +
-                (f" @{step}" if step is not None else ""), style="dim")
-    return text
-
-
-def model_text(model: LoggedModel, run_id: str) -> str:
-    """Everything about a logged model, one fact a line."""
-    lines = [f"logged model  {model.name}", f"id            {model.model_id}",
-             f"status        {model.status.lower()}", f"source run    {run_id}"]
-    if model.step is not None:
-        lines.append(f"logged at     step {model.step}")
-    lines += [f"metric        {k} = {fmt.number(v)} @{step}" for k, v, step in model.metrics]
-    lines += [f"param         {k} = {v}" for k, v in model.params]
-    lines.append(f"files         {model.artifact_uri}")
-    return "\n".join(lines)
-
-
 def _visible(text: str) -> str:
     """Terminal escape sequences and control characters in a file shown as visible symbols
     (a log with colours must not repaint the screen)."""
@@ -547,4 +569,5 @@ def _visible(text: str) -> str:
     return "".join(out)
 
 
-__all__ = ["ArtifactsScreen", "is_binary", "kind_of", "size_text"]
+__all__ = ["ArtifactsScreen", "artifacts_screen", "is_binary", "kind_of", "model_label",
+           "model_text", "size_text", "table_cells"]
