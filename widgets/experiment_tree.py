@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -192,7 +193,7 @@ class ExperimentTree(Tree[NodeInfo]):
     }
     """
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
         Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
         Binding("home", "scroll_home", "Top", show=False, id="tree.top"),
@@ -339,10 +340,10 @@ class ExperimentTree(Tree[NodeInfo]):
         changed = False
         desired = spec.ordered()
         wanted = {child.path for child in desired}
-        for node in list(parent.children):
-            if node.data is None or node.data.path not in wanted:
-                self._forget(node)
-                node.remove()
+        for old in list(parent.children):
+            if old.data is None or old.data.path not in wanted:
+                self._forget(old)
+                old.remove()
                 changed = True
         for index, child in enumerate(desired):
             node = self._path_nodes.get(child.path)

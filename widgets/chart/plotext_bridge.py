@@ -104,7 +104,7 @@ def _matrix_figure(chart: MetricChart) -> _Canvas | None:
     matrix of cells (`_Canvas`) and with `_hd_group` standing in; None where the plain
     path (`PlotextPlot.render()`) must draw it: the plotext internals are missing, or
     plotext is in a mode this does not cover."""
-    plot = chart.plt
+    plot: Any = chart.plt  # plotext's internals: not in its types (checked in tests)
     if not _PLOTEXT_MATRIX or plot.monitor.fast_plot or not plot._no_plots:
         return None
     width, height = chart.size
@@ -256,7 +256,7 @@ class _Canvas(Visual):
         key = (style, theme)
         before = cache.lines if cache.lines_key == key else []
         fg, st, bg = self._colors
-        lines = []
+        lines: list[tuple[tuple[object, ...], Strip]] = []
         for y, (r, text) in enumerate(zip(rows, texts, strict=True)):
             line = (text, fg[r], st[r], bg[r])
             if y < len(before) and before[y][0] == line:

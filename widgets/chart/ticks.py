@@ -85,7 +85,7 @@ def _time_ticks(lo: float, hi: float, count: int, offset: float = 0.0) -> tuple[
     if not step:
         step = 10 ** math.ceil(math.log10(want))
     first = math.ceil((lo + offset) / step) * step - offset
-    ticks = []
+    ticks: list[float] = []
     tick = first
     while tick <= hi + 1e-9 * span and len(ticks) < 50:
         ticks.append(tick)
