@@ -70,7 +70,7 @@ class NowController:
         if update.counts != app.session.trouble:  # runs in trouble per experiment, on the tree
             app.session.trouble = update.counts
             if app.monitor is not None:
-                app.monitor.redraw()
+                app.monitor.redraw_tree()
         if update.first:
             for row in update.rows:
                 for w in row.warnings:
