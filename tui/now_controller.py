@@ -88,6 +88,10 @@ class NowController:
             app.notify(f"{row.experiment} / {row.run.name}: {warning.reason}",
                        title=warning.kind.value.capitalize(), markup=False,
                        severity="error" if warning.severity >= 3 else "warning")
+        # The bell too, as the monitor's own toasts ring it: a warning the feed sees first
+        # (its tick landed before the monitor's) is the monitor's no more (tell).
+        if fresh and app.settings.bell:
+            app.bell()
         # Desktop notifications (opt-in): every new warning, and runs that ended, in the
         # experiments named with -e (all of them when none is named).
         named = set(app.session.watched) if app.settings.experiments else None

@@ -11,7 +11,8 @@ from widgets import RunTable
 
 def _app(source=None, **kw):
     source = source or sample_source()
-    return fake_app(source, interval=0.2, **kw), source
+    kw.setdefault("interval", 0.2)
+    return fake_app(source, **kw), source
 
 
 def _rows(app) -> list[str]:
@@ -85,13 +86,11 @@ def _advance(src: FakeSource, state: dict, n: int) -> None:
     src.runs = [Run(r.run_id, r.experiment_id, r.name, r.status, r.start_time, None, latest)]
 
 
-async def test_notification_and_bell_once_when_a_run_starts_overfitting():
-    src, state = _growing_source()
-    _advance(src, state, 10)
-    app, _ = _app(src)
-    bells = []
+def _record(app) -> tuple[list[int], list[str]]:
+    """The bells rung and the toasts' titles, in order."""
+    bells: list[int] = []
+    titles: list[str] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
-    titles = []
     notify = app.notify
 
     def recording_notify(message, *, title="", **kw):
@@ -99,6 +98,16 @@ async def test_notification_and_bell_once_when_a_run_starts_overfitting():
         notify(message, title=title, **kw)
 
     app.notify = recording_notify  # type: ignore[method-assign]
+    return bells, titles
+
+
+# The two tests below wait two ticks per logged epoch (35 epochs): ticks every 0.05 s, not
+# every 0.2 s, make that 70 ticks in ~4 s instead of ~14 s; what a tick does is the same.
+async def test_notification_and_bell_once_when_a_run_starts_overfitting():
+    src, state = _growing_source()
+    _advance(src, state, 10)
+    app, _ = _app(src, interval=0.05)
+    bells, titles = _record(app)
     async with app.run_test(size=(140, 40)):
         await wait_until(lambda: len(app.session.poller.points(("r1", "val_loss"))) == 10)
         assert app.session.health.of("r1") == [] and bells == []
@@ -114,17 +123,8 @@ async def test_notification_and_bell_once_when_a_run_starts_overfitting():
 async def test_no_bell_setting():
     src, state = _growing_source()
     _advance(src, state, 10)
-    app, _ = _app(src, bell=False)
-    bells = []
-    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
-    titles = []
-    notify = app.notify
-
-    def recording_notify(message, *, title="", **kw):
-        titles.append(title)
-        notify(message, title=title, **kw)
-
-    app.notify = recording_notify  # type: ignore[method-assign]
+    app, _ = _app(src, bell=False, interval=0.05)
+    bells, titles = _record(app)
     async with app.run_test(size=(140, 40)):
         await wait_until(lambda: len(app.session.poller.points(("r1", "val_loss"))) == 10)
         for n in range(11, 46):
@@ -134,6 +134,27 @@ async def test_no_bell_setting():
         await wait_until(lambda: app.session.health.overfitting("r1") is not None)
         assert titles.count("Overfitting") == 1
         assert bells == []
+
+
+async def test_a_warning_only_the_now_feed_sees_rings_the_bell_once():
+    """A run starts overfitting in an experiment that is not the open one: only the Now feed
+    reads it, and its toast rings the bell too (once), as the monitor's does."""
+    src, state = _growing_source()
+    _advance(src, state, 10)
+    src.experiments.append(Experiment("2", "other/exp", last_update_time=T0))
+    app, _ = _app(src, experiments=["other/exp"])
+    bells, titles = _record(app)
+    async with app.run_test(size=(140, 40)):
+        await wait_until(lambda: app.session.watched == ("2",)
+                         and app.now is not None and app.now.applied >= 1)
+        assert bells == [] and "Overfitting" not in titles
+        _advance(src, state, 45)
+        await wait_until(lambda: "Overfitting" in titles, message="the feed's toast")
+        applied = app.now.applied
+        await wait_until(lambda: app.now.applied >= applied + 2)  # later refreshes: no more
+        assert "r1" not in app.session.poller.runs, "the monitor never listed it"
+        assert titles.count("Overfitting") == 1
+        assert bells == [1], "one bell for one new warning"
 
 
 async def test_warnings_there_at_start_are_one_summary_not_a_toast_each():
