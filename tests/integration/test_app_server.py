@@ -107,8 +107,11 @@ async def test_server_stop_and_restart_loses_nothing(live_server):
             lambda: len(app.session.poller.points((rid, "val_loss"))) == 20, timeout=15
         )
         live_server.stop()
-        await wait_until(lambda: app.session.state == "reconnecting", timeout=10)
-        assert "refused" in app.session.state_detail
+        # A request in flight when the server went away fails as "broke" (disconnected
+        # without an answer); the retries that follow find the port closed: "refused".
+        await wait_until(lambda: app.session.state == "reconnecting"
+                         and "refused" in app.session.state_detail, timeout=20,
+                         message="reconnecting, the server refusing")
         table = app.monitor.query_one(RunTable)
         assert table.row_count == 1, "what the user sees is kept while the server is away"
         assert len(app.session.poller.points((rid, "val_loss"))) == 20
