@@ -74,6 +74,36 @@ async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
                      timeout=timeout, message=f"{rows} rows in the run table")
 
 
+# pytest-xdist (pyproject's addopts: -n, --dist loadgroup). Each worker is a process of its
+# own with its own session server; tests are handed out one at a time as workers free up, in
+# the order below: the slow folders first, so that the quick unit tests fill the end.
+FOLDER_ORDER = ("integration", "app", "snapshots", "unit")
+
+
+def _folder_rank(item: pytest.Item) -> int:
+    parts = item.nodeid.split("/")
+    folder = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+    return FOLDER_ORDER.index(folder) if folder in FOLDER_ORDER else len(FOLDER_ORDER)
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    """Whether the test uses a module-scoped fixture (a server or data made once per module)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = getattr(info, "name2fixturedefs", {}) or {}
+    return any(chain and chain[-1].scope == "module" for chain in defs.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(session, config, items) -> None:
+    items.sort(key=_folder_rank)  # stable: the order within a folder is kept
+    # A module whose tests share a module-scoped fixture runs on one worker: its server or
+    # data are made once, not once per worker that happens to get one of its tests.
+    for item in items:
+        if _module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    _build_old_server_venvs(config, items)
+
+
 # The old MLflow venvs (tests/old_server.py) cost pip downloads on a clean machine: when the
 # selected tests include the old-server ones, build them in the background from the start, so
 # the build overlaps the rest of the suite. The tests' own skip_reason() call then finds the
@@ -81,7 +111,7 @@ async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
 OLD_SERVER_VERSIONS = ("2.9.2", "2.0.1")
 
 
-def pytest_collection_modifyitems(session, config, items) -> None:
+def _build_old_server_venvs(config, items) -> None:
     if config.option.collectonly or not any(
             item.nodeid.startswith("tests/integration/test_old_server.py") for item in items):
         return
