@@ -128,7 +128,9 @@ async def test_credentials_reach_the_server_and_nowhere_else(live_server, tmp_pa
         else:
             monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", TOKEN)
         secret = TOKEN if how == "env-token" else PASSWORD
-        app = make_app(Settings(uri=uri, experiments=[names[0]], interval=0.5, max_backoff=2.0,
+        # Retries every 0.5 s (the back-off capped there): five faults come and go, each
+        # waited out; their timing is test_faults.py's subject, not this test's.
+        app = make_app(Settings(uri=uri, experiments=[names[0]], interval=0.3, max_backoff=0.5,
                                 export_dir=str(tmp_path)))
         async with app.run_test(size=(200, 45)) as pilot:
             await wait_rows(app, 2, timeout=20)
