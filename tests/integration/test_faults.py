@@ -17,6 +17,7 @@ from tests.proxy import Fault, FaultProxy
 from tui.app import make_app
 from tui.config import Settings
 from tui.screens.help import HelpScreen
+from tui.tracking.rest import RestSource
 
 FAST = {"interval": 0.5, "max_backoff": 3.0}
 KEYS = ("train_loss", "val_loss")
@@ -235,10 +236,12 @@ async def test_refusals_name_what_to_set_and_the_app_stays_up(live_server, proxy
 async def test_slow_history_does_not_hold_back_the_run_table(live_server, proxy):
     # MLflow reads every point of long histories to sample them: a first load can take longer
     # than the ordinary 15 s read timeout. The runs show at once; the curves when they come.
+    # The same case with an ordinary read timeout of 3 s and histories taking 4.5 s.
     client = live_server.client()
     name, _, rid = _seed(client)
-    proxy.fault = Fault(delay=16.0, match="get-history")
-    app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST))
+    proxy.fault = Fault(delay=4.5, match="get-history")
+    source = RestSource(proxy.url, read_timeout=3.0)
+    app = make_app(Settings(uri=proxy.url, experiments=[name], **FAST), source)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_rows(app, 1, timeout=10)
         assert app.session.poller.points((rid, "val_loss")) == []  # still loading

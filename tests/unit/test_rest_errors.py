@@ -439,3 +439,29 @@ async def test_get_history_window_batches_runs_by_100():
     batches = [r.url.params.get_list("run_ids") for r in rec.requests]
     assert [len(b) for b in batches] == [100, 100, 50]
     assert [rid for b in batches for rid in b] == ids
+
+
+async def test_history_reads_may_outlast_the_ordinary_read_timeout():
+    """MLflow reads every point of a history to sample it: a first load can take longer than
+    the ordinary 15 s read timeout, and is waited for (test_faults.py's slow-history test runs
+    the case against a real server with both times shortened)."""
+    from tui.tracking import classify, open_source
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"runs": [], "metrics": []})
+
+    rec = Recorder(answer)
+    source = open_source(classify(URL))  # as the app makes it
+    assert isinstance(source, RestSource)
+    source._client._transport = httpx.MockTransport(rec)  # type: ignore[attr-defined]
+    try:
+        await source.search_runs(["1"])
+        await source.get_history_window(["r"], "loss", start_step=None, end_step=None,
+                                        max_results=10)
+        await source.get_full_history("r", "loss")
+    finally:
+        await source.aclose()
+    read = {r.url.path.rsplit("/", 1)[-1]: r.extensions["timeout"]["read"]
+            for r in rec.requests}
+    assert read["search"] == 15.0
+    assert read["get-history-bulk-interval"] > 60 and read["get-history"] > 60
