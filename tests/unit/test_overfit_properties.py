@@ -13,6 +13,7 @@ import pytest
 from tests.library_runs import fixtures, ids
 from tui.analysis import detect_overfitting
 from tui.analysis.judge import judge, pairs_for
+from tui.analysis.overfit import replay_overfitting
 from tui.tracking.models import Run, RunStatus
 
 LIBRARY = [f for f in fixtures() if f.label in ("overfit", "healthy")]
@@ -38,9 +39,10 @@ def judged(fx):
     return pair, series(pair.train), series(pair.val)
 
 
-def replay(train, val, *, higher_is_better=False):
-    """The verdict after each validation point, as a watcher sees it: None, or (the index of
-    the best validation point, the index where the warning was raised)."""
+def replay_prefixes(train, val, *, higher_is_better=False):
+    """The verdict after each validation point, as a watcher sees it, the slow way: the
+    detector called on every prefix. None, or (the index of the best validation point, the
+    index where the warning was raised)."""
     out = []
     steps = [s for s, _ in val]
     index = {s: i for i, s in reversed(list(enumerate(steps)))}
@@ -53,6 +55,15 @@ def replay(train, val, *, higher_is_better=False):
     return out
 
 
+def replay(train, val, *, higher_is_better=False):
+    """The same in one pass (replay_overfitting; test_one_pass_replay_is_the_prefix_replay
+    holds it to replay_prefixes)."""
+    steps = [s for s, _ in val]
+    index = {s: i for i, s in reversed(list(enumerate(steps)))}
+    return [None if f is None else (index[f.best_step], index[f.since_step])
+            for f in replay_overfitting(train, val, higher_is_better=higher_is_better)]
+
+
 def transformed(points, step=lambda s: s, value=lambda v: v):
     return [(step(s), value(v)) for s, v in points]
 
@@ -61,9 +72,6 @@ def transformed(points, step=lambda s: s, value=lambda v: v):
 def test_same_verdict_at_other_steps_and_scales(fx):
     pair, train, val = judged(fx)
     assert pair is not None
-    if len(val) > 160:  # every prefix is replayed: keep the test quick
-        val = val[:160]
-        train = [p for p in train if p[0] <= val[-1][0]]
     base = replay(train, val, higher_is_better=pair.higher_is_better)
     warps = [lambda s: 3 * s + 7, lambda s: s * s + 1, lambda s: 1000 * s + (s % 7)]
     for warp in warps:
@@ -78,6 +86,24 @@ def test_same_verdict_at_other_steps_and_scales(fx):
         # train alone rescaled (a different unit) changes nothing either
         got = replay(transformed(train, value=lambda v: 50.0 * v), val)
         assert got == base
+
+
+@pytest.mark.parametrize("fx", LIBRARY, ids=ids(LIBRARY))
+def test_one_pass_replay_is_the_prefix_replay(fx):
+    """replay_overfitting gives, point by point, what detect_overfitting gives on each prefix
+    (the findings themselves, not only their indexes): the fast replay the other tests use
+    is the watcher's view."""
+    pair, train, val = judged(fx)
+    val = val[:120]
+    train = [p for p in train if p[0] <= val[-1][0]]
+    fast = replay_overfitting(train, val, higher_is_better=pair.higher_is_better)
+    ti = 0
+    for j in range(len(val)):
+        while ti < len(train) and train[ti][0] <= val[j][0]:
+            ti += 1
+        slow = detect_overfitting(train[:ti], val[:j + 1],
+                                  higher_is_better=pair.higher_is_better)
+        assert fast[j] == slow, j
 
 
 # Live snapshots (hf-trainer-running-*) are judged in the overall test: their last evaluations
@@ -185,6 +211,19 @@ def test_a_raised_warning_does_not_flicker_on_a_noisy_plateau(noise, seed):
     assert states[-1]
     first = states.index(True)
     assert all(states[first:]), f"cleared {states[first:].count(False)} times after raised"
+
+
+def test_one_pass_replay_is_the_prefix_replay_on_accuracy_and_plateaus():
+    """The same on an accuracy pair (judged as its error) and a noisy plateau."""
+    rng = random.Random(7)
+    acc_train = [(e, min(1.0, 0.6 + 0.02 * e)) for e in range(60)]
+    acc_val = [(e, 0.8 + 0.1 * (1 - math.exp(-e / 5)) - (0.0015 * (e - 15) if e > 15 else 0)
+                + rng.gauss(0, 0.002)) for e in range(60)]
+    assert replay(acc_train, acc_val, higher_is_better=True) == replay_prefixes(
+        acc_train, acc_val, higher_is_better=True)
+    val = [(i, 0.4 * (1 + rng.gauss(0, 0.03))) for i in range(120)]
+    train = [(i, 1.0 / (1 + 0.05 * i) * (1 + rng.gauss(0, 0.05))) for i in range(0, 120, 3)]
+    assert replay(train, val) == replay_prefixes(train, val)
 
 
 @pytest.mark.parametrize("noise", [0.01, 0.04])

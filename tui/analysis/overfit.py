@@ -50,13 +50,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting"]
+__all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting", "replay_overfitting"]
 
 # Rule constants: generic statistical choices, not fitted to individual curves.
 MIN_VAL = 3  # fewer validation points than this: no verdict (a steep rise after 2 points)
@@ -214,13 +214,53 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
     """
     vs, raw = columns(val)
     ts, tv = columns(train)
-    m = len(raw)
-    if m < MIN_VAL or not tv:
+    if len(raw) < MIN_VAL or not tv:
         return None
     vv = _as_error(raw) if higher_is_better else list(raw)
-    if higher_is_better:
-        tv = _as_error(tv)
-    levels = _train_levels(vs, ts, tv)
+    found = next(_states(vv, _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv)))
+    if found is None:
+        return None
+    raised_at, state = found
+    return _finding(vs, raw, vv, higher_is_better, raised_at, state)
+
+
+def replay_overfitting(train: Sequence[Any], val: Sequence[Any], *,
+                       higher_is_better: bool = False) -> list[OverfitFinding | None]:
+    """The verdict after each (finite) validation point, as a watcher logging along would have
+    seen it, in one pass: entry i is what :func:`detect_overfitting` gives on the validation
+    points up to i and the train points up to that step. (For ``higher_is_better`` the error
+    transform is chosen on the whole series; it is the same on every prefix for accuracies in
+    [0, 1] and percentages.) For scoring and tests: the monitor asks only for the last one."""
+    vs, raw = columns(val)
+    ts, tv = columns(train)
+    if not raw or not tv:
+        return [None] * len(raw)
+    vv = _as_error(raw) if higher_is_better else list(raw)
+    levels = _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv)
+    pick = max if higher_is_better else min
+    out: list[OverfitFinding | None] = []
+    best_i = 0
+    for t, found in enumerate(_states(vv, levels, every=True)):
+        if pick(raw[t], raw[best_i]) != raw[best_i]:
+            best_i = t
+        if found is None:
+            out.append(None)
+            continue
+        raised_at, state = found
+        out.append(_finding(vs, raw, vv, higher_is_better, raised_at, state, best_i=best_i,
+                            last=t))
+    return out
+
+
+def _states(vv: list[float], levels: list[float | None], every: bool = False
+            ) -> Iterator[tuple[int, tuple[float, float]] | None]:
+    """The detector's state after each validation point (every=True) or after the last only:
+    (the index where the current warning was raised, (the "now" level, train change)) or None.
+    ``vv`` are validation values as errors (lower is better), ``levels`` the train levels."""
+    m = len(vv)
+    if m < MIN_VAL and not every:
+        yield None
+        return
     sums = [0.0, *accumulate(vv)]
 
     d2: list[float] = []  # sorted |second differences| of validation
@@ -248,11 +288,15 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
         if raised_at is not None and bi != raised_best:
             raised_at = None  # validation made a new best
         if t + 1 < MIN_VAL:
+            if every:
+                yield None
             continue
         after = t - bi
         w = min(max(W, after // 2), W_MAX, after)  # longer rises: a longer, quieter "now"
         if w < 1:
             raised_at, state = None, None
+            if every:
+                yield None
             continue
         now = (sums[t + 1] - sums[t + 1 - w]) / w
         rise = now - b
@@ -288,9 +332,10 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
             state = (now, change)
         else:
             raised_at, state = None, None
-    if state is None or raised_at is None:
-        return None
-    return _finding(vs, raw, vv, higher_is_better, raised_at, state)
+        if every:
+            yield None if state is None or raised_at is None else (raised_at, state)
+    if not every:
+        yield None if state is None or raised_at is None else (raised_at, state)
 
 
 def _train_held(levels: list[float | None], t_diffs: list[float], bi: int, t: int,
@@ -334,18 +379,21 @@ def _rising(xs: Sequence[float]) -> bool:
 
 
 def _finding(vs: Sequence[float], raw: Sequence[float], vv: list[float], higher_is_better: bool,
-             raised_at: int, state: tuple[float, float]) -> OverfitFinding:
-    """The finding, told against the series' best point (the one shown everywhere)."""
+             raised_at: int, state: tuple[float, float], best_i: int | None = None,
+             last: int = -1) -> OverfitFinding:
+    """The finding, told against the series' best point (the one shown everywhere), as of
+    the validation point at index ``last`` (best_i: the best index up to there)."""
     now, change = state
-    pick = max if higher_is_better else min
-    best_i = pick(range(len(raw)), key=raw.__getitem__)  # the first best on a tie
+    if best_i is None:
+        pick = max if higher_is_better else min
+        best_i = pick(range(len(raw)), key=raw.__getitem__)  # the first best on a tie
     best = vv[best_i]
     rise = (now - best) / abs(best) if best else math.inf
     best_step = int(vs[best_i])
     trend = "held" if change > -0.005 else (f"rose {-change:.0%}" if higher_is_better
                                             else f"fell {-change:.0%}")
     word = "down" if higher_is_better else "up"
-    return OverfitFinding(best_step=best_step, step=int(vs[-1]), val_rise=rise,
+    return OverfitFinding(best_step=best_step, step=int(vs[last]), val_rise=rise,
                           train_change=change,
                           reason=f"val {word} {rise:.0%} since step {best_step} while train "
                                  f"{trend}",
