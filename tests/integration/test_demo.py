@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_until_sync
-from tui.demo import BERT, EXPERIMENTS, VIT, DemoSession
+from tui.demo import BERT, EXPERIMENTS, FEATURED, VIT, DemoSession
+from tui.session.monitor import choose_watched
+from tui.tracking.local import LocalSource
+from tui.tracking.poller import ExperimentSummary
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -174,3 +177,20 @@ def test_demo_leaves_the_home_folder_alone(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=100,
                    cwd=Path(__file__).parents[2])
     assert list(home.rglob("*")) == [], "files written under HOME"
+
+
+async def test_the_demo_opens_its_featured_experiment_however_late_the_first_listing(
+        tmp_path: Path) -> None:
+    """The app opens the experiment with running runs created last: with every demo experiment
+    running (a first listing that came late, on a busy machine), that is still the featured
+    one, whose runs show every status (it used to be the one whose run started last)."""
+    demo = DemoSession(tmp_path / "store", speed=1.0)
+    uri = demo.prepare()
+    source = LocalSource(uri)
+    try:
+        experiments = await source.search_experiments()
+    finally:
+        await source.aclose()
+    running = {e.experiment_id: 1 for e in experiments}
+    chosen, _ = choose_watched(ExperimentSummary(experiments, running, time.time()), [], ())
+    assert [e.name for e in experiments if e.experiment_id == chosen[0]] == [FEATURED]
