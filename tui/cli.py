@@ -378,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         _fail(parser, missing)
     app = make_app(settings)
+    from tui.images import prepare
+
+    prepare()  # the terminal's graphics, asked while its answers cannot reach Textual as keys
     app.run()
     return int(app.return_code or 0)
 

@@ -357,3 +357,155 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
         tree.select_node(leaf)
         await wait_until(lambda: model.model_id in screen.shown, timeout=10)
         assert "metric        accuracy = 0.8750 @12" in screen.shown
+        # Enter also opens it: a model created without files says so, its facts stay.
+        await wait_until(lambda: [str(n.label) for n in leaf.children] == ["no files"],
+                         timeout=10)
+        assert model.model_id in screen.shown
+
+
+# ---------------------------------------------------------------------- a logged model's files
+SEED_MODELS = textwrap.dedent("""\
+    import json, os, sys, tempfile
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    exp = client.create_experiment("artifacts/model-files")
+    mlflow.set_experiment(experiment_id=exp)
+    with mlflow.start_run(run_name="trained") as run:
+        try:  # MLflow 3's log_model: the files go to the model, not to the run
+            import numpy as np
+            from sklearn.linear_model import LogisticRegression
+
+            fitted = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]),
+                                              [0, 0, 1, 1])
+            info = mlflow.sklearn.log_model(fitted, name="clf",
+                                            pip_requirements=["scikit-learn"])
+        except ImportError:
+            class Echo(mlflow.pyfunc.PythonModel):
+                def predict(self, context, model_input):
+                    return model_input
+
+            info = mlflow.pyfunc.log_model(name="clf", python_model=Echo(),
+                                           pip_requirements=["mlflow"])
+    # A model with folders, its files logged by hand (initialize + log_model_artifacts).
+    raw = client.create_logged_model(exp, name="raw", source_run_id=run.info.run_id)
+    where = tempfile.mkdtemp()
+    os.makedirs(os.path.join(where, "sub", "deeper"))
+    open(os.path.join(where, "sub", "a.txt"), "w").write("A")
+    open(os.path.join(where, "sub", "deeper", "b.txt"), "w").write("B" * 10)
+    open(os.path.join(where, "top.json"), "w").write('{"x": 1}')
+    client.log_model_artifacts(raw.model_id, where)
+    client.finalize_logged_model(raw.model_id, "READY")
+    print(json.dumps({"experiment": exp, "run": run.info.run_id, "clf": info.model_id,
+                      "raw": raw.model_id}))
+""")
+
+
+@pytest.fixture(scope="module")
+def model_files(proxied, tmp_path_factory):
+    """An MLflow 3 run with two logged models, logged by MLflow's own client (a process of
+    its own: the fluent API's tracking URI stays out of this one)."""
+    where = tmp_path_factory.mktemp("seed-models")
+    env = dict(os.environ, MLFLOW_TRACKING_URI=proxied["server"].url,
+               MLFLOW_DISABLE_TELEMETRY="true", HOME=str(where))
+    done = subprocess.run([sys.executable, "-c", SEED_MODELS], cwd=where, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def test_a_logged_models_files_are_listed_read_and_saved(proxied, model_files, tmp_path):
+    source = RestSource(proxied["server"].url)
+    try:
+        run = await _run(source, model_files["experiment"], model_files["run"])
+        store = RestArtifacts(source)
+        models = {m.name: m for m in await store.logged_models(run)}
+        assert {m.model_id for m in models.values()} == {model_files["clf"], model_files["raw"]}
+        clf = store.model_files(models["clf"])
+        files = await clf.list(run)
+        names = {a.name for a in files}
+        assert {"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml"} <= names, names
+        assert all(a.model_id == model_files["clf"] and not a.is_dir for a in files)
+        assert await store.list(run) == []  # none of them is the run's own
+        mlmodel = await clf.read(run, "MLmodel")
+        text = mlmodel.data.decode()
+        assert mlmodel.complete and "flavors:" in text and model_files["clf"] in text
+        before = source.bytes_in
+        middle = await clf.read(run, "MLmodel", start=10, length=20)
+        assert middle.data == mlmodel.data[10:30] and middle.total == len(mlmodel.data)
+        assert source.bytes_in - before <= 20 + 1024  # a byte range, not the file
+        requirements = await clf.read(run, "requirements.txt", start=None, length=64)
+        assert requirements.total == next(a.size for a in files if a.name ==
+                                          "requirements.txt")
+
+        raw = store.model_files(models["raw"])
+        assert [(a.path, a.is_dir) for a in await raw.list(run)] == [("sub", True),
+                                                                     ("top.json", False)]
+        assert [(a.path, a.is_dir, a.size) for a in await raw.list(run, "sub")] == [
+            ("sub/deeper", True, None), ("sub/a.txt", False, 1)]
+        assert (await raw.read(run, "sub/deeper/b.txt")).data == b"B" * 10
+        count, size = await save_tree(raw, run, "", tmp_path / "raw")
+        assert (count, size) == (3, 19)
+        assert (tmp_path / "raw" / "sub" / "deeper" / "b.txt").read_text() == "B" * 10
+        with pytest.raises(ArtifactError, match="no file"):
+            await raw.read(run, "sub/none.txt")
+        with pytest.raises(ArtifactError):
+            await raw.list(run, "../../etc")
+    finally:
+        await source.aclose()
+
+
+async def test_enter_on_a_logged_model_lists_its_files(proxied, model_files, tmp_path):
+    """The artifacts screen: enter on a logged model shows it and lists its files (a folder
+    at a time); MLmodel previews as YAML; s on the model saves all its files."""
+    from textual.widgets import Input, Tree
+
+    from tests.conftest import wait_rows, wait_until
+    from tui.app import make_app
+    from tui.config import Settings
+    from tui.screens.artifacts import ArtifactsScreen
+
+    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/model-files"],
+                            interval=0.5, export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, 1, timeout=30)
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        await wait_until(lambda: screen.models_shown == 2, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        folder = tree.root.children[0]
+        clf = next(n for n in folder.children if str(n.label).startswith("clf"))
+        assert not clf.children  # listed only when opened
+        tree.select_node(clf)  # enter: the model's facts, and its files below it
+        await wait_until(lambda: len(clf.children) >= 4, timeout=20)
+        assert model_files["clf"] in screen.shown
+        names = [n.data.name for n in clf.children]
+        assert "MLmodel" in names and "requirements.txt" in names
+        tree.select_node(next(n for n in clf.children if n.data.name == "MLmodel"))
+        await wait_until(lambda: "flavors:" in screen.shown, timeout=20)
+        head = str(screen.query_one("#art-head").render())
+        assert "clf (logged model)/MLmodel" in head
+
+        raw = next(n for n in folder.children if str(n.label).startswith("raw"))
+        tree.select_node(raw)
+        await wait_until(lambda: [n.data.name for n in raw.children] == ["sub", "top.json"],
+                         timeout=20)
+        sub = raw.children[0]
+        sub.expand()  # a folder of the model, listed on demand
+        await wait_until(lambda: [n.data.name for n in sub.children] == ["deeper", "a.txt"],
+                         timeout=20)
+        tree.select_node(raw.children[1])
+        await wait_until(lambda: '"x": 1' in screen.shown, timeout=20)
+
+        tree.move_cursor(raw)
+        await pilot.press("s")
+        box = screen.query_one("#art-save", Input)
+        await wait_until(lambda: box.display)
+        assert box.value.endswith("/raw")
+        box.value = str(tmp_path / "raw-model")
+        await pilot.press("enter")
+        await wait_until(lambda: (tmp_path / "raw-model" / "sub" / "deeper" / "b.txt").exists(),
+                         timeout=20)
+        assert (tmp_path / "raw-model" / "top.json").read_text() == '{"x": 1}'

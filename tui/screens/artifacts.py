@@ -1,272 +1,46 @@
 """A run's artifacts (a, from the monitor): the tree of its files, listed a folder at a time,
-and a preview of the highlighted file with the right tool: text and logs (the head, or the
-tail of a log, followed while the run is live with f), JSON / YAML / TOML highlighted, CSV as
-a table, images inline (textual-image: Kitty, Sixel or half blocks, when installed). Previews
-read at most PREVIEW_BYTES (a byte range): a 5 GB checkpoint is never downloaded to look at.
+and a preview of the highlighted file (artifacts_view.py) with the right tool: text and logs
+(the head, or the tail of a log, followed while the run is live with f), JSON / YAML / TOML
+highlighted, CSV as a table, images inline. MLflow 3 logged models are a folder at the top;
+enter on one shows it and lists its own files, previewed and saved the same way.
 s saves the highlighted file or folder; y copies the run id, Y its web UI address (OSC 52,
 which reaches the laptop's clipboard over SSH).
 """
 
 from __future__ import annotations
 
-import io
-import json
 import time
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from rich.cells import cell_len
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tree
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.screens.artifact_cells import model_label, model_text, table_cells
+from tui.screens.artifacts_view import (
+    FOLLOW_EVERY,
+    ArtifactsView,
+    _visible,
+    is_binary,
+    kind_of,
+    size_text,
+)
 from tui.tracking.artifacts import (
     PREVIEW_BYTES,
     Artifact,
     ArtifactError,
-    Artifacts,
     Chunk,
-    ImageSteps,
     LoggedModel,
     image_steps,
     save_tree,
 )
 from tui.tracking.errors import TrackingError
 from tui.tracking.models import Run
-from widgets import RunTable, plain
-
-SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
-          ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",
-          ".html": "html", ".js": "javascript", ".sql": "sql"}
-TABLES = {".csv": ",", ".tsv": "\t"}
-IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
-LOGS = {".log", ".out", ".err"}
-MAX_IMAGE = 20 * 1024 * 1024  # bytes read to show an image
-FOLLOW_EVERY = 2.0  # s between reads of a followed file
-TABLE_ROWS = 200
-
-
-def size_text(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""
-
-
-def kind_of(path: str) -> str:
-    """How to preview a file: text, log, syntax, table, parquet, image."""
-    name = PurePosixPath(path).name.lower()
-    suffix = PurePosixPath(name).suffix
-    if suffix in IMAGES:
-        return "image"
-    if suffix in TABLES:
-        return "table"
-    if suffix == ".parquet":
-        return "parquet"
-    if suffix in SYNTAX or name in ("mlmodel", "mlproject", "conda.yaml"):
-        return "syntax"
-    if suffix in LOGS or "stdout" in name or "stderr" in name or "log" in name:
-        return "log"
-    return "text"
-
-
-def is_binary(data: bytes) -> bool:
-    return b"\x00" in data[:8192]
-
-
-class ArtifactsView(Screen[None]):
-    """The artifacts screen's panes and previews; its keys are ArtifactsScreen's."""
-
-    DEFAULT_CSS = """
-    ArtifactsView #art-head { height: 1; padding: 0 1; background: $boost; }
-    ArtifactsView #art-body { height: 1fr; }
-    ArtifactsView #art-tree { width: 40%; max-width: 60; border: round $primary-darken-2; }
-    ArtifactsView #art-tree:focus { border: round $accent; }
-    ArtifactsView #art-right { width: 1fr; }
-    ArtifactsView #art-preview { height: 1fr; border: round $primary-darken-2; }
-    ArtifactsView #art-table { height: 1fr; border: round $primary-darken-2; display: none; }
-    ArtifactsView #art-image { height: 1fr; border: round $primary-darken-2; display: none; }
-    ArtifactsView #art-save { height: 3; display: none; border: round $accent; }
-    ArtifactsView #art-find { height: 3; display: none; border: round $accent; }
-    """
-    def __init__(self, run: Run, store: Artifacts, *, web_url: str | None = None,
-                 save_dir: str = ".") -> None:
-        super().__init__()
-        self.run = run
-        self.store = store
-        self.web_url = web_url
-        self.save_dir = save_dir
-        self.current: Artifact | None = None
-        self.shown = ""  # what the preview shows (tests)
-        self.tail = False  # t: the end of the file rather than its start
-        self.following = False
-        self._follow_at: int | None = None  # next byte to read while following
-        self._follow_text = ""
-        self.loaded_folders = 0
-        self.copied = ""
-        # Logged images (MLflow 3, log_image(key=, step=)): one tree entry per key, [ and ]
-        # move through its steps. Path of any step's file -> its key's steps.
-        self.image_groups: dict[str, ImageSteps] = {}
-        self.models: dict[int, LoggedModel] = {}  # tree node id -> the logged model it shows
-        self.models_shown = 0
-        self._models_node: TreeNode[Artifact] | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="art-head")
-        with Horizontal(id="art-body"):
-            tree: Tree[Artifact] = Tree(plain(self.run.name or self.run.run_id, 40),
-                                        id="art-tree")
-            tree.border_title = "Artifacts"
-            tree.show_root = False  # the run is named above; its files start at the top
-            yield tree
-            with Vertical(id="art-right"):
-                with VerticalScroll(id="art-preview"):
-                    yield Static(Text("Loading…", style="dim"), id="art-text")
-                yield RunTable(id="art-table")
-                yield Vertical(id="art-image")
-                yield Input(id="art-save", placeholder="save to (enter saves, escape cancels)")
-                yield Input(id="art-find", placeholder="find in the preview (enter finds, n: the "
-                                                       "next match, escape closes)")
-        yield Footer()
-
-    def _head(self, note: str) -> None:
-        text = Text(" Artifacts of ", style="bold")
-        text.append_text(plain(self.run.name or self.run.run_id, 60, style="bold"))
-        text.append(f"  ·  {self.run.run_id}", style="dim")
-        if note:
-            text.append("  ·  ")
-            text.append_text(plain(note, 120))
-        self.query_one("#art-head", Static).update(text)
-
-    # ------------------------------------------------------------------ previews
-    def _show(self, widget_id: str) -> None:
-        for other in ("#art-preview", "#art-table", "#art-image"):
-            self.query_one(other).display = other == widget_id
-
-    def _show_message(self, message: str, style: str = "") -> None:
-        self._show("#art-preview")
-        self.shown = message
-        self.query_one("#art-text", Static).update(Text(message, style=style))
-
-    @work(group="preview", exclusive=True)
-    async def _preview(self, entry: Artifact) -> None:
-        kind = kind_of(entry.path)
-        try:
-            if kind == "image":
-                await self._preview_image(entry)
-                return
-            chunk = await self.store.read(self.run, entry.path,
-                                          start=None if self.tail else 0,
-                                          length=PREVIEW_BYTES)
-        except TrackingError as exc:
-            self._show_message(f"✘ {exc}", "bold red")
-            return
-        self._follow_at = (chunk.start + len(chunk.data))
-        if is_binary(chunk.data):
-            self._show_message(f"{entry.name}: a binary file of {size_text(chunk.total)}; "
-                               "s saves it.", "dim")
-            return
-        if kind == "table":
-            self._preview_table(entry, chunk)
-            return
-        if kind == "parquet":
-            self._show_message("Parquet previews need the whole file and pyarrow: s saves it, "
-                               "then open it with pandas.", "dim")
-            return
-        text = chunk.data.decode("utf-8", "replace")
-        if chunk.start > 0:  # started mid-line: drop the broken first line
-            text = text.split("\n", 1)[1] if "\n" in text else text
-        self._show_text(entry, kind, text, chunk)
-
-    def _show_text(self, entry: Artifact, kind: str, text: str, chunk: Chunk) -> None:
-        self._show("#art-preview")
-        self._follow_text = text
-        cut = not chunk.complete
-        where = ("the last " if chunk.start > 0 else "the first ") + size_text(len(chunk.data))
-        note = f"{where} of {size_text(chunk.total)} (t: {'head' if self.tail else 'tail'})" \
-            if cut else size_text(chunk.total)
-        if self.following:
-            note += " · following (f stops)"
-        self._head(f"{entry.path} · {note}")
-        suffix = PurePosixPath(entry.path.lower()).suffix
-        language = SYNTAX.get(suffix) or ("yaml" if kind == "syntax" else None)
-        self.shown = text
-        widget = self.query_one("#art-text", Static)
-        if language == "json" and not cut:
-            try:
-                text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-                self.shown = text
-            except ValueError:
-                pass
-        if language and not cut:
-            widget.update(Syntax(text, language, theme="ansi_dark", word_wrap=True,
-                                 line_numbers=False))
-        else:
-            widget.update(Text(_visible(text)))
-        if self.tail or self.following:
-            self.query_one("#art-preview", VerticalScroll).scroll_end(animate=False)
-
-    def _preview_table(self, entry: Artifact, chunk: Chunk) -> None:
-        import pandas as pd
-
-        sep = TABLES[PurePosixPath(entry.path.lower()).suffix]
-        data = chunk.data
-        if not chunk.complete and b"\n" in data:
-            data = data[: data.rfind(b"\n") + 1]  # whole rows only
-        try:
-            frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=TABLE_ROWS)
-        except Exception as exc:  # noqa: BLE001 - a malformed file is shown as text
-            self._show_text(entry, "text", data.decode("utf-8", "replace") +
-                            f"\n\n(not a table: {exc})", chunk)
-            return
-        self._show("#art-table")
-        table = self.query_one("#art-table", RunTable)
-        table.set_rows(*table_cells(frame))
-        more = "" if chunk.complete else f" (the first {size_text(len(data))})"
-        self.shown = ",".join(str(c) for c in frame.columns)
-        self._head(f"{entry.path} · {len(frame)} rows shown{more} of {size_text(chunk.total)}")
-
-    async def _preview_image(self, entry: Artifact) -> None:
-        if entry.size is not None and entry.size > MAX_IMAGE:
-            self._show_message(f"{entry.name}: {size_text(entry.size)}, too large to show; "
-                               "s saves it.", "dim")
-            return
-        chunk = await self.store.read(self.run, entry.path, start=0, length=MAX_IMAGE)
-        try:
-            from textual_image.widget import Image
-        except ImportError:
-            self._show_message(f"{entry.name}: an image of {size_text(chunk.total)}. "
-                               "pip install 'mlflow-tui[images]' shows it here; s saves it.",
-                               "dim")
-            return
-        holder = self.query_one("#art-image", Vertical)
-        await holder.remove_children()
-        try:
-            await holder.mount(Image(io.BytesIO(chunk.data)))
-        except Exception as exc:  # noqa: BLE001 - a broken image is a message, not a crash
-            self._show_message(f"{entry.name}: cannot show this image ({exc})", "dim")
-            return
-        self._show("#art-image")
-        self.shown = f"image {entry.name}"
-        group = self.image_groups.get(entry.path)
-        index = group.index_of(entry.path) if group is not None else None
-        if group is not None and index is not None:
-            self.shown = f"image {group.key} step {group.steps[index][0]}"
-            self._head(f"{group.key} · step {group.steps[index][0]} ({index + 1} of "
-                       f"{len(group.steps)}: [ and ] move) · {size_text(chunk.total)}")
-        else:
-            self._head(f"{entry.path} · {size_text(chunk.total)}")
-
+from widgets import plain
 
 
 class ArtifactsScreen(ArtifactsView):
@@ -287,7 +61,7 @@ class ArtifactsScreen(ArtifactsView):
         Binding("slash", "find", "Find", show=False, id="artifacts.find"),
         Binding("n", "find_next", "Next match", show=False, id="artifacts.find_next"),
     ]
-    HELP = "Artifacts: enter opens a folder or previews a file"
+    HELP = "Artifacts: enter opens a folder or a logged model's files, or previews a file"
 
     def on_mount(self) -> None:
         self.title = "Artifacts"
@@ -302,17 +76,24 @@ class ArtifactsScreen(ArtifactsView):
     # ------------------------------------------------------------------ the tree
     @work(group="list")
     async def _load(self, node: TreeNode[Artifact], path: str) -> None:
+        """List the folder `path` under `node`: of the run's artifacts, or, under a logged
+        model's entry, of that model's files."""
+        owner = node.data
+        top = owner is None
         try:
-            entries = await self.store.list(self.run, path)
+            entries = await (self.store if owner is None else
+                             self.store_for(owner)).list(self.run, path)
         except TrackingError as exc:
             self._show_message(f"✘ {exc}", "bold red")
             return
         for child in list(node.children):
             if child is not self._models_node:  # the logged models stay (another worker's)
                 child.remove()
-        if not entries and not path:
+        if not entries and owner is None:
             self._show_message("This run has no artifacts.", "dim")
             return
+        if not entries and not path:  # a logged model without files (its facts stay shown)
+            node.add_leaf(Text("no files", style="dim"), None)
         groups, entries = image_steps(entries)
         for group in groups:
             latest = group.steps[-1][1]
@@ -327,7 +108,7 @@ class ArtifactsScreen(ArtifactsView):
             if entry.size is not None:
                 label.append(f"  {size_text(entry.size)}", style="dim")
             node.add(label, entry, allow_expand=entry.is_dir)
-        if not path:
+        if top:
             tree = self.query_one("#art-tree", Tree)
             if tree.cursor_line < 0:
                 tree.cursor_line = 0  # enter previews the first entry right away
@@ -341,8 +122,10 @@ class ArtifactsScreen(ArtifactsView):
     @work(group="models")
     async def _load_models(self) -> None:
         """MLflow 3 logged models of the run (their files are the model's, not the run's):
-        a folder at the top of the tree, one entry each; nothing on servers without them."""
+        a folder at the top of the tree, one entry each, opened like a folder (its files);
+        nothing on servers without them."""
         find = getattr(self.store, "logged_models", None)
+        files = getattr(self.store, "model_files", None)
         if find is None:
             return
         try:
@@ -357,7 +140,13 @@ class ArtifactsScreen(ArtifactsView):
                                expand=True)
         self._models_node = folder
         for model in models:
-            self.models[folder.add_leaf(model_label(model), None).id] = model
+            if files is None:
+                node = folder.add_leaf(model_label(model), None)
+            else:
+                self.model_stores[model.model_id] = files(model)
+                node = folder.add(model_label(model), Artifact("", True, model_id=model.model_id),
+                                  allow_expand=True)
+            self.models[node.id] = model
         self.models_shown = len(models)
 
     def _show_model(self, model: LoggedModel) -> None:
@@ -471,8 +260,9 @@ class ArtifactsScreen(ArtifactsView):
         if not self.following or entry is None or self._follow_at is None:
             return
         try:
-            chunk = await self.store.read(self.run, entry.path, start=self._follow_at,
-                                          length=PREVIEW_BYTES)
+            chunk = await self.store_for(entry).read(self.run, entry.path,
+                                                     start=self._follow_at,
+                                                     length=PREVIEW_BYTES)
         except TrackingError:
             return  # the next tick tries again
         if not chunk.data:
@@ -487,7 +277,8 @@ class ArtifactsScreen(ArtifactsView):
         if entry is None:
             return
         box = self.query_one("#art-save", Input)
-        box.value = str(Path(self.save_dir) / entry.name)
+        name = entry.name if entry.path else self.where(entry)  # a logged model: its files
+        box.value = str(Path(self.save_dir) / plain(name, 200).plain)
         box.display = True
         box.focus()
 
@@ -508,7 +299,8 @@ class ArtifactsScreen(ArtifactsView):
             self._head(f"saving {entry.path}: {size_text(done)}{share}")
 
         try:
-            files, size = await save_tree(self.store, self.run, entry.path, dest, progress)
+            files, size = await save_tree(self.store_for(entry), self.run, entry.path, dest,
+                                          progress)
         except (ArtifactError, TrackingError) as exc:
             self.notify(str(exc), title="Not saved", severity="error", markup=False)
             self._head("")
@@ -550,23 +342,6 @@ def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen
         url = f"{source.base_url}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
         return ArtifactsScreen(run, RestArtifacts(source), web_url=url, save_dir=save_dir)
     return ArtifactsScreen(run, LocalArtifacts(), save_dir=save_dir)
-
-
-def _visible(text: str) -> str:
-    """Terminal escape sequences and control characters in a file shown as visible symbols
-    (a log with colours must not repaint the screen)."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t":
-            out.append(ch)
-        elif code < 32:
-            out.append(chr(0x2400 + code))
-        elif code == 127 or 0x80 <= code < 0xA0:
-            out.append("�")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 __all__ = ["ArtifactsScreen", "artifacts_screen", "is_binary", "kind_of", "model_label",

@@ -6,6 +6,11 @@
   KB. Saving streams the file to disk.
 - Local stores: the run's artifact root when it is a local folder (``file:`` or a path),
   read directly. Roots elsewhere (``s3://``, ``gs://``...) say which client can read them.
+- MLflow 3 logged models keep their files under the model, not the run: ModelArtifacts lists
+  them with ``GET /api/2.0/mlflow/logged-models/{id}/artifacts/directories`` and reads them
+  (a byte range too) with ``GET /ajax-api/2.0/mlflow/logged-models/{id}/artifacts/files``,
+  the routes the 3.x server serves its web UI's model page with (the files route exists only
+  under ``/ajax-api``). Both work for proxied roots and roots the server can read.
 
 Names from the server are kept as given; showing them safely is the UI's job.
 """
@@ -18,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
 from tui.tracking.models import Run
@@ -32,9 +37,10 @@ Progress = Callable[[int, int | None], None]  # (bytes done, total when known)
 
 @dataclass(frozen=True)
 class Artifact:
-    path: str  # relative to the run's artifact root, "/"-separated
+    path: str  # relative to the run's artifact root (or the model's), "/"-separated
     is_dir: bool
     size: int | None = None  # bytes; None for folders or when not reported
+    model_id: str = ""  # the MLflow 3 logged model whose file it is; "" for the run's own
 
     @property
     def name(self) -> str:
@@ -181,12 +187,72 @@ class RestArtifacts:
             return []
         return [logged_model(m) for m in data.get("models") or []]
 
+    def model_files(self, model: LoggedModel) -> ModelArtifacts:
+        """The files of one of the run's logged models, read like the run's own."""
+        return ModelArtifacts(self.api, model)
+
     async def save_file(self, run: Run, path: str, dest: Path,
                         progress: Progress | None = None) -> int:
         path = check_relative(path)
         return await _write_new(dest, lambda sink: self.api.stream_to(
             "/get-artifact", sink, params={"run_id": run.run_id, "path": path},
             progress=progress))
+
+
+class ModelArtifacts:
+    """The files of an MLflow 3 logged model (MLmodel, the model's files, requirements.txt,
+    ...) through the tracking server; the same interface as a run's artifacts (the run is
+    not needed: the model's id says where)."""
+
+    def __init__(self, api: Any, model: LoggedModel) -> None:
+        self.api = api
+        self.model = model
+        base = quote(model.model_id, safe="")
+        self._list_path = f"/api/2.0/mlflow/logged-models/{base}/artifacts/directories"
+        self._file_path = f"/ajax-api/2.0/mlflow/logged-models/{base}/artifacts/files"
+
+    def _what(self) -> str:
+        return f"logged model {self.model.name or self.model.model_id}"
+
+    async def list(self, run: Run, path: str = "") -> list[Artifact]:
+        path = check_relative(path)
+        params = {"artifact_directory_path": path} if path else None
+        try:
+            data = await self.api._call("GET", self._list_path, params=params)
+        except MissingRoute:
+            raise ArtifactError(f"cannot list the files of the {self._what()}: this server "
+                                "does not serve logged models' files",
+                                hint="MLflow 3 servers do") from None
+        except (NotFound, BadRequest) as exc:
+            raise ArtifactError(f"cannot list the files of the {self._what()}: "
+                                f"{exc.message}",
+                                hint="the model's artifact location may be out of the "
+                                "server's reach") from None
+        out = []
+        for item in data.get("files", []) or []:
+            size = item.get("file_size")
+            out.append(Artifact(str(item.get("path", "")), bool(item.get("is_dir")),
+                                int(size) if isinstance(size, (int, str)) and
+                                str(size).isdigit() else None, self.model.model_id))
+        return sort_entries(out)
+
+    async def read(self, run: Run, path: str, *, start: int | None = 0,
+                   length: int = PREVIEW_BYTES) -> Chunk:
+        path = check_relative(path)
+        try:
+            data, first, total = await self.api.get_range(
+                self._file_path, params={"artifact_file_path": path}, start=start,
+                length=length)
+        except (NotFound, MissingRoute) as exc:
+            raise ArtifactError(f"no file {path!r} in the {self._what()}: "
+                                f"{exc.message}") from None
+        return Chunk(data, first, total)
+
+    async def save_file(self, run: Run, path: str, dest: Path,
+                        progress: Progress | None = None) -> int:
+        path = check_relative(path)
+        return await _write_new(dest, lambda sink: self.api.stream_to(
+            self._file_path, sink, params={"artifact_file_path": path}, progress=progress))
 
 
 class LocalArtifacts:
@@ -355,6 +421,6 @@ def image_steps(entries: Sequence[Artifact]) -> tuple[list[ImageSteps], list[Art
     return groups, rest
 
 __all__ = ["Artifact", "ArtifactError", "Artifacts", "Chunk", "ImageSteps", "LocalArtifacts",
-           "LoggedModel", "logged_model",
+           "LoggedModel", "ModelArtifacts", "logged_model",
            "PREVIEW_BYTES", "RestArtifacts", "check_relative", "local_root", "save_tree",
            "image_steps", "sort_entries"]

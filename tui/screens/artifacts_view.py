@@ -1,0 +1,295 @@
+"""The artifacts screen's panes and previews (ArtifactsView; its keys and tree are
+ArtifactsScreen's, in artifacts.py): text and logs, JSON / YAML / TOML highlighted, CSV as a
+table, images inline through textual-image with the graphics the terminal speaks
+(tui/images.py: Kitty, Sixel, else half blocks). Previews read at most PREVIEW_BYTES (a byte
+range): a 5 GB checkpoint is never downloaded to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import PurePosixPath
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from tui.images import found, image_widget
+from tui.screens.artifact_cells import table_cells
+from tui.tracking.artifacts import (
+    PREVIEW_BYTES,
+    Artifact,
+    Artifacts,
+    Chunk,
+    ImageSteps,
+    LoggedModel,
+)
+from tui.tracking.errors import TrackingError
+from tui.tracking.models import Run
+from widgets import RunTable, plain
+
+SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
+          ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",
+          ".html": "html", ".js": "javascript", ".sql": "sql"}
+TABLES = {".csv": ",", ".tsv": "\t"}
+IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+LOGS = {".log", ".out", ".err"}
+MAX_IMAGE = 20 * 1024 * 1024  # bytes read to show an image
+FOLLOW_EVERY = 2.0  # s between reads of a followed file
+TABLE_ROWS = 200
+
+
+def size_text(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def kind_of(path: str) -> str:
+    """How to preview a file: text, log, syntax, table, parquet, image."""
+    name = PurePosixPath(path).name.lower()
+    suffix = PurePosixPath(name).suffix
+    if suffix in IMAGES:
+        return "image"
+    if suffix in TABLES:
+        return "table"
+    if suffix == ".parquet":
+        return "parquet"
+    if suffix in SYNTAX or name in ("mlmodel", "mlproject", "conda.yaml"):
+        return "syntax"
+    if suffix in LOGS or "stdout" in name or "stderr" in name or "log" in name:
+        return "log"
+    return "text"
+
+
+def is_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+class ArtifactsView(Screen[None]):
+    """The artifacts screen's panes and previews; its keys are ArtifactsScreen's."""
+
+    DEFAULT_CSS = """
+    ArtifactsView #art-head { height: 1; padding: 0 1; background: $boost; }
+    ArtifactsView #art-body { height: 1fr; }
+    ArtifactsView #art-tree { width: 40%; max-width: 60; border: round $primary-darken-2; }
+    ArtifactsView #art-tree:focus { border: round $accent; }
+    ArtifactsView #art-right { width: 1fr; }
+    ArtifactsView #art-preview { height: 1fr; border: round $primary-darken-2; }
+    ArtifactsView #art-table { height: 1fr; border: round $primary-darken-2; display: none; }
+    ArtifactsView #art-image { height: 1fr; border: round $primary-darken-2; display: none; }
+    ArtifactsView #art-image > * { width: auto; height: auto; }
+    ArtifactsView #art-save { height: 3; display: none; border: round $accent; }
+    ArtifactsView #art-find { height: 3; display: none; border: round $accent; }
+    """
+    def __init__(self, run: Run, store: Artifacts, *, web_url: str | None = None,
+                 save_dir: str = ".") -> None:
+        super().__init__()
+        self.run = run
+        self.store = store
+        self.web_url = web_url
+        self.save_dir = save_dir
+        self.current: Artifact | None = None
+        self.shown = ""  # what the preview shows (tests)
+        self.tail = False  # t: the end of the file rather than its start
+        self.following = False
+        self._follow_at: int | None = None  # next byte to read while following
+        self._follow_text = ""
+        self.loaded_folders = 0
+        self.copied = ""
+        # Logged images (MLflow 3, log_image(key=, step=)): one tree entry per key, [ and ]
+        # move through its steps. Path of any step's file -> its key's steps.
+        self.image_groups: dict[str, ImageSteps] = {}
+        self.models: dict[int, LoggedModel] = {}  # tree node id -> the logged model it shows
+        self.model_stores: dict[str, Artifacts] = {}  # model id -> its files (MLflow 3)
+        self.models_shown = 0
+        self._models_node: TreeNode[Artifact] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="art-head")
+        with Horizontal(id="art-body"):
+            tree: Tree[Artifact] = Tree(plain(self.run.name or self.run.run_id, 40),
+                                        id="art-tree")
+            tree.border_title = "Artifacts"
+            tree.show_root = False  # the run is named above; its files start at the top
+            yield tree
+            with Vertical(id="art-right"):
+                with VerticalScroll(id="art-preview"):
+                    yield Static(Text("Loading…", style="dim"), id="art-text")
+                yield RunTable(id="art-table")
+                yield Vertical(id="art-image")
+                yield Input(id="art-save", placeholder="save to (enter saves, escape cancels)")
+                yield Input(id="art-find", placeholder="find in the preview (enter finds, n: the "
+                                                       "next match, escape closes)")
+        yield Footer()
+
+    def _head(self, note: str) -> None:
+        text = Text(" Artifacts of ", style="bold")
+        text.append_text(plain(self.run.name or self.run.run_id, 60, style="bold"))
+        text.append(f"  ·  {self.run.run_id}", style="dim")
+        if note:
+            text.append("  ·  ")
+            text.append_text(plain(note, 120))
+        self.query_one("#art-head", Static).update(text)
+
+    def store_for(self, entry: Artifact) -> Artifacts:
+        """Where `entry` is read: the run's artifacts, or a logged model's files."""
+        return self.model_stores.get(entry.model_id, self.store) if entry.model_id else \
+            self.store
+
+    def where(self, entry: Artifact) -> str:
+        """`entry`'s path as the header shows it (a logged model's files under its name)."""
+        if not entry.model_id:
+            return entry.path
+        model = next((m for m in self.models.values() if m.model_id == entry.model_id), None)
+        name = model.name if model is not None and model.name else entry.model_id
+        return f"{name} (logged model)/{entry.path}" if entry.path else name
+
+    # ------------------------------------------------------------------ previews
+    def _show(self, widget_id: str) -> None:
+        for other in ("#art-preview", "#art-table", "#art-image"):
+            self.query_one(other).display = other == widget_id
+
+    def _show_message(self, message: str, style: str = "") -> None:
+        self._show("#art-preview")
+        self.shown = message
+        self.query_one("#art-text", Static).update(Text(message, style=style))
+
+    @work(group="preview", exclusive=True)
+    async def _preview(self, entry: Artifact) -> None:
+        kind = kind_of(entry.path)
+        try:
+            if kind == "image":
+                await self._preview_image(entry)
+                return
+            chunk = await self.store_for(entry).read(self.run, entry.path,
+                                          start=None if self.tail else 0,
+                                          length=PREVIEW_BYTES)
+        except TrackingError as exc:
+            self._show_message(f"✘ {exc}", "bold red")
+            return
+        self._follow_at = (chunk.start + len(chunk.data))
+        if is_binary(chunk.data):
+            self._show_message(f"{entry.name}: a binary file of {size_text(chunk.total)}; "
+                               "s saves it.", "dim")
+            return
+        if kind == "table":
+            self._preview_table(entry, chunk)
+            return
+        if kind == "parquet":
+            self._show_message("Parquet previews need the whole file and pyarrow: s saves it, "
+                               "then open it with pandas.", "dim")
+            return
+        text = chunk.data.decode("utf-8", "replace")
+        if chunk.start > 0:  # started mid-line: drop the broken first line
+            text = text.split("\n", 1)[1] if "\n" in text else text
+        self._show_text(entry, kind, text, chunk)
+
+    def _show_text(self, entry: Artifact, kind: str, text: str, chunk: Chunk) -> None:
+        self._show("#art-preview")
+        self._follow_text = text
+        cut = not chunk.complete
+        where = ("the last " if chunk.start > 0 else "the first ") + size_text(len(chunk.data))
+        note = f"{where} of {size_text(chunk.total)} (t: {'head' if self.tail else 'tail'})" \
+            if cut else size_text(chunk.total)
+        if self.following:
+            note += " · following (f stops)"
+        self._head(f"{self.where(entry)} · {note}")
+        suffix = PurePosixPath(entry.path.lower()).suffix
+        language = SYNTAX.get(suffix) or ("yaml" if kind == "syntax" else None)
+        self.shown = text
+        widget = self.query_one("#art-text", Static)
+        if language == "json" and not cut:
+            try:
+                text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+                self.shown = text
+            except ValueError:
+                pass
+        if language and not cut:
+            widget.update(Syntax(text, language, theme="ansi_dark", word_wrap=True,
+                                 line_numbers=False))
+        else:
+            widget.update(Text(_visible(text)))
+        if self.tail or self.following:
+            self.query_one("#art-preview", VerticalScroll).scroll_end(animate=False)
+
+    def _preview_table(self, entry: Artifact, chunk: Chunk) -> None:
+        import pandas as pd
+
+        sep = TABLES[PurePosixPath(entry.path.lower()).suffix]
+        data = chunk.data
+        if not chunk.complete and b"\n" in data:
+            data = data[: data.rfind(b"\n") + 1]  # whole rows only
+        try:
+            frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=TABLE_ROWS)
+        except Exception as exc:  # noqa: BLE001 - a malformed file is shown as text
+            self._show_text(entry, "text", data.decode("utf-8", "replace") +
+                            f"\n\n(not a table: {exc})", chunk)
+            return
+        self._show("#art-table")
+        table = self.query_one("#art-table", RunTable)
+        table.set_rows(*table_cells(frame))
+        more = "" if chunk.complete else f" (the first {size_text(len(data))})"
+        self.shown = ",".join(str(c) for c in frame.columns)
+        self._head(f"{self.where(entry)} · {len(frame)} rows shown{more} of "
+                   f"{size_text(chunk.total)}")
+
+    async def _preview_image(self, entry: Artifact) -> None:
+        if entry.size is not None and entry.size > MAX_IMAGE:
+            self._show_message(f"{entry.name}: {size_text(entry.size)}, too large to show; "
+                               "s saves it.", "dim")
+            return
+        chunk = await self.store_for(entry).read(self.run, entry.path, start=0,
+                                                 length=MAX_IMAGE)
+        holder = self.query_one("#art-image", Vertical)
+        try:
+            image = image_widget(chunk.data)
+            await holder.remove_children()
+            await holder.mount(image)
+        except ImportError:
+            self._show_message(f"{entry.name}: an image of {size_text(chunk.total)}. "
+                               "pip install 'mlflow-tui[images]' shows it here; s saves it.",
+                               "dim")
+            return
+        except Exception as exc:  # noqa: BLE001 - a broken image is a message, not a crash
+            self._show_message(f"{entry.name}: cannot show this image ({exc})", "dim")
+            return
+        self._show("#art-image")
+        self.shown = f"image {entry.name}"
+        how = found().kind.replace("halfblocks", "half blocks")
+        group = self.image_groups.get(entry.path)
+        index = group.index_of(entry.path) if group is not None else None
+        if group is not None and index is not None:
+            self.shown = f"image {group.key} step {group.steps[index][0]}"
+            self._head(f"{group.key} · step {group.steps[index][0]} ({index + 1} of "
+                       f"{len(group.steps)}: [ and ] move) · {size_text(chunk.total)} · {how}")
+        else:
+            self._head(f"{self.where(entry)} · {size_text(chunk.total)} · {how}")
+
+
+def _visible(text: str) -> str:
+    """Terminal escape sequences and control characters in a file shown as visible symbols
+    (a log with colours must not repaint the screen)."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\t":
+            out.append(ch)
+        elif code < 32:
+            out.append(chr(0x2400 + code))
+        elif code == 127 or 0x80 <= code < 0xA0:
+            out.append("�")
+        else:
+            out.append(ch)
+    return "".join(out)
