@@ -89,6 +89,14 @@ def chart_lengths(screen: CompareScreen) -> dict[str, int]:
     return {label: len(pts) for label, pts in chart._series.items()}  # noqa: SLF001
 
 
+@pytest.fixture(autouse=True)
+def _waves_whatever_the_speed(monkeypatch):
+    """A later wave of the sketch starts only while it has taken less than REFINE_WITHIN (1 s);
+    on a busy machine the first wave alone can take that long, and a curve keeps 9 points
+    instead of 10 or more. Here the waves must not depend on the machine's speed."""
+    monkeypatch.setitem(sketch_module.sketch.__kwdefaults__, "refine_within", math.inf)
+
+
 async def test_sketch_labelled_then_replaced_by_the_histories():
     src = source()
     app = fake_app(src)
