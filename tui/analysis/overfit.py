@@ -14,15 +14,20 @@ At each validation point, with ``b`` the best (lowest) value of the validation c
 a running median of 3 and ``now`` the mean of the last ``W`` points (up to ``W_MAX``, half the
 points since the best, for a long rise: a longer window is a quieter one):
 
-1. **Enough evidence**: at least ``MIN_VAL`` points, and ``MIN_AFTER`` after the best.
+1. **Enough evidence**: at least ``MIN_VAL`` points (the noise estimate below needs two second
+   differences), and ``MIN_AFTER`` after the best.
 2. **Sustained**: every one of the last ``W`` points is above ``b``.
-3. **Large enough**: ``now - b >= MIN_RISE * |b|`` (an effect size: tiny but steady drifts of
-   very smooth curves are not worth a warning); a rise under ``SMALL_RISE`` must also have
-   lasted (``SMALL_AFTER`` points, most of them above the best by half the minimum rise):
-   healthy curves often wander a few percent and come back.
-4. **Beyond the noise**: ``now - b >= sigma * (1/sqrt(W) + 0.67) * sqrt(2 ln(k / ALPHA))`` with
-   ``sigma`` the curve's own per-point noise (a robust MAD of its second differences, which a
-   straight or slowly bending trend does not inflate) and ``k`` the points seen. Under pure
+3. **Large enough**: ``level - b >= MIN_RISE * |b|`` (an effect size: tiny but steady drifts of
+   very smooth curves are not worth a warning), with ``level`` the value at the end of the
+   least-squares line through the window of "now": where validation is, not where it was on
+   average (the mean of w points lags a rise by (w - 1)/2 and overstates a passed spike);
+   a rise under ``SMALL_RISE`` must also have lasted (``SMALL_AFTER`` points, most of them
+   above the best by half the minimum rise): healthy curves often wander a few percent and
+   come back.
+4. **Beyond the noise**, judged on the mean (the quieter):
+   ``now - b >= sigma * (1/sqrt(W) + 0.67) * sqrt(2 ln(k / ALPHA))`` with ``sigma`` the
+   curve's own per-point noise (a robust MAD of its second differences, which a straight or
+   slowly bending trend does not inflate) and ``k`` the points seen. Under pure
    noise both ends of the rise are extremes of k looks (``b`` a minimum of k medians of 3, whose
    spread is ~0.67 sigma; "now" the highest of k window means), and the maximum of k normal
    variables exceeds sqrt(2 ln(k/alpha)) deviations with probability <= alpha: a flat noisy
@@ -53,13 +58,14 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, mul
 from typing import Any, Protocol, TypeVar
 
 __all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting", "replay_overfitting"]
 
 # Rule constants: generic statistical choices, not fitted to individual curves.
-MIN_VAL = 3  # fewer validation points than this: no verdict (a steep rise after 2 points)
+MIN_VAL = 4  # fewer validation points than this: no verdict (a noise estimate needs two
+#              second differences; one is no estimate of a spread)
 MIN_AFTER = 3  # validation points that must follow the best one (FAST_AFTER for steep rises)
 W = 3  # validation points making up "now" (at least) and the "sustained" test
 MIN_RISE = 0.05  # relative rise of validation above its best
@@ -77,6 +83,12 @@ SMALL_RISE = 0.08  # a rise smaller than this (relative) must have lasted:
 SMALL_AFTER = 6  # ... at least this many points since the best,
 SMALL_SHARE = 0.75  # ... with this share of them clearly above it (healthy curves wander)
 HOLD = 0.5  # a raised warning holds while the rise stays above this share of the thresholds
+
+# The value at the end of the least-squares line through w equally spaced points, as weights
+# on the points: 1/w + 12 (k - h) h / (w (w^2 - 1)) for point k of 0..w-1, h = (w - 1) / 2.
+_END_WEIGHTS = {w: tuple(1.0 / w + 12.0 * (k - 0.5 * (w - 1)) * 0.5 * (w - 1) / (w * (w * w - 1))
+                         for k in range(w))
+                for w in range(2, max(W, W_MAX) + 1)}
 
 
 @dataclass(frozen=True)
@@ -300,7 +312,12 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
             continue
         now = (sums[t + 1] - sums[t + 1 - w]) / w
         rise = now - b
-        rel = rise / abs(b) if b else (math.inf if rise > 0 else 0.0)
+        # The size of the rise is read where the window ends, on the least-squares line
+        # through it: the mean lags a rise by (w - 1) / 2 points and overstates a spike
+        # that has passed. Its significance (below) is judged on the mean, the quieter.
+        level = sum(map(mul, _END_WEIGHTS[w], vv[t + 1 - w:t + 1])) if w >= 2 else now
+        size = level - b
+        rel = size / abs(b) if b else (math.inf if size > 0 else 0.0)
         hold = HOLD if raised_at is not None else 1.0
         ok = rel >= MIN_RISE * hold
         if ok and raised_at is None:
