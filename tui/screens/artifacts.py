@@ -25,8 +25,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from tui.screens.artifact_cells import model_label, model_text, table_cells
-from tui.tracking.artifacts import (
+from mlflow_tui.screens.artifact_cells import model_label, model_text, table_cells
+from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
     Artifact,
     ArtifactError,
@@ -37,9 +37,9 @@ from tui.tracking.artifacts import (
     image_steps,
     save_tree,
 )
-from tui.tracking.errors import TrackingError
-from tui.tracking.models import Run
-from widgets import RunTable, plain
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.models import Run
+from mlflow_tui.widgets import RunTable, plain
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
           ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",
@@ -541,8 +541,8 @@ class ArtifactsScreen(ArtifactsView):
 def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen | None:
     """The artifacts screen of `run`, read the way its source reaches them: through the
     tracking server (RestSource), or from the local store's artifact root."""
-    from tui.tracking.artifacts import LocalArtifacts, RestArtifacts
-    from tui.tracking.rest import RestSource
+    from mlflow_tui.tracking.artifacts import LocalArtifacts, RestArtifacts
+    from mlflow_tui.tracking.rest import RestSource
 
     if source is None:
         return None

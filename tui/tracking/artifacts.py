@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
-from tui.tracking.models import Run
+from mlflow_tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
+from mlflow_tui.tracking.models import Run
 
 PREVIEW_BYTES = 256 * 1024  # what a preview reads at most (head or tail)
 LIST_PAGE = 1000
