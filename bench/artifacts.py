@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Report, mlflow_server  # noqa: E402
 
+from mlflow_tui.tracking.artifacts import RestArtifacts  # noqa: E402
+from mlflow_tui.tracking.rest import RestSource  # noqa: E402
 from tests.server import MlflowServer  # noqa: E402
-from tui.tracking.artifacts import RestArtifacts  # noqa: E402
-from tui.tracking.rest import RestSource  # noqa: E402
 
 
 def seed(server: MlflowServer, files: int, log_mb: int) -> tuple[str, str]:

@@ -235,7 +235,7 @@ class PtyApp:
         environment.update(env or {})
         script = Path(sys.executable).parent / "mlflow-tui"
         if python_flags:
-            command = [sys.executable, *python_flags, "-m", "tui", *args]
+            command = [sys.executable, *python_flags, "-m", "mlflow_tui", *args]
         else:
             command = [str(script), *args]
         self._err = open(stderr, "wb") if stderr else None  # noqa: SIM115

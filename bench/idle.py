@@ -35,8 +35,8 @@ NOTES = {
             f"repaints the scrollbars). {PATCH} skips each of these when nothing changed; "
             "measured with it: ~1 % CPU, ~10 KB/min."),
     "rss": ("pandas + numpy, imported ahead of time after the first tick for the compare view, "
-            "are ~80 MB of it (`import tui.app` alone: ~36 MB). Closing it: warm that import "
-            f"when the first run is marked instead ({PATCH}); measured with it: ~56 MB."),
+            "are ~80 MB of it (`import mlflow_tui.app` alone: ~36 MB). Closing it: warm that "
+            f"import when the first run is marked instead ({PATCH}); measured with it: ~56 MB."),
     "out": ("~25 KB per tick: the whole run table and chart are rewritten to the terminal "
             "every tick (the repaints above), plus the state line and the run table's "
             f"scrollbar every second. {PATCH} brings it to ~10 KB/min (the state line's "
@@ -83,7 +83,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=10.0)
     parser.add_argument("--also", metavar="DIR", help="measure again with DIR first on "
-                        "PYTHONPATH (a patched copy of tui/ and widgets/), as a second row")
+                        "PYTHONPATH (holding a patched copy of the package as mlflow_tui/, "
+                        "with widgets/ as mlflow_tui/widgets/), as a second row")
     parser.add_argument("--json")
     args = parser.parse_args()
     report = Report("idle")

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import Report  # noqa: E402
 
+from mlflow_tui.app import make_app  # noqa: E402
+from mlflow_tui.config import Settings  # noqa: E402
+from mlflow_tui.widgets import RunTable  # noqa: E402
 from tests.server import MlflowServer  # noqa: E402
-from tui.app import make_app  # noqa: E402
-from tui.config import Settings  # noqa: E402
-from widgets import RunTable  # noqa: E402
 
 
 async def until(predicate, timeout: float = 60.0, step: float = 0.02) -> float:

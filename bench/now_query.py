@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Report, Seeder, create_experiment, mlflow_server  # noqa: E402
 from traffic import KEYS4, LIVE_KEYS, Logger  # noqa: E402
 
+from mlflow_tui.analysis.judge import series_keys  # noqa: E402
+from mlflow_tui.tracking.now import NowPoller  # noqa: E402
+from mlflow_tui.tracking.rest import RestSource  # noqa: E402
 from tests.proxy import FaultProxy  # noqa: E402
-from tui.analysis.judge import series_keys  # noqa: E402
-from tui.tracking.now import NowPoller  # noqa: E402
-from tui.tracking.rest import RestSource  # noqa: E402
 
 EXPERIMENTS = 50
 RUNNING = 5

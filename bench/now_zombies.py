@@ -1,7 +1,7 @@
 """The Now feed on a server with many RUNNING runs that stopped logging days ago (crashed
 trainings never end their runs): how long each refresh takes, and how many runs are judged
 after it. The first refresh reads the most recently active runs first, at most
-tui.session.now.FIRST_READS of the runs not read yet; the rest follow, refresh by refresh.
+mlflow_tui.session.now.FIRST_READS of the runs not read yet; the rest follow, refresh by refresh.
 
     python bench/now_zombies.py [--runs 400] [--refreshes 8]
 """
@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import Seeder, create_experiment, mlflow_server  # noqa: E402
 
-from tui.session.now import FIRST_READS, NowFeed  # noqa: E402
-from tui.tracking.rest import RestSource  # noqa: E402
+from mlflow_tui.session.now import FIRST_READS, NowFeed  # noqa: E402
+from mlflow_tui.tracking.rest import RestSource  # noqa: E402
 
 DAY_MS = 86_400_000
 

@@ -34,8 +34,8 @@ SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "overfit-curves"))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from tui.analysis import detect_overfitting  # noqa: E402
-from tui.analysis.pairing import find_pairs  # noqa: E402
+from mlflow_tui.analysis import detect_overfitting  # noqa: E402
+from mlflow_tui.analysis.pairing import find_pairs  # noqa: E402
 
 TARGETS = {"recall": (">=", 0.93), "early_alarm_rate": ("<=", 0.03),
            "false_alarm_rate": ("<=", 0.03), "median_excess_at_alarm": ("<=", 0.10),

@@ -196,8 +196,8 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "series.",
               "4. `startup.py`: the console script `mlflow-tui URL` in a pty (160x45); process "
               "spawn -> first output holding the frame ('Experiments' border title) and -> "
-              "the newest run's name; median of the repeats; `python -X importtime -m tui URL` "
-              "for the import check.",
+              "the newest run's name; median of the repeats; "
+              "`python -X importtime -m mlflow_tui URL` for the import check.",
               "5. `idle.py`: `mlflow-tui URL` in a pty, 50 finished runs, nothing changing; "
               "/proc utime+stime and VmRSS of the app, bytes read from the pty master.",
               "6. `scale.py`: 10,000 runs written into the server's sqlite; `mlflow-tui URL` in "

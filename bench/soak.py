@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import Report, mlflow_server  # noqa: E402
+from mlflow_tui.app import make_app  # noqa: E402
+from mlflow_tui.config import Settings  # noqa: E402
 from tests.proxy import Fault, FaultProxy  # noqa: E402
-from tui.app import make_app  # noqa: E402
-from tui.config import Settings  # noqa: E402
 
 FAULTS = ["down", "503", "slow", "reset", "html", "restart"]
 
@@ -189,7 +189,7 @@ def category(filename: str) -> str:
         return "data"  # cached points (dataclass code compiled from a string), runs, JSON
     if "/textual/" in filename or "/rich/" in filename:
         return "render caches"  # Textual's LRU caches (DataTable: 10,000 cells) fill up
-    if "/tui/" in filename or "/widgets/" in filename:
+    if any(f"/{d}/" in filename for d in ("tui", "widgets", "mlflow_tui")):
         return "app state"
     return "bench and libraries"  # the proxy's records, the workload's MLflow client, ...
 

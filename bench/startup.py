@@ -11,7 +11,7 @@ Measured from just before the process is spawned (so interpreter start and impor
 - table filled: the newest run's name written to the terminal (its row in the run table).
 Median of --repeat runs. Targets: first paint <= 0.8 s, table filled <= 2 s.
 
-Imports: one more run under `python -X importtime -m tui URL` (stderr to a file) lists every
+Imports: one more run under `python -X importtime -m mlflow_tui URL` (stderr to a file) lists every
 module the http path imported until the table was filled; no `mlflow` module may be among them.
 """
 
@@ -55,7 +55,7 @@ def one_start(url: str, newest: str) -> tuple[float, float]:
 
 
 def imports(url: str, newest: str) -> tuple[list[str], list[tuple[int, str]], float]:
-    """Modules imported by `python -X importtime -m tui URL` until the table is filled. The
+    """Modules imported by `python -X importtime -m mlflow_tui URL` until the table is filled. The
     report goes to stderr, which is the terminal (Textual draws on stderr too): the lines are
     picked out of the terminal output."""
     with PtyApp([url], python_flags=["-X", "importtime"]) as app:
@@ -116,8 +116,8 @@ PAINT_NOTE = ("the first frame waits for the imports (largest, cumulative: {top}
               "Textual's own start (driver, CSS parse of app.tcss and widget DEFAULT_CSS) on a "
               "loaded 2-core machine; the figure sits at the target and moves with the load "
               "(0.5-0.8 s across runs here). Closing it with margin: import less before the "
-              "first frame (plotext, the compare and picker screens, tui.analysis lazily, on "
-              "first use), and re-measure on a quiet machine.")
+              "first frame (plotext, the compare and picker screens, mlflow_tui.analysis "
+              "lazily, on first use), and re-measure on a quiet machine.")
 FILL_NOTE = ("first paint plus the first round: experiments/search, runs/search of RUNNING runs, "
              "runs/search of the watched experiment and the chart's first history load, "
              "sequentially against a one-worker server.")

@@ -46,11 +46,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 from common import API, Report, Seeder, create_experiment, mlflow_server, until  # noqa: E402
 
+from mlflow_tui.app import make_app  # noqa: E402
+from mlflow_tui.config import Settings  # noqa: E402
+from mlflow_tui.screens.compare import CompareScreen  # noqa: E402
+from mlflow_tui.widgets import MetricChart, RunTable  # noqa: E402
 from tests.proxy import FaultProxy  # noqa: E402
-from tui.app import make_app  # noqa: E402
-from tui.config import Settings  # noqa: E402
-from tui.screens.compare import CompareScreen  # noqa: E402
-from widgets import MetricChart, RunTable  # noqa: E402
 
 TARGET_MB = 0.3
 KEYS4 = ("train_loss", "val_loss", "train_acc", "val_acc")

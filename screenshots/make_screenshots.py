@@ -13,9 +13,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from tui.app import make_app
-from tui.config import Settings
-from widgets import RunTable
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.widgets import RunTable
 
 HERE = Path(__file__).resolve().parent
 SIZE = (150, 44)
@@ -65,7 +65,7 @@ async def demo_shots() -> None:
         app.save_screenshot("help.svg", str(HERE))
         await pilot.press("escape")
         # Now: every running run of every experiment, the ones in trouble first.
-        from tui.screens.now import NowScreen
+        from mlflow_tui.screens.now import NowScreen
 
         await pilot.press("n")
         await _until(lambda: isinstance(app.screen, NowScreen) and app.screen.update is not None

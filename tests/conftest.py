@@ -67,7 +67,7 @@ def screen_text(app) -> str:
 
 async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
     """Until the monitor's run table shows `rows` rows."""
-    from widgets import RunTable
+    from mlflow_tui.widgets import RunTable
 
     await wait_until(lambda: app.monitor is not None
                      and app.monitor.query_one(RunTable).row_count == rows,

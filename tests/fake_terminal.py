@@ -2,7 +2,7 @@
 an emulator answers (DA1, the cell size, the Kitty graphics query when it plays a Kitty-like
 terminal), keeps every byte the program wrote and types keys into it.
 
-    with FakeTerminal([sys.executable, "-m", "tui", url], env, kitty=True) as term:
+    with FakeTerminal([sys.executable, "-m", "mlflow_tui", url], env, kitty=True) as term:
         term.expect(lambda out: b"RUNNING" in out, timeout=60)
         term.send(b"a")
 

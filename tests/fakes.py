@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from tui.tracking.capabilities import Capabilities, sample_window
-from tui.tracking.errors import BadRequest, TrackingError
-from tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.tracking.capabilities import Capabilities, sample_window
+from mlflow_tui.tracking.errors import BadRequest, TrackingError
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
 
 _CLAUSE = re.compile(
     r"attributes\.(?P<attr>status|run_id|start_time)\s*(?P<op>=|!=|>|IN)\s*(?P<value>.+)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.tracking.models import Point
+from mlflow_tui.tracking.models import Point
 
 FOLDER = Path(__file__).parent / "data" / "libraries"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import random
 
+from mlflow_tui.tracking.models import Experiment, Run, RunStatus
 from tests.fakes import FakeSource
-from tui.tracking.models import Experiment, Run, RunStatus
 
 T0 = 1_700_000_000_000  # ms
 NOW = (T0 + 45 * 60 * 1000) / 1000  # frozen clock, seconds
@@ -60,8 +60,8 @@ def sample_source() -> FakeSource:
 
 def fake_app(source: FakeSource | None = None, **settings):
     """The app on an in-memory source, with the clock frozen at NOW."""
-    from tui.app import make_app
-    from tui.config import Settings
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
 
     settings.setdefault("interval", 0.3)
     return make_app(Settings(uri=FakeSource.display_uri, **settings),

@@ -116,7 +116,7 @@ def run(verbose: bool = True) -> list[str]:
     for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "PATH", "HOME"):
         if name in os.environ:
             env[name] = os.environ[name]
-    tmux.start([sys.executable, "-m", "tui", "--demo", "-i", "1"], env, workdir)
+    tmux.start([sys.executable, "-m", "mlflow_tui", "--demo", "-i", "1"], env, workdir)
 
     def step(name: str, action: Callable[[], None]) -> None:
         started = time.monotonic()

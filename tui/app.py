@@ -18,23 +18,23 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.binding import Binding
 
-from tui import __version__
-from tui.commands import BindingCommands
-from tui.config import Settings
-from tui.goto import GoToExperiment, GoToRun, RunRef
-from tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
-from tui.now_controller import NowController, NowDone
-from tui.relay import Relay
-from tui.screens.base import ChartScreen, bindings, state_line
-from tui.screens.compare import CompareScreen
-from tui.screens.help import HelpScreen
-from tui.screens.monitor import MonitorScreen
-from tui.screens.now import NowScreen
-from tui.screens.start import StartScreen
-from tui.session.monitor import MonitorSession
-from tui.tracking import TrackingError, classify, open_source
-from tui.tracking.source import TrackingSource
-from widgets import ChartOptions
+from mlflow_tui import __version__
+from mlflow_tui.commands import BindingCommands
+from mlflow_tui.config import Settings
+from mlflow_tui.goto import GoToExperiment, GoToRun, RunRef
+from mlflow_tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
+from mlflow_tui.now_controller import NowController, NowDone
+from mlflow_tui.relay import Relay
+from mlflow_tui.screens.base import ChartScreen, bindings, state_line
+from mlflow_tui.screens.compare import CompareScreen
+from mlflow_tui.screens.help import HelpScreen
+from mlflow_tui.screens.monitor import MonitorScreen
+from mlflow_tui.screens.now import NowScreen
+from mlflow_tui.screens.start import StartScreen
+from mlflow_tui.session.monitor import MonitorSession
+from mlflow_tui.tracking import TrackingError, classify, open_source
+from mlflow_tui.tracking.source import TrackingSource
+from mlflow_tui.widgets import ChartOptions
 
 
 class MlflowTui(App[int]):
@@ -115,7 +115,7 @@ class MlflowTui(App[int]):
 
     def start_demo(self) -> None:
         """The built-in demo: a local store filled, then trained in a thread, and watched."""
-        from tui.demo import DemoSession
+        from mlflow_tui.demo import DemoSession
 
         self.settings.demo = True
         self.demo = DemoSession(speed=self.settings.demo_speed)
@@ -132,7 +132,7 @@ class MlflowTui(App[int]):
         self.post_message(DemoReady(uri))
 
     def on_demo_ready(self, message: DemoReady) -> None:
-        from tui.tracking.local import LocalSource
+        from mlflow_tui.tracking.local import LocalSource
 
         source = LocalSource(message.uri)
         self.sub_title = "demo · " + source.display_uri
@@ -348,7 +348,7 @@ __all__ = ["MlflowTui", "make_app", "__version__"]
 
 
 if TYPE_CHECKING:
-    from tui.screens.base import Host
+    from mlflow_tui.screens.base import Host
 
     def _is_a_host(app: MlflowTui) -> Host:  # checked by mypy: the App is what screens ask
         return app

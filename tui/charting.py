@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, overload
 
-from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
-from tui.analysis.datasets import Split, split_series
-from tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
+from mlflow_tui.analysis.datasets import Split, split_series
+from mlflow_tui.tracking.models import Point, Run, RunStatus
 
 MAX_KEYS_PER_VIEW = 4
 

@@ -2,7 +2,7 @@
 their state once and exits.
 
 Settings are layered: defaults < config file < environment (MLFLOW_TRACKING_URI) < flags.
-The console script is `mlflow-tui`; `python -m tui` is the same. Neither path imports Textual
+The console script is `mlflow-tui`; `python -m mlflow_tui` is the same. Neither path imports Textual
 before it knows it will start the app (`status` never does).
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from tui import __version__
-from tui.config import Settings
-from tui.configfile import ConfigError, ConfigFile, check_names, default_path, load
-from tui.tracking.uri import InvalidURI, classify, resolve
+from mlflow_tui import __version__
+from mlflow_tui.config import Settings
+from mlflow_tui.configfile import ConfigError, ConfigFile, check_names, default_path, load
+from mlflow_tui.tracking.uri import InvalidURI, classify, resolve
 
 EXIT_USAGE = 2
 PROG = "mlflow-tui"
@@ -149,10 +149,10 @@ def watch_main(argv: Sequence[str]) -> int:
     args, settings = _headless(parser, argv)
     import time as _time
 
-    from tui.alerts.delivery import ExecSink, Sink, StdoutSink, WebhookSink
-    from tui.alerts.watcher import Watcher, default_state_path, parse_since, run_watch
-    from tui.status import clean
-    from tui.tracking import open_source
+    from mlflow_tui.alerts.delivery import ExecSink, Sink, StdoutSink, WebhookSink
+    from mlflow_tui.alerts.watcher import Watcher, default_state_path, parse_since, run_watch
+    from mlflow_tui.status import clean
+    from mlflow_tui.tracking import open_source
 
     since = None
     if args.since:
@@ -288,7 +288,7 @@ def binding_ids() -> set[str]:
     from textual.binding import Binding
     from textual.dom import DOMNode
 
-    import tui.app  # noqa: F401 - defines every screen and widget class
+    import mlflow_tui.app  # noqa: F401 - defines every screen and widget class
 
     ids: set[str] = set()
     stack: list[type] = [DOMNode]
@@ -321,8 +321,8 @@ def status_main(argv: Sequence[str]) -> int:
     """`mlflow-tui status ...`: never imports Textual."""
     parser = build_status_parser()
     args, settings = _headless(parser, argv)
-    from tui.status import run_status
-    from tui.tracking import open_source
+    from mlflow_tui.status import run_status
+    from mlflow_tui.tracking import open_source
 
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
@@ -371,14 +371,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings, config, parser = _parse(argv)
     from textual.theme import BUILTIN_THEMES
 
-    from tui.app import make_app
+    from mlflow_tui.app import make_app
 
     check_ui_settings(settings, config, parser, BUILTIN_THEMES, binding_ids())
     missing = needs_mlflow(settings)
     if missing:
         _fail(parser, missing)
     app = make_app(settings)
-    from tui.images import prepare
+    from mlflow_tui.images import prepare
 
     prepare()  # the terminal's graphics, asked while its answers cannot reach Textual as keys
     app.run()

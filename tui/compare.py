@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.analysis import higher_is_better
-from tui.analysis.datasets import split_series
-from tui.analysis.overfit import best_point
-from tui.tracking.models import Point, Run, SeriesKey
+from mlflow_tui.analysis import higher_is_better
+from mlflow_tui.analysis.datasets import split_series
+from mlflow_tui.analysis.overfit import best_point
+from mlflow_tui.tracking.models import Point, Run, SeriesKey
 
 if TYPE_CHECKING:
     import pandas as pd

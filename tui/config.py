@@ -1,7 +1,7 @@
 """Settings: defaults < config file < environment < command-line flags.
 
-The config file (`tui.configfile`) and the flags (`tui.cli`) fill these in; the app and the
-headless `status` command only read them.
+The config file (`mlflow_tui.configfile`) and the flags (`mlflow_tui.cli`) fill these in; the
+app and the headless `status` command only read them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.analysis.health import HealthSettings
+from mlflow_tui.analysis.health import HealthSettings
 
 
 @dataclass

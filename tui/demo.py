@@ -216,7 +216,7 @@ def _history() -> list[tuple[_Plan, str, float, float, int]]:
 
 
 # ---------------------------------------------------------------------------- quiet mlflow
-_WARNING_FILTERS = (r"mlflow(\.|$)", r"alembic(\.|$)", r"tui\.demo$")
+_WARNING_FILTERS = (r"mlflow(\.|$)", r"alembic(\.|$)", r"mlflow_tui\.demo$")
 _QUIET_LOGGERS = ("mlflow", "alembic")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tui.tracking.models import Run
+from mlflow_tui.tracking.models import Run
 
 # An MLflow search expression names an entity (metrics.x, params.x, tags.x, attributes.x, or a
 # bare attribute) and compares it: `metrics.val_loss < 0.5 and params.lr = '0.01'`.

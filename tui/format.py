@@ -6,8 +6,8 @@ import time
 
 from rich.text import Text
 
-from tui.numbers import number  # noqa: F401 (re-exported: fmt.number)
-from tui.tracking.models import RunStatus
+from mlflow_tui.numbers import number  # noqa: F401 (re-exported: fmt.number)
+from mlflow_tui.tracking.models import RunStatus
 
 STATUS_STYLE: dict[RunStatus, tuple[str, str]] = {
     RunStatus.RUNNING: ("●", "bold cyan"),

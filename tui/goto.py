@@ -19,7 +19,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
-from widgets.experiment_tree import split_name
+from mlflow_tui.widgets.experiment_tree import split_name
 
 MAX_HITS = 20
 SERVER_AFTER = 3  # letters typed before the server is asked for runs by name

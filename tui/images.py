@@ -171,9 +171,9 @@ def _widgets() -> Any:
 
 def image_widget(data: bytes) -> Any:
     """textual-image's widget for the graphics found, showing `data` (PNG, JPEG, ...)."""
-    widgets = _widgets()
+    kinds = _widgets()
     kind = found().kind
-    cls = {KITTY: widgets.TGPImage, SIXEL: widgets.SixelImage}.get(kind, widgets.HalfcellImage)
+    cls = {KITTY: kinds.TGPImage, SIXEL: kinds.SixelImage}.get(kind, kinds.HalfcellImage)
     return cls(io.BytesIO(data))
 
 

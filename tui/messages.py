@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from tui.tracking.errors import TrackingError
-from tui.tracking.poller import ExperimentSummary, TickResult
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.poller import ExperimentSummary, TickResult
 
 
 class TickDone(Message):

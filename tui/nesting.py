@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from tui.tracking.models import Run
+from mlflow_tui.tracking.models import Run
 
 PARENT_TAG = "mlflow.parentRunId"
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.analysis.judge import Choices
-from tui.notify import sequence as notification
-from tui.screens.now import NowScreen
-from tui.session.now import NowFeed, NowUpdate
-from tui.tracking.models import Experiment
-from tui.tracking.source import TrackingSource
+from mlflow_tui.analysis.judge import Choices
+from mlflow_tui.notify import sequence as notification
+from mlflow_tui.screens.now import NowScreen
+from mlflow_tui.session.now import NowFeed, NowUpdate
+from mlflow_tui.tracking.models import Experiment
+from mlflow_tui.tracking.source import TrackingSource
 
 if TYPE_CHECKING:
-    from tui.app import MlflowTui
+    from mlflow_tui.app import MlflowTui
 
 
 class NowDone(Message):
@@ -108,7 +108,7 @@ class NowController:
         """A desktop notification through the terminal, when the config asks for them."""
         kind = self.app.settings.notify
         if kind:
-            from tui.terminal import write_raw
+            from mlflow_tui.terminal import write_raw
 
             write_raw(self.app, notification(f"mlflow-tui: {title}", body, kind=kind))
 

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker
 
-from tui.messages import CompareDone, FilterFailed, TickDone, TickFailed
-from tui.tracking import TrackingError
-from tui.tracking.models import Experiment
-from tui.tracking.poller import ExperimentSummary, TickResult
+from mlflow_tui.messages import CompareDone, FilterFailed, TickDone, TickFailed
+from mlflow_tui.tracking import TrackingError
+from mlflow_tui.tracking.models import Experiment
+from mlflow_tui.tracking.poller import ExperimentSummary, TickResult
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from tui.now_controller import NowController
+    from mlflow_tui.now_controller import NowController
 
 
 class Relay:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from tui.tracking.models import Point
+from mlflow_tui.tracking.models import Point
 
 PREFIX = "system/"
 WINDOW_STEPS = 60  # samples kept per series: 10 minutes at MLflow's default 10 s

@@ -2,17 +2,17 @@
 notify once).
 
 Pure Python, no UI: the app (and `status`) feed it runs and cached series after each tick; the
-judging itself is :func:`tui.analysis.judge.judge`, shared by every consumer.
+judging itself is :func:`mlflow_tui.analysis.judge.judge`, shared by every consumer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from tui.analysis.health import HealthSettings, HealthWarning, Kind
-from tui.analysis.judge import NO_CHOICES, Choices, Judgement, judge
-from tui.analysis.pairing import MetricPair
-from tui.tracking.models import Point, Run, SeriesKey
+from mlflow_tui.analysis.health import HealthSettings, HealthWarning, Kind
+from mlflow_tui.analysis.judge import NO_CHOICES, Choices, Judgement, judge
+from mlflow_tui.analysis.pairing import MetricPair
+from mlflow_tui.tracking.models import Point, Run, SeriesKey
 
 _EMPTY = Judgement(pairs=(), warnings=(), best={})
 

@@ -1,6 +1,6 @@
 """Reusable Textual widgets for mlflow-tui. They take plain data and know nothing of MLflow.
 
-Text from users' data is never parsed as markup: see `widgets.text`.
+Text from users' data is never parsed as markup: see `mlflow_tui.widgets.text`.
 """
 
 from .chart import (

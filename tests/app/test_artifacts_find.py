@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual.app import App
 from textual.widgets import Input, Static, Tree
 
+from mlflow_tui.screens.artifacts import ArtifactsScreen
 from tests.conftest import wait_until
 from tests.snapshots.test_artifacts_snapshot import FILES, RUN, FakeStore
-from tui.screens.artifacts import ArtifactsScreen
 
 LOG = "".join(f"step {i}: loss {1 / (i + 1):.4f}\n" for i in range(400))
 LOG = LOG.replace("step 120:", "step 120: WARNING nan in grad;").replace(

@@ -11,10 +11,10 @@ from textual.app import App, ComposeResult
 from textual.visual import Visual
 from textual.widgets import Static
 
-import widgets.chart.plotext_bridge as plotext_bridge
+import mlflow_tui.widgets.chart.plotext_bridge as plotext_bridge
+from mlflow_tui.widgets import ChartOptions, MetricChart
+from mlflow_tui.widgets.chart import _Canvas
 from tests.conftest import wait_until
-from widgets import ChartOptions, MetricChart
-from widgets.chart import _Canvas
 
 
 class Host(App[None]):

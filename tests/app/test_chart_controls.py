@@ -7,8 +7,8 @@ import re
 
 from textual.app import App, ComposeResult
 
+from mlflow_tui.widgets import ChartOptions, MetricChart, ema
 from tests.conftest import screen_text, wait_until
-from widgets import ChartOptions, MetricChart, ema
 
 
 class Host(App[None]):

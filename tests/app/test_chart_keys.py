@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from mlflow_tui.screens.compare import CompareScreen
+from mlflow_tui.widgets import MetricChart
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app
-from tui.screens.compare import CompareScreen
-from widgets import MetricChart
 
 
 async def test_chart_keys_change_the_options_and_the_summary_shows_them():
@@ -38,7 +38,7 @@ async def test_chart_keys_change_the_options_and_the_summary_shows_them():
 
 
 async def test_metric_picker_lists_the_views_and_enter_picks_one():
-    from tui.screens.picker import PickerScreen
+    from mlflow_tui.screens.picker import PickerScreen
 
     app = fake_app()
     async with app.run_test(size=(160, 45)) as pilot:

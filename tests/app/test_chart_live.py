@@ -3,11 +3,11 @@ converts only the new points (XYCache) and the chart extends its tracks in place
 
 from __future__ import annotations
 
+from mlflow_tui.charting import XYSeries, xy
+from mlflow_tui.tracking.models import Point
+from mlflow_tui.widgets import MetricChart
 from tests.conftest import wait_rows, wait_until
 from tests.sample_data import fake_app, sample_source
-from tui.charting import XYSeries, xy
-from tui.tracking.models import Point
-from widgets import MetricChart
 
 
 async def test_monitor_chart_extends_with_a_live_run():

@@ -10,14 +10,14 @@ from collections.abc import Sequence
 
 import pytest
 
+from mlflow_tui.screens.compare import CompareScreen
+from mlflow_tui.tracking import sketch as sketch_module
+from mlflow_tui.tracking.errors import ServerError
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.widgets import MetricChart
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.fakes import FakeSource
 from tests.sample_data import T0, fake_app
-from tui.screens.compare import CompareScreen
-from tui.tracking import sketch as sketch_module
-from tui.tracking.errors import ServerError
-from tui.tracking.models import Experiment, Point, Run, RunStatus
-from widgets import MetricChart
 
 STEPS = 2000
 

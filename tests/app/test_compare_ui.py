@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mlflow_tui.screens.compare import CompareScreen
+from mlflow_tui.screens.picker import PickerScreen
+from mlflow_tui.widgets import MetricChart, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app
-from tui.screens.compare import CompareScreen
-from tui.screens.picker import PickerScreen
-from widgets import MetricChart, RunTable
 
 
 async def test_mark_compare_cycle_differences_sort_export(tmp_path):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.configfile import parse
 from tests.conftest import wait_until
 from tests.sample_data import NOW, sample_source
-from tui.app import make_app
-from tui.config import Settings
-from tui.configfile import parse
 
 
 async def test_the_app_applies_theme_and_keymap():

@@ -3,9 +3,9 @@ cuts to the terminal's width."""
 
 from __future__ import annotations
 
+from mlflow_tui.tracking.errors import AuthError
 from tests.conftest import screen_text, wait_until
 from tests.sample_data import fake_app, sample_source
-from tui.tracking.errors import AuthError
 
 
 async def test_the_whole_reason_is_readable():

@@ -6,8 +6,8 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
+from mlflow_tui.goto import GoToExperiment, GoToRun, RunRef, name_score
 from tests.conftest import screen_text, wait_until
-from tui.goto import GoToExperiment, GoToRun, RunRef, name_score
 
 EXPERIMENTS = [("1", "team/vision/resnet"), ("2", "team/vision/vit"), ("3", "team/other"),
                ("4", "team/other-archive"), ("5", "[bold]markup[/bold] exp")]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.widgets import RunTable
 from tests.conftest import wait_rows, wait_until
 from tests.fakes import FakeSource
 from tests.sample_data import NOW, T0, curves, fake_app, sample_source
-from tui.tracking.models import Experiment, Point, Run, RunStatus
-from widgets import RunTable
 
 
 def _app(source=None, **kw):

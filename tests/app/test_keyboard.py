@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
+from mlflow_tui.screens.help import HelpScreen
+from mlflow_tui.widgets import ExperimentTree, MetricChart, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app, sample_source
-from tui.screens.help import HelpScreen
-from widgets import ExperimentTree, MetricChart, RunTable
 
 
 def _app(**kw):

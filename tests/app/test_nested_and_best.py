@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from mlflow_tui.tracking.models import Experiment, Run, RunStatus
+from mlflow_tui.widgets import RunTable
 from tests.conftest import screen_text, wait_until
 from tests.fakes import FakeSource
 from tests.sample_data import T0, curves, fake_app
-from tui.tracking.models import Experiment, Run, RunStatus
-from widgets import RunTable
 
 
 def _sweep() -> FakeSource:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from mlflow_tui.tracking.models import Experiment, Run, RunStatus
+from mlflow_tui.widgets import ExperimentTree
 from tests.conftest import wait_until
 from tests.fakes import FakeSource
 from tests.sample_data import NOW, curves, fake_app
-from tui.tracking.models import Experiment, Run, RunStatus
-from widgets import ExperimentTree
 
 T0 = int(NOW * 1000) - 60_000
 

@@ -7,13 +7,13 @@ import time
 
 from textual.app import App
 
+from mlflow_tui.analysis.judge import judge
+from mlflow_tui.analysis.now import now_rows, trouble_counts
+from mlflow_tui.screens.now import NowScreen, rate_text
+from mlflow_tui.session.now import NowUpdate
+from mlflow_tui.tracking.models import Point, Run, RunStatus
 from tests.conftest import screen_text, wait_until
 from tests.sample_data import curves
-from tui.analysis.judge import judge
-from tui.analysis.now import now_rows, trouble_counts
-from tui.screens.now import NowScreen, rate_text
-from tui.session.now import NowUpdate
-from tui.tracking.models import Point, Run, RunStatus
 
 NOW = int(time.time() * 1000)
 

@@ -7,13 +7,13 @@ import asyncio
 
 from textual.app import App
 
+from mlflow_tui.tracking.errors import ServerError
+from mlflow_tui.tracking.models import Experiment, Run, RunStatus
+from mlflow_tui.widgets import ChartOptions, MetricChart
 from tests.app.test_sparklines import _log_sample, _source_with_gpu_run
 from tests.conftest import wait_rows, wait_until
 from tests.fakes import FakeSource
 from tests.sample_data import T0, curves, fake_app
-from tui.tracking.errors import ServerError
-from tui.tracking.models import Experiment, Run, RunStatus
-from widgets import ChartOptions, MetricChart
 
 
 class SlowHistory(FakeSource):
@@ -107,10 +107,10 @@ async def test_log_scale_with_values_above_1e308_does_not_crash():
 
 
 async def test_live_durations_tick_one_cell_each_not_the_whole_table():
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.widgets import RunTable
     from tests.fakes import FakeSource
-    from tui.app import make_app
-    from tui.config import Settings
-    from widgets import RunTable
 
     src = FakeSource()
     src.experiments = [Experiment("1", "exp", last_update_time=T0)]

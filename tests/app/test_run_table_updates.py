@@ -9,11 +9,11 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-import widgets.run_table as run_table
+import mlflow_tui.widgets.run_table as run_table
+from mlflow_tui.tracking.models import Point
+from mlflow_tui.widgets import RunTable
 from tests.conftest import wait_rows, wait_until
 from tests.sample_data import NOW, fake_app, sample_source
-from tui.tracking.models import Point
-from widgets import RunTable
 
 COLUMNS = [("name", "Run"), ("loss", "Loss")]
 

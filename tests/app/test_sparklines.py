@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from mlflow_tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.widgets import Sparklines, SparkRow
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import NOW, T0, curves, fake_app, sample_source
-from tui.tracking.models import Point, Run, RunStatus
-from widgets import Sparklines, SparkRow
 
 SAMPLES = 30  # 10 s apart: five minutes
 UTIL = "system/gpu_0_utilization_percentage"

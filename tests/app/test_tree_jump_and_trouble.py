@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
+from mlflow_tui.widgets import ExperimentTree
+from mlflow_tui.widgets.experiment_tree import ExperimentEntry, best_match
 from tests.conftest import wait_until
-from widgets import ExperimentTree
-from widgets.experiment_tree import ExperimentEntry, best_match
 
 ENTRIES = [
     ExperimentEntry("1", "team/vision/resnet", 10, running=2, warned=1),

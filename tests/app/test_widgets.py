@@ -9,8 +9,8 @@ from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable
 
+from mlflow_tui.widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable
 from tests.conftest import screen_text, wait_until
-from widgets import ExperimentEntry, ExperimentTree, MetricChart, RunTable
 
 MARKUP = "[bold]x[/bold]"
 CLICK = "[@click=app.quit]quit[/]"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from mlflow.entities import Metric
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.widgets import MetricChart, RunTable
 from tests.conftest import wait_until
-from tui.app import make_app
-from tui.config import Settings
-from tui.tracking.models import RunStatus
-from widgets import MetricChart, RunTable
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL = 1.0
@@ -143,8 +143,8 @@ async def test_nothing_listening_shows_error_quickly_and_stays_usable():
 async def test_empty_folder_no_uri_shows_start_screen_and_creates_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    from tui.cli import parse_settings
-    from tui.screens.start import StartScreen
+    from mlflow_tui.cli import parse_settings
+    from mlflow_tui.screens.start import StartScreen
 
     settings = parse_settings([])
     assert settings.uri is None

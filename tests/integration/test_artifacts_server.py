@@ -12,14 +12,14 @@ import textwrap
 
 import pytest
 
-from tests.server import MlflowServer
-from tui.tracking.artifacts import (
+from mlflow_tui.tracking.artifacts import (
     ArtifactError,
     LocalArtifacts,
     RestArtifacts,
     save_tree,
 )
-from tui.tracking.rest import RestSource
+from mlflow_tui.tracking.rest import RestSource
+from tests.server import MlflowServer
 
 LOG_LINES = 50_000
 EVIL = "evil\x1b[31m[bold]name.txt"
@@ -165,7 +165,7 @@ async def test_local_store_with_a_local_artifact_root(tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     rid = done.stdout.split()[-1]
-    from tui.tracking.local import LocalSource
+    from mlflow_tui.tracking.local import LocalSource
 
     source = LocalSource(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
@@ -189,10 +189,10 @@ async def test_local_store_with_a_local_artifact_root(tmp_path):
 async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tmp_path):
     from textual.widgets import Input, Tree
 
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.screens.artifacts import ArtifactsScreen
     from tests.conftest import wait_rows, wait_until
-    from tui.app import make_app
-    from tui.config import Settings
-    from tui.screens.artifacts import ArtifactsScreen
 
     app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/proxied"],
                             interval=0.5, export_dir=str(tmp_path)))
@@ -258,7 +258,7 @@ async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tm
         await pilot.press("escape")
         await wait_until(lambda: not isinstance(app.screen, ArtifactsScreen))
         # From the run's details (i), a opens the same run's artifacts.
-        from tui.screens.details import RunDetailsScreen
+        from mlflow_tui.screens.details import RunDetailsScreen
 
         await pilot.press("i")
         await wait_until(lambda: isinstance(app.screen, RunDetailsScreen))
@@ -274,10 +274,10 @@ async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp
     from PIL import Image as PILImage
     from textual.widgets import Tree
 
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.screens.artifacts import ArtifactsScreen
     from tests.conftest import wait_rows, wait_until
-    from tui.app import make_app
-    from tui.config import Settings
-    from tui.screens.artifacts import ArtifactsScreen
 
     client = proxied["client"]
     exp = client.create_experiment("artifacts/images")
@@ -317,10 +317,10 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
     from mlflow.entities import Metric
     from textual.widgets import Tree
 
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.screens.artifacts import ArtifactsScreen
     from tests.conftest import wait_rows, wait_until
-    from tui.app import make_app
-    from tui.config import Settings
-    from tui.screens.artifacts import ArtifactsScreen
 
     client = proxied["client"]
     exp = client.create_experiment("artifacts/models")
@@ -461,10 +461,10 @@ async def test_enter_on_a_logged_model_lists_its_files(proxied, model_files, tmp
     at a time); MLmodel previews as YAML; s on the model saves all its files."""
     from textual.widgets import Input, Tree
 
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.screens.artifacts import ArtifactsScreen
     from tests.conftest import wait_rows, wait_until
-    from tui.app import make_app
-    from tui.config import Settings
-    from tui.screens.artifacts import ArtifactsScreen
 
     app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/model-files"],
                             interval=0.5, export_dir=str(tmp_path)))

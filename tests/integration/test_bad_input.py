@@ -12,10 +12,10 @@ import uuid
 from mlflow.entities import Metric
 
 from bench.common import Seeder
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.widgets import MetricChart, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
-from tui.app import make_app
-from tui.config import Settings
-from widgets import MetricChart, RunTable
 
 FAST = {"interval": 0.5, "max_backoff": 2.0}
 

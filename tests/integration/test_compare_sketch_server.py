@@ -14,16 +14,16 @@ import uuid
 import pytest
 from mlflow.entities import Metric
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.screens.compare import CompareScreen
+from mlflow_tui.tracking import sketch as sketch_module
+from mlflow_tui.tracking.models import Point
+from mlflow_tui.tracking.rest import RestSource
+from mlflow_tui.tracking.sketch import sketch
+from mlflow_tui.widgets import MetricChart
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy
-from tui.app import make_app
-from tui.config import Settings
-from tui.screens.compare import CompareScreen
-from tui.tracking import sketch as sketch_module
-from tui.tracking.models import Point
-from tui.tracking.rest import RestSource
-from tui.tracking.sketch import sketch
-from widgets import MetricChart
 
 KEYS = ("train_loss", "val_loss")
 # name -> logged steps: a long run, one a bit shorter (shares its probe steps), a much

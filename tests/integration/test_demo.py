@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from mlflow_tui.demo import BERT, EXPERIMENTS, FEATURED, VIT, DemoSession
+from mlflow_tui.session.monitor import choose_watched
+from mlflow_tui.tracking.local import LocalSource
+from mlflow_tui.tracking.poller import ExperimentSummary
 from tests.conftest import wait_until_sync
-from tui.demo import BERT, EXPERIMENTS, FEATURED, VIT, DemoSession
-from tui.session.monitor import choose_watched
-from tui.tracking.local import LocalSource
-from tui.tracking.poller import ExperimentSummary
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,7 +29,7 @@ def _history(client, run_id: str, key: str) -> list[float]:
 
 
 def test_import_is_instant_and_does_not_import_mlflow() -> None:
-    code = "import sys, tui.demo; assert 'mlflow' not in sys.modules, 'mlflow imported'"
+    code = "import sys, mlflow_tui.demo; assert 'mlflow' not in sys.modules, 'mlflow imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
@@ -164,9 +164,9 @@ def test_demo_leaves_the_home_folder_alone(tmp_path: Path) -> None:
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
     code = (
         "import sys, time\n"
-        "from tui.cli import quiet_libraries\n"
+        "from mlflow_tui.cli import quiet_libraries\n"
         "quiet_libraries()\n"
-        "from tui.demo import DemoSession\n"
+        "from mlflow_tui.demo import DemoSession\n"
         f"demo = DemoSession({str(tmp_path / 'store')!r}, speed=50.0)\n"
         "demo.start()\n"
         "t = time.monotonic()\n"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.tracking.local import LocalSource
+from mlflow_tui.widgets import RunTable
 from tests.conftest import screen_text, wait_until
-from tui.app import make_app
-from tui.config import Settings
-from tui.tracking.local import LocalSource
-from widgets import RunTable
 
 
 async def test_demo_shows_experiments_statuses_and_moving_charts(tmp_path, monkeypatch):

@@ -12,12 +12,12 @@ import uuid
 import pytest
 from mlflow.entities import Metric
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.screens.help import HelpScreen
+from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy
-from tui.app import make_app
-from tui.config import Settings
-from tui.screens.help import HelpScreen
-from tui.tracking.rest import RestSource
 
 FAST = {"interval": 0.5, "max_backoff": 3.0}
 KEYS = ("train_loss", "val_loss")

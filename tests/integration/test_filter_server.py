@@ -7,10 +7,10 @@ import uuid
 
 from textual.widgets import Input
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.widgets import RunTable
 from tests.conftest import screen_text, wait_until
-from tui.app import make_app
-from tui.config import Settings
-from widgets import RunTable
 
 
 async def test_filter_by_search_syntax_plain_text_and_bad_expression(live_server):

@@ -1,5 +1,5 @@
 """An image artifact of a run on a real `mlflow server --serve-artifacts`, previewed by the
-real app (`python -m tui`) in real terminals (issue 18's acceptance):
+real app (`python -m mlflow_tui`) in real terminals (issue 18's acceptance):
 
 - in tmux (tmux_keys.Tmux: send-keys, capture-pane), which speaks neither Kitty graphics nor
   Sixel (3.3a): the image is drawn in half blocks with its own colours, no answer to a
@@ -63,7 +63,7 @@ def _env(home: str, **extra: str) -> dict[str, str]:
 
 
 def _app(server: MlflowServer) -> list[str]:
-    return [sys.executable, "-m", "tui", server.url, "-e", EXPERIMENT, "-i", "1"]
+    return [sys.executable, "-m", "mlflow_tui", server.url, "-e", EXPERIMENT, "-i", "1"]
 
 
 # ---------------------------------------------------------------------- tmux: half blocks

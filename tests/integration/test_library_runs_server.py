@@ -13,10 +13,10 @@ from collections import defaultdict
 
 import pytest
 
+from mlflow_tui.analysis.datasets import split_series
+from mlflow_tui.cli import main
 from tests.conftest import wait_until
 from tests.library_runs import Fixture, fixtures, log_fixture
-from tui.analysis.datasets import split_series
-from tui.cli import main
 
 pytestmark = pytest.mark.server
 
@@ -117,9 +117,9 @@ def test_status_pairs_and_warns_every_library_run(logged, capsys):
 
 async def test_monitor_shows_the_same_verdicts(logged):
     """The monitor, opened fresh on each experiment, badges exactly the overfitting runs."""
-    from tui.app import make_app
-    from tui.config import Settings
-    from widgets import RunTable
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.widgets import RunTable
 
     names = sorted(set(logged["experiments"].values()))
     app = make_app(Settings(uri=logged["url"], experiments=names, interval=0.5,
@@ -147,8 +147,8 @@ async def test_a_finished_hugging_face_run_has_one_verdict_everywhere(mlflow_ser
     same pair, the same verdict and the same best point."""
     from mlflow.entities import Metric
 
-    from tui.app import make_app
-    from tui.config import Settings
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
 
     fx = next(f for f in fixtures("hf-trainer-steps-overfit.json"))
     client = mlflow_server.client()

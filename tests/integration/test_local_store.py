@@ -10,10 +10,10 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
-from tui.tracking.errors import StoreError
-from tui.tracking.local import LocalSource
-from tui.tracking.models import RunStatus
-from tui.tracking.poller import Poller
+from mlflow_tui.tracking.errors import StoreError
+from mlflow_tui.tracking.local import LocalSource
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.tracking.poller import Poller
 
 
 def _digest(path) -> str:

@@ -12,7 +12,7 @@ environment MLflow's client honours works the same for mlflow-tui.
 5. Relative local URIs (sqlite:///mlflow.db, file:./mlruns) from the working folder, which is
    left as it was.
 
-Servers are shared per module; `status` runs in-process through `tui.cli.main` (the same
+Servers are shared per module; `status` runs in-process through `mlflow_tui.cli.main` (the same
 code as the console script; one test runs the real command in a subprocess).
 """
 
@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 from mlflow.entities import Metric
 
+from mlflow_tui.cli import main
+from mlflow_tui.tracking.rest import CREDENTIALS_HINT
 from tests.conftest import wait_rows, wait_until
 from tests.netservers import (
     BasicAuthServer,
@@ -42,8 +44,6 @@ from tests.netservers import (
     make_pki,
 )
 from tests.server import free_port
-from tui.cli import main
-from tui.tracking.rest import CREDENTIALS_HINT
 
 pytestmark = pytest.mark.server
 
@@ -178,7 +178,7 @@ def test_console_command_honours_lower_case_http_proxy(upstream, forward_proxy, 
     env = {k: v for k, v in os.environ.items()
            if k.upper() not in NETWORK_VARS}
     env.update(http_proxy=forward_proxy.url, XDG_CONFIG_HOME=str(clean_env / "xdg"))
-    proc = subprocess.run([sys.executable, "-m", "tui", "status", front.url, "-e",
+    proc = subprocess.run([sys.executable, "-m", "mlflow_tui", "status", front.url, "-e",
                            upstream["experiment"], "--json"], capture_output=True, text=True,
                           timeout=120, cwd=clean_env, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -526,8 +526,8 @@ def test_token_command_from_the_config_file(upstream, token_front, clean_env, ca
 
 
 async def test_rotated_token_is_renewed_without_the_user(upstream, token_front, clean_env):
-    from tui.app import make_app
-    from tui.config import Settings
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
 
     tokens = Tokens(clean_env)
     old, new = "old-" + secrets.token_hex(8), "new-" + secrets.token_hex(8)

@@ -9,13 +9,13 @@ import uuid
 
 from mlflow.entities import Metric
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.screens.monitor import MonitorScreen
+from mlflow_tui.screens.now import NowScreen
+from mlflow_tui.widgets import ExperimentTree, RunTable
 from tests.conftest import screen_text, wait_until
 from tests.sample_data import curves
-from tui.app import make_app
-from tui.config import Settings
-from tui.screens.monitor import MonitorScreen
-from tui.screens.now import NowScreen
-from widgets import ExperimentTree, RunTable
 
 
 def _log(client, run_id: str, data, start: int, end: int) -> None:

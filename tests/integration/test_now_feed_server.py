@@ -9,12 +9,12 @@ import uuid
 
 from mlflow.entities import Metric
 
+from mlflow_tui.analysis.health import Kind
+from mlflow_tui.config import Settings
+from mlflow_tui.session.now import NowFeed
+from mlflow_tui.status import collect
+from mlflow_tui.tracking.rest import RestSource
 from tests.sample_data import curves
-from tui.analysis.health import Kind
-from tui.config import Settings
-from tui.session.now import NowFeed
-from tui.status import collect
-from tui.tracking.rest import RestSource
 
 
 class Clock:

@@ -8,9 +8,9 @@ import uuid
 
 from mlflow.entities import Metric
 
-from tui.analysis.judge import series_keys
-from tui.tracking.now import NowPoller
-from tui.tracking.rest import RestSource
+from mlflow_tui.analysis.judge import series_keys
+from mlflow_tui.tracking.now import NowPoller
+from mlflow_tui.tracking.rest import RestSource
 
 
 def _experiments(client, n: int) -> list[str]:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from mlflow_tui.cli import main
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.tracking.poller import Poller
+from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import screen_text, wait_until
 from tests.old_server import OLD_VERSION, OldMlflowServer, OldServerUnavailable, skip_reason
 from tests.sample_data import curves
-from tui.cli import main
-from tui.tracking.models import RunStatus
-from tui.tracking.poller import Poller
-from tui.tracking.rest import RestSource
 
 pytestmark = pytest.mark.server
 
@@ -236,9 +236,9 @@ def test_status_json_on_2_9_2(old, isolated, capsys):
 async def test_app_on_2_9_2_shows_live_points(old):
     """The monitor on a 2.9.2 server: live, no "has no MLflow API" error, and a running run's
     new points reach its series after the next ticks."""
-    from tui.app import make_app
-    from tui.config import Settings
-    from widgets import MetricChart, RunTable
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.widgets import MetricChart, RunTable
 
     name = _name("old/app")
     seeded = old.seed(experiment=name, runs=[
@@ -355,7 +355,7 @@ def test_status_on_2_0_1(oldest, seeded_2_0_1, isolated, capsys):
 
 async def test_no_logged_models_on_2_9_2_and_no_error(old):
     """MLflow 2.x has no logged-models endpoint: the artifacts screen lists none, quietly."""
-    from tui.tracking.artifacts import RestArtifacts
+    from mlflow_tui.tracking.artifacts import RestArtifacts
 
     seeded = old.seed(experiment=_name("old/models"), runs=[
         {"name": "done", "status": "FINISHED", "steps": 0}])

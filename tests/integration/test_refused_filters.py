@@ -18,13 +18,13 @@ import uuid
 import pytest
 from mlflow.entities import Metric
 
+from mlflow_tui.cli import main
+from mlflow_tui.filtering import name_search
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.tracking.poller import ACTIVE, Poller
+from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import screen_text, wait_until
 from tests.netservers import ReverseProxy
-from tui.cli import main
-from tui.filtering import name_search
-from tui.tracking.models import RunStatus
-from tui.tracking.poller import ACTIVE, Poller
-from tui.tracking.rest import RestSource
 
 pytestmark = pytest.mark.server
 
@@ -104,7 +104,7 @@ async def test_refused_attribute_filters_give_the_servers_answer(azure_like, flt
 
 async def test_a_refused_filter_that_is_not_an_attribute_is_the_servers_error(azure_like):
     """A clause the client cannot evaluate stays with the server; its 400 is shown."""
-    from tui.tracking.errors import BadRequest
+    from mlflow_tui.tracking.errors import BadRequest
 
     source = RestSource(azure_like["url"])
     try:
@@ -148,9 +148,9 @@ def test_status_lists_every_run(azure_like, tmp_path, monkeypatch, capsys):
 
 
 async def test_app_shows_the_note_and_live_points(azure_like):
-    from tui.app import make_app
-    from tui.config import Settings
-    from widgets import RunTable
+    from mlflow_tui.app import make_app
+    from mlflow_tui.config import Settings
+    from mlflow_tui.widgets import RunTable
 
     rid = azure_like["ids"]["delta-live"]
     app = make_app(Settings(uri=azure_like["url"], experiments=[azure_like["name"]],

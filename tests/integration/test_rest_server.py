@@ -10,10 +10,10 @@ import uuid
 import pytest
 from mlflow.entities import Metric
 
-from tui.tracking.errors import ConnectionFailed, NotFound
-from tui.tracking.models import RunStatus
-from tui.tracking.poller import Poller
-from tui.tracking.rest import RestSource
+from mlflow_tui.tracking.errors import ConnectionFailed, NotFound
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.tracking.poller import Poller
+from mlflow_tui.tracking.rest import RestSource
 
 
 def _log(client, run_id: str, key: str, steps, value=lambda s: 1.0 / (s + 1)) -> None:

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from mlflow.entities import Metric
 
+from mlflow_tui.cli import main
 from tests.sample_data import curves
 from tests.server import free_port
-from tui.cli import main
 
 pytestmark = pytest.mark.server
 ANSI_NAME = "ansi\x1b[31mred\x1b[0m"
@@ -215,9 +215,9 @@ def test_refused_credentials_are_one_line_exit_1():
     # A 401 from a server that wants credentials (a transport stands in for the proxy).
     import httpx
 
-    from tui.config import Settings
-    from tui.status import run_status
-    from tui.tracking.rest import RestSource
+    from mlflow_tui.config import Settings
+    from mlflow_tui.status import run_status
+    from mlflow_tui.tracking.rest import RestSource
 
     def refuse(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"error_code": "UNAUTHENTICATED", "message": "no"})
@@ -244,17 +244,17 @@ def test_console_entry_piped_prints_no_escape_codes(seeded, isolated: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "NO_COLOR")}
     env.update(XDG_CONFIG_HOME=str(isolated), MLFLOW_TRACKING_URI=seeded["url"], TERM="xterm")
     script = Path(sys.executable).with_name("mlflow-tui")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "mlflow_tui"]
     proc = subprocess.run([*command, "status", "-e", seeded["bad"], "--fail-on-warning"],
                           capture_output=True, text=True, timeout=120, cwd=isolated, env=env)
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr == ""
     assert "\x1b" not in proc.stdout
     assert "ansi␛red␛" in proc.stdout and "overfitting" in proc.stdout
-    # The same through `python -m tui`, and the status path never loads Textual.
+    # The same through `python -m mlflow_tui`, and the status path never loads Textual.
     probe = ("import sys, runpy\n"
-             f"sys.argv = ['tui', 'status', '-e', {seeded['ok']!r}, '--json']\n"
-             "try:\n    runpy.run_module('tui', run_name='__main__')\n"
+             f"sys.argv = ['mlflow_tui', 'status', '-e', {seeded['ok']!r}, '--json']\n"
+             "try:\n    runpy.run_module('mlflow_tui', run_name='__main__')\n"
              "except SystemExit as exc:\n    code = exc.code\n"
              "print('textual' in sys.modules, code, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -8,11 +8,11 @@ import uuid
 
 from mlflow.entities import Metric
 
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from mlflow_tui.system_metrics import WINDOW_STEPS
+from mlflow_tui.widgets import Sparklines
 from tests.conftest import screen_text, wait_until
-from tui.app import make_app
-from tui.config import Settings
-from tui.system_metrics import WINDOW_STEPS
-from widgets import Sparklines
 
 SYSTEM = {
     "system/gpu_0_utilization_percentage": lambda s: 90.0 + s % 5,

@@ -20,14 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from mlflow.entities import Metric
 
+from mlflow_tui.alerts.delivery import ExecSink, StdoutSink, WebhookSink
+from mlflow_tui.alerts.watcher import Watcher
+from mlflow_tui.analysis.judge import judge
+from mlflow_tui.config import Settings
+from mlflow_tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import wait_until
 from tests.sample_data import curves
-from tui.alerts.delivery import ExecSink, StdoutSink, WebhookSink
-from tui.alerts.watcher import Watcher
-from tui.analysis.judge import judge
-from tui.config import Settings
-from tui.tracking.models import Point, Run, RunStatus
-from tui.tracking.rest import RestSource
 
 
 def _experiment(client, tag: str) -> tuple[str, str]:
@@ -242,19 +242,20 @@ def test_the_console_command_once(live_server, tmp_path):
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
                XDG_CONFIG_HOME=str(tmp_path / "config"))
     env.pop("MLFLOW_TRACKING_URI", None)
-    done = subprocess.run([sys.executable, "-m", "tui", "watch", live_server.url, "-e", name,
-                           "--once", "--since", "1h"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "mlflow_tui", "watch", live_server.url,
+                           "-e", name, "--once", "--since", "1h"], capture_output=True, text=True,
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(e["event"], e["run"]) for e in events] == [("run_started", "cli-run"),
                                                         ("run_failed", "cli-run")]
     # The state file: the same command again reports nothing new.
-    again = subprocess.run([sys.executable, "-m", "tui", "watch", live_server.url, "-e", name,
-                            "--once", "--since", "1h", "--text"], capture_output=True,
+    again = subprocess.run([sys.executable, "-m", "mlflow_tui", "watch", live_server.url,
+                            "-e", name, "--once", "--since", "1h", "--text"], capture_output=True,
                            text=True, env=env, timeout=120)
     assert again.returncode == 0 and again.stdout == "", again.stdout
     # An unreachable server: exit 1 and one line.
-    down = subprocess.run([sys.executable, "-m", "tui", "watch", "http://127.0.0.1:9", "--once",
-                           "--no-state"], capture_output=True, text=True, env=env, timeout=120)
+    down = subprocess.run([sys.executable, "-m", "mlflow_tui", "watch", "http://127.0.0.1:9",
+                           "--once", "--no-state"], capture_output=True, text=True, env=env,
+                          timeout=120)
     assert down.returncode == 1 and len(down.stderr.strip().splitlines()) == 1, down.stderr

@@ -7,10 +7,10 @@ import json
 
 from textual.app import App
 
+from mlflow_tui.screens.artifacts import ArtifactsScreen
+from mlflow_tui.tracking.artifacts import Artifact, Chunk
+from mlflow_tui.tracking.models import Run, RunStatus
 from tests.conftest import wait_until
-from tui.screens.artifacts import ArtifactsScreen
-from tui.tracking.artifacts import Artifact, Chunk
-from tui.tracking.models import Run, RunStatus
 
 FILES = {
     "config.json": json.dumps({"lr": 0.001, "layers": [128, 64], "optimizer": "adamw"}).encode(),

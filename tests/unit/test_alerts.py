@@ -9,14 +9,14 @@ import json
 import httpx
 import pytest
 
-from tui.alerts.delivery import Sink, WebhookSink, payload, redact_url
-from tui.alerts.events import Event, EventTracker
-from tui.alerts.watcher import parse_since
-from tui.analysis.health import HealthWarning, Kind
-from tui.analysis.judge import Judgement
-from tui.analysis.now import NowRow
-from tui.analysis.progress import Progress
-from tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.alerts.delivery import Sink, WebhookSink, payload, redact_url
+from mlflow_tui.alerts.events import Event, EventTracker
+from mlflow_tui.alerts.watcher import parse_since
+from mlflow_tui.analysis.health import HealthWarning, Kind
+from mlflow_tui.analysis.judge import Judgement
+from mlflow_tui.analysis.now import NowRow
+from mlflow_tui.analysis.progress import Progress
+from mlflow_tui.tracking.models import Point, Run, RunStatus
 
 T0 = 1_800_000_000_000
 
@@ -123,7 +123,7 @@ async def test_a_refused_event_is_dropped_and_reported_the_rest_go_on():
 
 
 async def test_a_full_queue_drops_the_oldest_and_says_so(monkeypatch):
-    import tui.alerts.delivery as delivery
+    import mlflow_tui.alerts.delivery as delivery
 
     monkeypatch.setattr(delivery, "QUEUE_SIZE", 2)
     reports: list[str] = []

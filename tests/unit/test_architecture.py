@@ -10,11 +10,11 @@ from pathlib import Path
 from textual.binding import Binding
 from textual.screen import Screen
 
-import tui.app  # noqa: F401 - defines the screens it shows
-import tui.screens.artifacts  # noqa: F401 - imported when first opened
-import tui.screens.connection  # noqa: F401
-import tui.screens.details  # noqa: F401
-from tui.screens.base import ChartScreen
+import mlflow_tui.app  # noqa: F401 - defines the screens it shows
+import mlflow_tui.screens.artifacts  # noqa: F401 - imported when first opened
+import mlflow_tui.screens.connection  # noqa: F401
+import mlflow_tui.screens.details  # noqa: F401
+from mlflow_tui.screens.base import ChartScreen
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_APP_LINES = 300
@@ -27,7 +27,7 @@ def _screens() -> list[type[Screen]]:
     while stack:
         cls = stack.pop()
         stack += cls.__subclasses__()
-        if cls.__module__.startswith("tui."):
+        if cls.__module__.startswith("mlflow_tui."):
             out.append(cls)
     return out
 
@@ -68,8 +68,8 @@ def test_each_action_of_a_screen_is_defined_on_that_screen():
 
 
 def test_chart_keys_are_the_same_on_both_chart_screens():
-    from tui.screens.compare import CompareScreen
-    from tui.screens.monitor import MonitorScreen
+    from mlflow_tui.screens.compare import CompareScreen
+    from mlflow_tui.screens.monitor import MonitorScreen
 
     def chart_keys(cls: type) -> set[tuple[str, str]]:
         return {(b.key, b.action) for b in cls.BINDINGS

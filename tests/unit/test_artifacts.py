@@ -4,7 +4,7 @@
 # "images/{key with / as ~}+step+{step}+timestamp+{ms}+{uuid}.png" and "+compressed.webp";
 # 3.0-3.x before mlflow#21085: "%" separators).
 def test_logged_images_grouped_by_key_in_step_order():
-    from tui.tracking.artifacts import Artifact, image_steps
+    from mlflow_tui.tracking.artifacts import Artifact, image_steps
 
     uuid = "0b5c6f2e-8a1d-4c3e-9f7a-1234567890ab"
     names = [
@@ -43,8 +43,8 @@ RECORDED_SEARCH = {"models": [{
 
 
 def test_a_logged_model_from_the_search_answer():
-    from tui.screens.artifacts import model_label, model_text
-    from tui.tracking.artifacts import logged_model
+    from mlflow_tui.screens.artifacts import model_label, model_text
+    from mlflow_tui.tracking.artifacts import logged_model
 
     model = logged_model(RECORDED_SEARCH["models"][0])
     assert (model.model_id, model.name, model.status) == (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from tui.analysis.overfit import best_point
-from tui.tracking.models import Point
+from mlflow_tui.analysis.overfit import best_point
+from mlflow_tui.tracking.models import Point
 
 
 def test_lowest_loss_or_highest_accuracy_first_on_a_tie():

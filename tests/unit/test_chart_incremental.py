@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import pytest
 
-import widgets.chart.tracks as chart_tracks
-from tui.charting import XYCache, XYSeries, xy
-from tui.tracking.models import Point
-from widgets import ChartOptions, downsample, ema, log_safe
-from widgets.chart import SMALL_SERIES, _Extremes, _sorted_finite_x, _Track
+import mlflow_tui.widgets.chart.tracks as chart_tracks
+from mlflow_tui.charting import XYCache, XYSeries, xy
+from mlflow_tui.tracking.models import Point
+from mlflow_tui.widgets import ChartOptions, downsample, ema, log_safe
+from mlflow_tui.widgets.chart import SMALL_SERIES, _Extremes, _sorted_finite_x, _Track
 
 NAN = float("nan")
 

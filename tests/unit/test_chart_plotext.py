@@ -8,7 +8,7 @@ import random
 import plotext._utility as plotext_utility
 import pytest
 
-from widgets.chart import _PLOTEXT_HD_GROUP, _faster_plotext, _hd_group
+from mlflow_tui.widgets.chart import _PLOTEXT_HD_GROUP, _faster_plotext, _hd_group
 
 
 def _dots(rng: random.Random, n: int, spread: int) -> tuple[list[int], list[int]]:

@@ -6,8 +6,16 @@ import math
 
 import pytest
 
-from widgets import ChartOptions, ema, format_relative, format_wall, last_n, log_safe, y_range
-from widgets.chart import _log_ticks, _time_ticks
+from mlflow_tui.widgets import (
+    ChartOptions,
+    ema,
+    format_relative,
+    format_wall,
+    last_n,
+    log_safe,
+    y_range,
+)
+from mlflow_tui.widgets.chart import _log_ticks, _time_ticks
 
 NAN = math.nan
 INF = math.inf
@@ -157,7 +165,7 @@ def test_the_curves_start_below_the_legend():
     top leaves the legend's rows and one more above the highest value."""
     import math
 
-    from widgets.chart.series import legend_headroom
+    from mlflow_tui.widgets.chart.series import legend_headroom
 
     for lo, hi, legend, rows in ((0.0, 1.0, 2, 20), (0.2, 2.7, 4, 30), (-5.0, -1.0, 1, 8)):
         top = legend_headroom(lo, hi, legend, rows)

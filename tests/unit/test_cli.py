@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import main, parse_settings
-from tui.status import RunRow, cells, clean, render_table, use_colour
-from tui.tracking.models import RunStatus
+from mlflow_tui.cli import main, parse_settings
+from mlflow_tui.status import RunRow, cells, clean, render_table, use_colour
+from mlflow_tui.tracking.models import RunStatus
 
 
 @pytest.fixture(autouse=True)
@@ -107,7 +107,7 @@ def test_module_entry_point_bad_uri(clean_cwd: Path):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["XDG_CONFIG_HOME"] = str(clean_cwd)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "tui", "ftp://x"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "mlflow_tui", "ftp://x"], capture_output=True,
                           text=True, timeout=60, cwd=clean_cwd, env=env)
     elapsed = time.monotonic() - started
     assert proc.returncode == 2, proc.stderr
@@ -150,10 +150,11 @@ def test_status_without_any_uri_exits_2(capsys: pytest.CaptureFixture[str]):
 
 def test_status_and_cli_never_import_textual_or_rich():
     code = ("import sys\n"
-            "import tui.cli, tui.status, tui.configfile\n"
-            "from tui.cli import build_status_parser, layer\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'widgets')"
-            " or m in ('rich.text', 'rich.markup', 'tui.app', 'tui.format')))\n")
+            "import mlflow_tui.cli, mlflow_tui.status, mlflow_tui.configfile\n"
+            "from mlflow_tui.cli import build_status_parser, layer\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'"
+            " or m.split('.')[:2] == ['mlflow_tui', 'widgets']"
+            " or m in ('rich.text', 'rich.markup', 'mlflow_tui.app', 'mlflow_tui.format')))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -227,8 +228,8 @@ def test_local_stores_and_demo_need_the_local_extra(monkeypatch, tmp_path, capsy
     which extra to install, in one line, exit 2."""
     import importlib.util
 
-    from tui import cli
-    from tui.config import Settings
+    from mlflow_tui import cli
+    from mlflow_tui.config import Settings
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

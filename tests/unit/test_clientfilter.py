@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tui.filtering import name_search
-from tui.tracking.clientfilter import Clause, apply, like, split_conjuncts, take_attribute_clauses
-from tui.tracking.models import Run, RunStatus
-from tui.tracking.poller import ACTIVE
+from mlflow_tui.filtering import name_search
+from mlflow_tui.tracking.clientfilter import (
+    Clause,
+    apply,
+    like,
+    split_conjuncts,
+    take_attribute_clauses,
+)
+from mlflow_tui.tracking.models import Run, RunStatus
+from mlflow_tui.tracking.poller import ACTIVE
 
 
 def _run(name: str, status: RunStatus = RunStatus.RUNNING, start: int | None = 100,

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from tui.compare import compare_frame, header, only_differences, series_stats, transpose
-from tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.compare import compare_frame, header, only_differences, series_stats, transpose
+from mlflow_tui.tracking.models import Point, Run, RunStatus
 
 NOW = 1_800_000_000_000
 

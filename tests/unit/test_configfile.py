@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import parse_settings
-from tui.config import Settings
-from tui.configfile import ConfigError, check_names, default_path, key_lines, load, parse
+from mlflow_tui.cli import parse_settings
+from mlflow_tui.config import Settings
+from mlflow_tui.configfile import ConfigError, check_names, default_path, key_lines, load, parse
 
 EXAMPLE = """\
 # mlflow-tui settings
@@ -245,7 +245,7 @@ def test_bad_file_uri_exits_2(isolated: Path, capsys: pytest.CaptureFixture[str]
 # ---------------------------------------------------------------------- names, against the app
 def test_unknown_theme_or_binding_exits_2_naming_the_line(isolated: Path,
                                                           capsys: pytest.CaptureFixture[str]):
-    from tui.cli import main
+    from mlflow_tui.cli import main
 
     write_config(isolated, 'theme = "nord"\n[keymap]\n"monitor.refrsh" = "R"\n')
     with pytest.raises(SystemExit) as info:
@@ -264,7 +264,7 @@ def test_unknown_theme_or_binding_exits_2_naming_the_line(isolated: Path,
 
 
 def test_binding_ids_cover_the_app_screens_and_widgets():
-    from tui.cli import binding_ids
+    from mlflow_tui.cli import binding_ids
 
     ids = binding_ids()
     assert {"app.quit", "monitor.refresh", "compare.export", "chart.log_y",
@@ -274,7 +274,7 @@ def test_binding_ids_cover_the_app_screens_and_widgets():
 def test_the_readme_example_is_valid():
     from textual.theme import BUILTIN_THEMES
 
-    from tui.cli import binding_ids
+    from mlflow_tui.cli import binding_ids
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Configuration", 1)[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from widgets import downsample, finite_segments
+from mlflow_tui.widgets import downsample, finite_segments
 
 
 def _is_gap(point: tuple[float, float]) -> bool:

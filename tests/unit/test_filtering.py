@@ -1,7 +1,7 @@
 import pytest
 
-from tui.filtering import is_search_expression, name_matches
-from tui.tracking.models import Run, RunStatus
+from mlflow_tui.filtering import is_search_expression, name_matches
+from mlflow_tui.tracking.models import Run, RunStatus
 
 
 @pytest.mark.parametrize("text", [

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tui.analysis.health import (
+from mlflow_tui.analysis.health import (
     HealthSettings,
     HealthWarning,
     Kind,
@@ -17,7 +17,7 @@ from tui.analysis.health import (
     format_duration,
     stalled,
 )
-from tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.tracking.models import Point, Run, RunStatus
 
 NAN = float("nan")
 INF = float("inf")

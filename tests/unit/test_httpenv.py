@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.tracking.httpenv import network_settings, proxy_for
+from mlflow_tui.tracking.httpenv import network_settings, proxy_for
 
 
 def test_defaults_verify_with_system_and_certifi():

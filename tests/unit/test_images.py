@@ -7,8 +7,8 @@ import os
 import sys
 import threading
 
+from mlflow_tui.images import DA1, HALFBLOCKS, KITTY, KITTY_QUERY, SIXEL, probe, read_answers
 from tests.fake_terminal import FakeTerminal
-from tui.images import DA1, HALFBLOCKS, KITTY, KITTY_QUERY, SIXEL, probe, read_answers
 
 KITTY_OK = b"\x1b_Gi=7301;OK\x1b\\"
 CELL = b"\x1b[6;20;10t"
@@ -75,13 +75,13 @@ def test_probe_asks_once_fenced_by_da1_and_leaves_the_mode_as_it_was():
 
 def test_textual_image_is_imported_without_asking_the_terminal(tmp_path):
     """textual-image asks the terminal when first imported on a tty (DA1, a Kitty query,
-    CSI 16 t); through tui.images it asks nothing, whatever the terminal would answer."""
+    CSI 16 t); through mlflow_tui.images it asks nothing, whatever the terminal would answer."""
     from PIL import Image as PILImage
 
     png = tmp_path / "x.png"
     PILImage.new("RGB", (8, 8), (255, 0, 0)).save(png)
-    code = ("import sys, tui.images as i; w = i.image_widget(open(sys.argv[1], 'rb').read()); "
-            "print(type(w).__name__)")
+    code = ("import sys, mlflow_tui.images as i; "
+            "w = i.image_widget(open(sys.argv[1], 'rb').read()); print(type(w).__name__)")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": root, "TERM": "xterm-kitty"}
     with FakeTerminal([sys.executable, "-c", code, str(png)], env, kitty=True) as term:

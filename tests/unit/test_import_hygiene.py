@@ -35,10 +35,12 @@ class Spy:
 
 sys.meta_path.insert(0, Spy())
 {extra}
-import tui.tracking, tui.tracking.rest, tui.tracking.poller, tui.tracking.local, tui.analysis
-import tui.tracking.now, tui.tracking.artifacts, tui.session, tui.session.now
-import tui.session.monitor, tui.session.compare
-import tui.alerts.events, tui.alerts.delivery, tui.alerts.watcher, tui.analysis.now
+import mlflow_tui.tracking, mlflow_tui.tracking.rest, mlflow_tui.tracking.poller
+import mlflow_tui.tracking.local, mlflow_tui.tracking.now, mlflow_tui.tracking.artifacts
+import mlflow_tui.analysis, mlflow_tui.analysis.now
+import mlflow_tui.session, mlflow_tui.session.now, mlflow_tui.session.monitor
+import mlflow_tui.session.compare
+import mlflow_tui.alerts.events, mlflow_tui.alerts.delivery, mlflow_tui.alerts.watcher
 {after}
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(FORBIDDEN))
 print(json.dumps({{"loaded": loaded, "importers": importers}}))
@@ -71,7 +73,7 @@ def test_data_and_analysis_layers_import_no_ui_and_no_mlflow():
 
 
 def test_constructing_sources_does_not_import_mlflow():
-    after = ("from tui.tracking import classify, open_source\n"
+    after = ("from mlflow_tui.tracking import classify, open_source\n"
              "open_source(classify('http://localhost:1'))\n"
              "open_source(classify('sqlite:////nonexistent/mlflow.db'))\n")
     loaded, importers = _probe(after=after)

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tui.tracking import classify, open_source
-from tui.tracking.auth import TokenCommand, parse_token
-from tui.tracking.errors import AuthError
-from tui.tracking.platforms import PlatformError, databricks, sagemaker
+from mlflow_tui.tracking import classify, open_source
+from mlflow_tui.tracking.auth import TokenCommand, parse_token
+from mlflow_tui.tracking.errors import AuthError
+from mlflow_tui.tracking.platforms import PlatformError, databricks, sagemaker
 
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team"
 

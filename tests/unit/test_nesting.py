@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from tui.nesting import PARENT_TAG, nest
-from tui.tracking.models import Run, RunStatus
+from mlflow_tui.nesting import PARENT_TAG, nest
+from mlflow_tui.tracking.models import Run, RunStatus
 
 SCORES = {"c1": 0.5, "c2": 0.2, "c3": None, "d1": math.nan}
 

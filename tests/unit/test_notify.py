@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tui.notify import pick, sequence
+from mlflow_tui.notify import pick, sequence
 
 
 @pytest.mark.parametrize("env,kind", [

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import math
 
+from mlflow_tui.session.now import FIRST_READS, NowFeed
+from mlflow_tui.tracking.models import Experiment, Run, RunStatus
 from tests.fakes import FakeSource
 from tests.sample_data import curves
-from tui.session.now import FIRST_READS, NowFeed
-from tui.tracking.models import Experiment, Run, RunStatus
 
 NOW_MS = 1_800_000_000_000
 DAY = 86_400_000

@@ -14,11 +14,11 @@ import re
 import httpx
 import pytest
 
-from tui.tracking import rest, wholeseries
-from tui.tracking.capabilities import Capabilities, parse_version, sample_window
-from tui.tracking.errors import BadRequest, ConnectionFailed, ServerError
-from tui.tracking.models import Point
-from tui.tracking.rest import RestSource
+from mlflow_tui.tracking import rest, wholeseries
+from mlflow_tui.tracking.capabilities import Capabilities, parse_version, sample_window
+from mlflow_tui.tracking.errors import BadRequest, ConnectionFailed, ServerError
+from mlflow_tui.tracking.models import Point
+from mlflow_tui.tracking.rest import RestSource
 
 URL = "http://old.example:5000"
 API = "/api/2.0/mlflow"

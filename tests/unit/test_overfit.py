@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tui.analysis import OverfitFinding, detect_overfitting
+from mlflow_tui.analysis import OverfitFinding, detect_overfitting
 
 
 def u_shaped(n: int = 60, minimum: int = 25, noise: float = 0.01, seed: int = 0):

@@ -10,11 +10,11 @@ import random
 
 import pytest
 
+from mlflow_tui.analysis import detect_overfitting
+from mlflow_tui.analysis.judge import judge, pairs_for
+from mlflow_tui.analysis.overfit import replay_overfitting
+from mlflow_tui.tracking.models import Run, RunStatus
 from tests.library_runs import fixtures, ids
-from tui.analysis import detect_overfitting
-from tui.analysis.judge import judge, pairs_for
-from tui.analysis.overfit import replay_overfitting
-from tui.tracking.models import Run, RunStatus
 
 LIBRARY = [f for f in fixtures() if f.label in ("overfit", "healthy")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
+from mlflow_tui.analysis import MetricPair, find_pairs, loss_like, primary_pair
 
 
 @pytest.mark.parametrize(

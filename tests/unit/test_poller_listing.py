@@ -1,7 +1,7 @@
 """Poller listings: max_runs truncation, deletions, scheduled and finished runs."""
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.tracking.poller import Poller
 from tests.unit.test_poller_unit import FakeSource
-from tui.tracking.models import RunStatus
-from tui.tracking.poller import Poller
 
 
 class Clock:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from mlflow_tui.tracking.capabilities import Capabilities, sample_window
+from mlflow_tui.tracking.errors import BadRequest
+from mlflow_tui.tracking.models import Point, RunStatus
+from mlflow_tui.tracking.poller import ACTIVE, OLD_REFRESH_POINTS, Poller
 from tests.unit.test_poller_unit import FakeSource, assert_exact
-from tui.tracking.capabilities import Capabilities, sample_window
-from tui.tracking.errors import BadRequest
-from tui.tracking.models import Point, RunStatus
-from tui.tracking.poller import ACTIVE, OLD_REFRESH_POINTS, Poller
 
 
 class OldSource(FakeSource):

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import pytest
 
+from mlflow_tui.tracking.errors import NotFound
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.tracking.poller import ACTIVE, OPEN_END, Poller
+from mlflow_tui.tracking.source import MAX_RESULTS_PER_RUN
 from tests.fakes import matches
-from tui.tracking.errors import NotFound
-from tui.tracking.models import Experiment, Point, Run, RunStatus
-from tui.tracking.poller import ACTIVE, OPEN_END, Poller
-from tui.tracking.source import MAX_RESULTS_PER_RUN
 
 T0 = 1_700_000_000_000
 
@@ -583,7 +583,7 @@ async def test_a_light_tick_catches_up_a_burst_larger_than_one_answer_exactly():
 
 
 async def test_a_failed_tick_is_followed_by_a_full_listing():
-    from tui.tracking.errors import ConnectionFailed
+    from mlflow_tui.tracking.errors import ConnectionFailed
 
     now = [0.0]
     src = FakeSource()

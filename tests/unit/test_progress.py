@@ -7,9 +7,9 @@ import math
 
 import pytest
 
+from mlflow_tui.analysis.progress import progress, rate_of, total_of
+from mlflow_tui.tracking.models import Point
 from tests.library_runs import Fixture, fixtures
-from tui.analysis.progress import progress, rate_of, total_of
-from tui.tracking.models import Point
 
 
 def _longest(fx: Fixture) -> list[Point]:

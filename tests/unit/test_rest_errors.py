@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tui.tracking.errors import (
+from mlflow_tui.tracking.errors import (
     AuthError,
     BadRequest,
     ConnectionFailed,
@@ -19,8 +19,8 @@ from tui.tracking.errors import (
     ServerError,
     TrackingError,
 )
-from tui.tracking.models import RunStatus
-from tui.tracking.rest import RestSource
+from mlflow_tui.tracking.models import RunStatus
+from mlflow_tui.tracking.rest import RestSource
 
 URL = "http://tracking.example:5000"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -58,7 +58,7 @@ def instant_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(delay: float, *args: object, **kwargs: object) -> None:
         slept.append(delay)
 
-    monkeypatch.setattr("tui.tracking.rest.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("mlflow_tui.tracking.rest.asyncio.sleep", fake_sleep)
     return slept
 
 
@@ -445,7 +445,7 @@ async def test_history_reads_may_outlast_the_ordinary_read_timeout():
     """MLflow reads every point of a history to sample it: a first load can take longer than
     the ordinary 15 s read timeout, and is waited for (test_faults.py's slow-history test runs
     the case against a real server with both times shortened)."""
-    from tui.tracking import classify, open_source
+    from mlflow_tui.tracking import classify, open_source
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"runs": [], "metrics": []})

@@ -10,9 +10,9 @@ import json
 import httpx
 import pytest
 
-import tui.tracking.jsonstream as jsonstream
-import tui.tracking.rest as rest
-from tui.tracking.rest import RestSource, loads_yielding, parse_run
+import mlflow_tui.tracking.jsonstream as jsonstream
+import mlflow_tui.tracking.rest as rest
+from mlflow_tui.tracking.rest import RestSource, loads_yielding, parse_run
 
 URL = "http://tracking.example:5000"
 

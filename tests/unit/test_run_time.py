@@ -3,8 +3,8 @@ follow the simple story: resumed runs, points logged with older timestamps."""
 
 from __future__ import annotations
 
-from tui.analysis.health import HealthSettings, Kind, stalled
-from tui.tracking.models import Run, RunStatus
+from mlflow_tui.analysis.health import HealthSettings, Kind, stalled
+from mlflow_tui.tracking.models import Run, RunStatus
 
 NOW = 1_800_000_000_000
 S = 1000

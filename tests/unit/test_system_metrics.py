@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.charting import chart_views, warning_pair
-from tui.system_metrics import (
+from mlflow_tui.charting import chart_views, warning_pair
+from mlflow_tui.system_metrics import (
     WINDOW_STEPS,
     advance,
     fetch_window,
@@ -20,8 +20,8 @@ from tui.system_metrics import (
     parse,
     rates,
 )
-from tui.tracking.models import Point
-from widgets import spark
+from mlflow_tui.tracking.models import Point
+from mlflow_tui.widgets import spark
 
 ONE_GPU = [
     "system/gpu_0_utilization_percentage",

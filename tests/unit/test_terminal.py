@@ -8,7 +8,7 @@ import inspect
 from textual.app import App
 from textual.driver import Driver
 
-from tui.terminal import write_raw
+from mlflow_tui.terminal import write_raw
 
 
 def test_textual_still_has_what_write_raw_uses():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.tracking.uri import InvalidURI, classify, discover_local, redact, resolve
+from mlflow_tui.tracking.uri import InvalidURI, classify, discover_local, redact, resolve
 
 
 # ---------------------------------------------------------------------- classify

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
-from widgets import plain, safe_text
+from mlflow_tui.widgets import plain, safe_text
 
 
 def test_ansi_sequences_are_neutralised():
@@ -92,7 +92,7 @@ def test_plain_applies_style_and_sanitises():
 
 
 def test_titles_are_literal_content_without_doubled_backslashes():
-    from widgets import title
+    from mlflow_tui.widgets import title
 
     for raw in ("a\\", "run\\[x]", "[@click=app.quit]x[/]"):
         assert title(raw).plain == raw

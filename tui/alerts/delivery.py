@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui.alerts.events import Event
+from mlflow_tui.alerts.events import Event
 
 QUEUE_SIZE = 1000
 BACKOFF_MAX = 30.0

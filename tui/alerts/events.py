@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tui.analysis.health import Kind
-from tui.analysis.now import NowRow
-from tui.tracking.models import RunStatus
+from mlflow_tui.analysis.health import Kind
+from mlflow_tui.analysis.now import NowRow
+from mlflow_tui.tracking.models import RunStatus
 
 WARNING_KINDS = (Kind.OVERFITTING, Kind.DIVERGED, Kind.STALLED)
 END_EVENTS = {RunStatus.FINISHED: "run_finished", RunStatus.FAILED: "run_failed",

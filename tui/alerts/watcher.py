@@ -20,15 +20,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from tui.alerts.delivery import Sink
-from tui.alerts.events import Event, EventTracker
-from tui.analysis.judge import Choices
-from tui.config import Settings
-from tui.session.now import NowFeed
-from tui.tracking.errors import TrackingError
-from tui.tracking.models import Experiment
-from tui.tracking.source import TrackingSource
-from tui.tracking.uri import redact
+from mlflow_tui.alerts.delivery import Sink
+from mlflow_tui.alerts.events import Event, EventTracker
+from mlflow_tui.analysis.judge import Choices
+from mlflow_tui.config import Settings
+from mlflow_tui.session.now import NowFeed
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.models import Experiment
+from mlflow_tui.tracking.source import TrackingSource
+from mlflow_tui.tracking.uri import redact
 
 EXPERIMENTS_EVERY = 30.0  # s between experiment listings
 CLOSE_WAIT = 10.0  # s to deliver what is queued at exit
@@ -61,7 +61,7 @@ def default_state_path(uri: str, experiments: Sequence[str],
 
 
 def choose(experiments: list[Experiment], wanted: Sequence[str]) -> list[Experiment]:
-    from tui.status import _choose
+    from mlflow_tui.status import _choose
 
     return _choose(experiments, wanted)
 

@@ -1,6 +1,6 @@
 """Pure-Python analysis of metric curves (no Textual, no heavy dependencies)."""
 
-from tui.analysis.health import (
+from mlflow_tui.analysis.health import (
     HealthSettings,
     HealthWarning,
     Kind,
@@ -9,8 +9,8 @@ from tui.analysis.health import (
     diverged,
     stalled,
 )
-from tui.analysis.overfit import OverfitFinding, detect_overfitting
-from tui.analysis.pairing import (
+from mlflow_tui.analysis.overfit import OverfitFinding, detect_overfitting
+from mlflow_tui.analysis.pairing import (
     MetricPair,
     find_pairs,
     higher_is_better,

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tui.tracking.models import Point
+from mlflow_tui.tracking.models import Point
 
 __all__ = ["Split", "is_training", "split_series", "virtual_key"]
 

@@ -2,7 +2,7 @@
 
 Everything here is pure (no I/O, no UI toolkit, standard library only), deterministic and
 linear in the number of points given (overfitting adds the O(m log m) of
-:func:`tui.analysis.overfit.detect_overfitting` on the m validation points).
+:func:`mlflow_tui.analysis.overfit.detect_overfitting` on the m validation points).
 
 - :func:`diverged`: the latest value(s) of a series are NaN/inf, or a loss exploded (its last
   few finite values all far above its best after it had improved -- sustained, not one spike).
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from tui.analysis.overfit import OverfitFinding, columns, detect_overfitting
-from tui.analysis.pairing import MetricPair
-from tui.tracking.models import Point, Run, RunStatus
+from mlflow_tui.analysis.overfit import OverfitFinding, columns, detect_overfitting
+from mlflow_tui.analysis.pairing import MetricPair
+from mlflow_tui.tracking.models import Point, Run, RunStatus
 
 __all__ = [
     "DEFAULT_SETTINGS",

@@ -1,6 +1,6 @@
 """The one judge of runs: which metric pairs a run is judged on, and its warnings.
 
-The monitor (through :class:`tui.watch.HealthBook`), ``mlflow-tui status`` and every future
+The monitor (through :class:`mlflow_tui.watch.HealthBook`), ``mlflow-tui status`` and every future
 consumer go through here, so that the same run gets the same pairs, the same best points and
 the same verdict everywhere. Pure Python: no I/O, no UI toolkit.
 """
@@ -11,11 +11,17 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tui.analysis.datasets import Split, split_series
-from tui.analysis.health import HealthSettings, HealthWarning, assess_pairs
-from tui.analysis.overfit import best_point
-from tui.analysis.pairing import MAX_JUDGED, MetricPair, find_pairs, higher_is_better, loss_like
-from tui.tracking.models import Experiment, Point, Run, SeriesKey
+from mlflow_tui.analysis.datasets import Split, split_series
+from mlflow_tui.analysis.health import HealthSettings, HealthWarning, assess_pairs
+from mlflow_tui.analysis.overfit import best_point
+from mlflow_tui.analysis.pairing import (
+    MAX_JUDGED,
+    MetricPair,
+    find_pairs,
+    higher_is_better,
+    loss_like,
+)
+from mlflow_tui.tracking.models import Experiment, Point, Run, SeriesKey
 
 __all__ = ["Choices", "Judgement", "judge", "pairs_for", "primary", "series_keys"]
 
@@ -50,7 +56,7 @@ def pairs_for(run: Run, choices: Choices = NO_CHOICES) -> tuple[MetricPair, ...]
 
     A pair the user chose for the run's experiment (else ``--pair``/the config) replaces the
     automatic ones when the run logs both keys; otherwise every plausible pair found by name
-    (:func:`tui.analysis.pairing.find_pairs`), at most ``MAX_JUDGED``."""
+    (:func:`mlflow_tui.analysis.pairing.find_pairs`), at most ``MAX_JUDGED``."""
     chosen = choices.by_experiment.get(run.experiment_id)
     why = "chosen for this experiment (P)"
     if chosen is None or not (chosen[0] in run.metrics and chosen[1] in run.metrics):

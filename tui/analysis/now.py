@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tui.analysis.health import HealthWarning, Kind
-from tui.analysis.judge import Judgement
-from tui.analysis.progress import Progress, progress
-from tui.tracking.models import Point, Run, SeriesKey
+from mlflow_tui.analysis.health import HealthWarning, Kind
+from mlflow_tui.analysis.judge import Judgement
+from mlflow_tui.analysis.progress import Progress, progress
+from mlflow_tui.tracking.models import Point, Run, SeriesKey
 
 ERROR_KINDS = frozenset({Kind.FAILED, Kind.DIVERGED})  # ✘ in the tree; the others ⚠
 

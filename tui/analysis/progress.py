@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tui.tracking.models import Point
+from mlflow_tui.tracking.models import Point
 
 STEP_PARAMS = ("total_steps", "max_steps", "num_boost_round", "num_iterations",
                "n_estimators", "num_rounds")

@@ -7,9 +7,9 @@ from typing import Any
 
 from rich.text import Text
 
-from tui import format as fmt
-from tui.tracking.artifacts import LoggedModel
-from widgets import plain
+from mlflow_tui import format as fmt
+from mlflow_tui.tracking.artifacts import LoggedModel
+from mlflow_tui.widgets import plain
 
 
 def table_cells(frame: Any) -> tuple[list[tuple[str, str]], list[tuple[str, list[Any]]]]:

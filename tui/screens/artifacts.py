@@ -20,8 +20,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from tui.screens.artifact_cells import model_label, model_text, table_cells
-from tui.screens.artifacts_view import (
+from mlflow_tui.screens.artifact_cells import model_label, model_text, table_cells
+from mlflow_tui.screens.artifacts_view import (
     FOLLOW_EVERY,
     ArtifactsView,
     _visible,
@@ -29,7 +29,7 @@ from tui.screens.artifacts_view import (
     kind_of,
     size_text,
 )
-from tui.tracking.artifacts import (
+from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
     Artifact,
     ArtifactError,
@@ -38,9 +38,9 @@ from tui.tracking.artifacts import (
     image_steps,
     save_tree,
 )
-from tui.tracking.errors import TrackingError
-from tui.tracking.models import Run
-from widgets import plain
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.models import Run
+from mlflow_tui.widgets import plain
 
 
 class ArtifactsScreen(ArtifactsView):
@@ -333,8 +333,8 @@ class ArtifactsScreen(ArtifactsView):
 def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen | None:
     """The artifacts screen of `run`, read the way its source reaches them: through the
     tracking server (RestSource), or from the local store's artifact root."""
-    from tui.tracking.artifacts import LocalArtifacts, RestArtifacts
-    from tui.tracking.rest import RestSource
+    from mlflow_tui.tracking.artifacts import LocalArtifacts, RestArtifacts
+    from mlflow_tui.tracking.rest import RestSource
 
     if source is None:
         return None

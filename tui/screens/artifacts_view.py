@@ -20,9 +20,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from tui.images import found, image_widget
-from tui.screens.artifact_cells import table_cells
-from tui.tracking.artifacts import (
+from mlflow_tui.images import found, image_widget
+from mlflow_tui.screens.artifact_cells import table_cells
+from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
     Artifact,
     Artifacts,
@@ -30,9 +30,9 @@ from tui.tracking.artifacts import (
     ImageSteps,
     LoggedModel,
 )
-from tui.tracking.errors import TrackingError
-from tui.tracking.models import Run
-from widgets import RunTable, plain
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.models import Run
+from mlflow_tui.widgets import RunTable, plain
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
           ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",

@@ -18,12 +18,12 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui import format as fmt
-from widgets import X_MODES, ChartOptions
+from mlflow_tui import format as fmt
+from mlflow_tui.widgets import X_MODES, ChartOptions
 
 if TYPE_CHECKING:
-    from tui.goto import RunRef
-    from tui.session.monitor import MonitorSession
+    from mlflow_tui.goto import RunRef
+    from mlflow_tui.session.monitor import MonitorSession
 
 SMOOTHING_STEPS = (0.6, 0.8, 0.9, 0.95)  # s cycles through these, then off
 ZOOM_STEPS: tuple[int | None, ...] = (None, 500, 100, 50)  # L: all, then the last N points

@@ -14,10 +14,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from widgets import plain
+from mlflow_tui.widgets import plain
 
 if TYPE_CHECKING:
-    from tui.session.monitor import MonitorSession
+    from mlflow_tui.session.monitor import MonitorSession
 
 KEY_CELLS = 24
 VALUE_CELLS = 400
@@ -72,7 +72,7 @@ class ConnectionScreen(ModalScreen[None]):
 def connection_screen(session: MonitorSession) -> ConnectionScreen:
     """The connection details of a MonitorSession: its source's facts, the last refresh, and
     the last error in full while not live."""
-    from tui import format as fmt
+    from mlflow_tui import format as fmt
 
     describe = getattr(session.source, "describe", None)
     facts = describe() if callable(describe) else []

@@ -13,11 +13,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui import format as fmt
-from tui.analysis.judge import Judgement
-from tui.analysis.pairing import unpaired_hint
-from tui.tracking.models import Run
-from widgets import plain
+from mlflow_tui import format as fmt
+from mlflow_tui.analysis.judge import Judgement
+from mlflow_tui.analysis.pairing import unpaired_hint
+from mlflow_tui.tracking.models import Run
+from mlflow_tui.widgets import plain
 
 KEY_CELLS = 36
 VALUE_CELLS = 120

@@ -10,13 +10,13 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input
 
-from tui.analysis import find_pairs
-from tui.charting import chart_views, sort_key
-from tui.filtering import is_search_expression, name_matches
-from tui.goto import RunRef
-from tui.nesting import PARENT_TAG, Row, nest
-from tui.screens.base import CHART_BINDINGS, bindings, mark_styles, state_line
-from tui.screens.monitor_view import (
+from mlflow_tui.analysis import find_pairs
+from mlflow_tui.charting import chart_views, sort_key
+from mlflow_tui.filtering import is_search_expression, name_matches
+from mlflow_tui.goto import RunRef
+from mlflow_tui.nesting import PARENT_TAG, Row, nest
+from mlflow_tui.screens.base import CHART_BINDINGS, bindings, mark_styles, state_line
+from mlflow_tui.screens.monitor_view import (
     BANNER_ICON,
     FILTER_HINT,
     NARROW_WIDTH,
@@ -26,9 +26,9 @@ from tui.screens.monitor_view import (
     run_columns,
     set_title,
 )
-from tui.screens.picker import PickerScreen
-from tui.tracking.models import Run
-from widgets import ExperimentTree, RunTable
+from mlflow_tui.screens.picker import PickerScreen
+from mlflow_tui.tracking.models import Run
+from mlflow_tui.widgets import ExperimentTree, RunTable
 
 
 class MonitorScreen(MonitorView):
@@ -232,7 +232,7 @@ class MonitorScreen(MonitorView):
         self.host.open_compare()
 
     def action_run_details(self) -> None:
-        from tui.screens.details import RunDetailsScreen
+        from mlflow_tui.screens.details import RunDetailsScreen
 
         run = self.cursor_run()
         if run is None:
@@ -256,7 +256,7 @@ class MonitorScreen(MonitorView):
             self.open_artifacts(run)
 
     def open_artifacts(self, run: Run) -> None:
-        from tui.screens.artifacts import artifacts_screen
+        from mlflow_tui.screens.artifacts import artifacts_screen
 
         screen = artifacts_screen(run, self.session.source, self.session.settings.export_dir)
         if screen is not None:
@@ -264,7 +264,7 @@ class MonitorScreen(MonitorView):
 
     def action_connection_details(self) -> None:
         """e: where and how the app connects, and the last error in full."""
-        from tui.screens.connection import connection_screen
+        from mlflow_tui.screens.connection import connection_screen
 
         self.app.push_screen(connection_screen(self.session))
 
@@ -417,7 +417,7 @@ class MonitorScreen(MonitorView):
         saved = ""
         path = self.session.settings.config_path
         if path is not None:
-            from tui.configfile import ConfigError, save_pair
+            from mlflow_tui.configfile import ConfigError, save_pair
 
             try:
                 save_pair(path, experiment, pair)

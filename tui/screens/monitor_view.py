@@ -14,15 +14,15 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
-from tui import format as fmt
-from tui.analysis.health import HealthWarning, Kind, badge
-from tui.charting import XYCache, chart_views, split_by_dataset, step_to_x
-from tui.nesting import Row
-from tui.screens.base import ChartScreen
-from tui.system_metrics import PanelRow, panel_rows
-from tui.tracking.models import Experiment, Point, Run
-from tui.watch import HealthBook
-from widgets import (
+from mlflow_tui import format as fmt
+from mlflow_tui.analysis.health import HealthWarning, Kind, badge
+from mlflow_tui.charting import XYCache, chart_views, split_by_dataset, step_to_x
+from mlflow_tui.nesting import Row
+from mlflow_tui.screens.base import ChartScreen
+from mlflow_tui.system_metrics import PanelRow, panel_rows
+from mlflow_tui.tracking.models import Experiment, Point, Run
+from mlflow_tui.watch import HealthBook
+from mlflow_tui.widgets import (
     ChartOptions,
     ExperimentEntry,
     ExperimentTree,
@@ -33,7 +33,7 @@ from widgets import (
     plain,
     safe_text,
 )
-from widgets import title as safe_title
+from mlflow_tui.widgets import title as safe_title
 
 # Most useful first: on a narrow terminal the right-hand columns scroll out of view.
 FILTER_HINT = ("text matches run names · MLflow syntax runs on the server, e.g. "

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.screens.base import bindings
-from widgets import plain
+from mlflow_tui.screens.base import bindings
+from mlflow_tui.widgets import plain
 
 
 class PickerScreen(ModalScreen[int | None]):

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 if TYPE_CHECKING:
-    from tui.screens.base import Host
+    from mlflow_tui.screens.base import Host
 
 HOW_TO = """\
 No tracking server or store was given, and there is no ./mlflow.db or ./mlruns here.
@@ -54,7 +54,7 @@ class StartScreen(Screen[None]):
             self.notify("The demo needs MLflow's client: pip install 'mlflow-tui[local]'",
                         severity="error", markup=False, timeout=10)
             return
-        from tui.screens.monitor import MonitorScreen
+        from mlflow_tui.screens.monitor import MonitorScreen
 
         self.app.switch_screen(MonitorScreen())
         cast("Host", self.app).start_demo()

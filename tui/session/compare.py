@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from tui.charting import XYCache, chart_views
-from tui.tracking import TrackingError
-from tui.tracking.models import Point, Run, SeriesKey
-from tui.tracking.poller import Poller, TickResult
-from tui.tracking.sketch import sketch, windows_are_cheap
-from tui.tracking.source import TrackingSource
+from mlflow_tui.charting import XYCache, chart_views
+from mlflow_tui.tracking import TrackingError
+from mlflow_tui.tracking.models import Point, Run, SeriesKey
+from mlflow_tui.tracking.poller import Poller, TickResult
+from mlflow_tui.tracking.sketch import sketch, windows_are_cheap
+from mlflow_tui.tracking.source import TrackingSource
 
 SKETCH_WAIT = 10.0  # s: the history requests wait this long at most for the opening sketch
 MAX_KEYS = 24  # metrics compared (the table's columns)

@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from tui.analysis.health import HealthSettings, HealthWarning, Kind
-from tui.analysis.judge import Choices, Judgement, judge, series_keys
-from tui.analysis.now import NowRow, now_rows, trouble_counts
-from tui.tracking.history import SeriesReader
-from tui.tracking.models import Experiment, Run, SeriesKey
-from tui.tracking.now import RECENT_MS, NowPoller
-from tui.tracking.source import TrackingSource
+from mlflow_tui.analysis.health import HealthSettings, HealthWarning, Kind
+from mlflow_tui.analysis.judge import Choices, Judgement, judge, series_keys
+from mlflow_tui.analysis.now import NowRow, now_rows, trouble_counts
+from mlflow_tui.tracking.history import SeriesReader
+from mlflow_tui.tracking.models import Experiment, Run, SeriesKey
+from mlflow_tui.tracking.now import RECENT_MS, NowPoller
+from mlflow_tui.tracking.source import TrackingSource
 
 HISTORY_POINTS = 500  # points per series of an ended run, as `status` and the monitor load
 ENDED_JUDGED = 50  # ended runs whose series are read to judge them (the newest)

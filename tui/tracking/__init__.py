@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from tui.tracking.errors import TrackingError
-from tui.tracking.models import Experiment, Point, Run, RunStatus
-from tui.tracking.source import TrackingSource
-from tui.tracking.uri import InvalidURI, Target, classify
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.tracking.source import TrackingSource
+from mlflow_tui.tracking.uri import InvalidURI, Target, classify
 
 
 def open_source(target: Target, *, read_timeout: float = 15.0,
@@ -19,15 +19,15 @@ def open_source(target: Target, *, read_timeout: float = 15.0,
     `token_command`, `headers` and `workspace` (the config file's; MLFLOW_WORKSPACE for the
     workspace) apply to http(s) servers; Databricks and SageMaker bring their own auth."""
     if target.kind == "local":
-        from tui.tracking.local import LocalSource
+        from mlflow_tui.tracking.local import LocalSource
 
         return LocalSource(target.uri)
     import httpx
 
-    from tui.tracking.auth import SigV4, TokenCommand
-    from tui.tracking.errors import AuthError, ConnectionFailed
-    from tui.tracking.platforms import PlatformError, databricks, sagemaker
-    from tui.tracking.rest import RestSource
+    from mlflow_tui.tracking.auth import SigV4, TokenCommand
+    from mlflow_tui.tracking.errors import AuthError, ConnectionFailed
+    from mlflow_tui.tracking.platforms import PlatformError, databricks, sagemaker
+    from mlflow_tui.tracking.rest import RestSource
 
     extra = dict(headers or {})
     space = workspace or os.environ.get("MLFLOW_WORKSPACE", "").strip()

@@ -24,7 +24,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import httpx
 
-from tui.tracking.errors import (
+from mlflow_tui.tracking.errors import (
     AuthError,
     BadRequest,
     ConnectionFailed,
@@ -33,10 +33,10 @@ from tui.tracking.errors import (
     ServerError,
     TrackingError,
 )
-from tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings, proxy_for
-from tui.tracking.httpenv import transport as http_transport
-from tui.tracking.jsonstream import loads_yielding
-from tui.tracking.uri import redact
+from mlflow_tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings, proxy_for
+from mlflow_tui.tracking.httpenv import transport as http_transport
+from mlflow_tui.tracking.jsonstream import loads_yielding
+from mlflow_tui.tracking.uri import redact
 
 API = "/api/2.0/mlflow"
 CREDENTIALS_HINT = (
@@ -101,7 +101,7 @@ class ApiClient:
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             follow_redirects=True,
             limits=limits,
-            trust_env=False,  # the environment is read by tui.tracking.httpenv instead
+            trust_env=False,  # the environment is read by mlflow_tui.tracking.httpenv instead
             transport=transport,
         )
 

@@ -25,8 +25,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-from tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
-from tui.tracking.models import Run
+from mlflow_tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
+from mlflow_tui.tracking.models import Run
 
 PREVIEW_BYTES = 256 * 1024  # what a preview reads at most (head or tail)
 LIST_PAGE = 1000

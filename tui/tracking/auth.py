@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from tui.tracking.errors import AuthError
+from mlflow_tui.tracking.errors import AuthError
 
 __all__ = ["SigV4", "TokenCommand", "parse_token"]
 

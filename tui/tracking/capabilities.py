@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from tui.tracking.models import Point
+from mlflow_tui.tracking.models import Point
 
 WINDOWS_SINCE = (2, 11, 0)  # get-history-bulk-interval (PR #11182)
 RUN_ID_IN_SINCE = (2, 3, 1)  # run_id IN parsed again with sqlparse >= 0.4.4 (PR #8258)

@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 
-from tui.tracking.errors import NotFound
-from tui.tracking.models import Point, Run, SeriesKey
-from tui.tracking.source import (
+from mlflow_tui.tracking.errors import NotFound
+from mlflow_tui.tracking.models import Point, Run, SeriesKey
+from mlflow_tui.tracking.source import (
     MAX_RESULTS_PER_RUN,
     MAX_RUNS_PER_BULK,
     TrackingSource,

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from tui.tracking.errors import BadRequest, NotFound, StoreError, TrackingError
-from tui.tracking.models import Experiment, Point, Run
-from tui.tracking.source import MAX_RESULTS_PER_RUN, make_run, to_float
-from tui.tracking.uri import redact
+from mlflow_tui.tracking.errors import BadRequest, NotFound, StoreError, TrackingError
+from mlflow_tui.tracking.models import Experiment, Point, Run
+from mlflow_tui.tracking.source import MAX_RESULTS_PER_RUN, make_run, to_float
+from mlflow_tui.tracking.uri import redact
 
 T = TypeVar("T")
 

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from tui.tracking.models import Point, Run, SeriesKey
-from tui.tracking.poller import ACTIVE, MAX_ACTIVE, Poller, TickResult
-from tui.tracking.source import TrackingSource, sort_newest_first
+from mlflow_tui.tracking.models import Point, Run, SeriesKey
+from mlflow_tui.tracking.poller import ACTIVE, MAX_ACTIVE, Poller, TickResult
+from mlflow_tui.tracking.source import TrackingSource, sort_newest_first
 
 RECENT_MS = 3_600_000  # finished, failed and killed runs stay this long (ms since they ended)
 RECENT_EVERY = 60.0  # s between searches for runs that ended (beside the transitions seen)

@@ -35,8 +35,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from tui.tracking.capabilities import MODERN, Capabilities, capabilities_of
-from tui.tracking.history import (
+from mlflow_tui.tracking.capabilities import MODERN, Capabilities, capabilities_of
+from mlflow_tui.tracking.history import (
     OLD_MAX_STALE,
     OLD_REFRESH_POINTS,
     OLD_SECONDS_PER_POINT,
@@ -44,8 +44,8 @@ from tui.tracking.history import (
     SeriesCache,
     SeriesReader,
 )
-from tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
-from tui.tracking.source import TrackingSource, gather_all, sort_newest_first
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus, SeriesKey
+from mlflow_tui.tracking.source import TrackingSource, gather_all, sort_newest_first
 
 # Runs that can still change: RUNNING or SCHEDULED (MLflow's search has no IN for status).
 ACTIVE = ("attributes.status != 'FINISHED' and attributes.status != 'FAILED' "

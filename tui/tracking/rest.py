@@ -13,16 +13,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tui.tracking.api import API, CREDENTIALS_HINT, ApiClient
-from tui.tracking.capabilities import (
+from mlflow_tui.tracking.api import API, CREDENTIALS_HINT, ApiClient
+from mlflow_tui.tracking.capabilities import (
     Capabilities,
     from_version,
     parse_version,
     rejects_run_id_in,
 )
-from tui.tracking.clientfilter import apply as apply_clauses
-from tui.tracking.clientfilter import take_attribute_clauses
-from tui.tracking.errors import (
+from mlflow_tui.tracking.clientfilter import apply as apply_clauses
+from mlflow_tui.tracking.clientfilter import take_attribute_clauses
+from mlflow_tui.tracking.errors import (
     AuthError,
     BadRequest,
     MissingRoute,
@@ -30,9 +30,9 @@ from tui.tracking.errors import (
     ServerError,
     TrackingError,
 )
-from tui.tracking.jsonstream import loads_yielding
-from tui.tracking.models import Experiment, Point, Run
-from tui.tracking.source import (
+from mlflow_tui.tracking.jsonstream import loads_yielding
+from mlflow_tui.tracking.models import Experiment, Point, Run
+from mlflow_tui.tracking.source import (
     MAX_RESULTS_PER_RUN,
     MAX_RUNS_PER_BULK,
     gather_all,
@@ -43,7 +43,7 @@ from tui.tracking.source import (
     to_float,
     to_int,
 )
-from tui.tracking.wholeseries import FULL_PARALLEL, WholeSeries
+from mlflow_tui.tracking.wholeseries import FULL_PARALLEL, WholeSeries
 
 EXPERIMENTS_PER_SEARCH = 100  # experiment ids sent in one runs/search
 PARSE_BATCH = 200  # runs parsed between two pauses for the event loop

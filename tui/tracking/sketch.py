@@ -31,9 +31,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
-from tui.tracking.errors import TrackingError
-from tui.tracking.models import Point, SeriesKey
-from tui.tracking.source import MAX_RUNS_PER_BULK, TrackingSource
+from mlflow_tui.tracking.errors import TrackingError
+from mlflow_tui.tracking.models import Point, SeriesKey
+from mlflow_tui.tracking.source import MAX_RUNS_PER_BULK, TrackingSource
 
 FIRST_WAVE = 2  # probe steps per series in the first wave
 WAVES = 4  # each later wave doubles the probe steps: 2, 4, 8, 16 per series

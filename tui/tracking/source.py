@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
 
 # get-history-bulk-interval limits (mlflow/server/handlers.py)
 MAX_RESULTS_PER_RUN = 2500
@@ -17,7 +17,7 @@ MAX_RUNS_PER_BULK = 100
 
 class TrackingSource(Protocol):
     """Read-only access to a tracking store. All methods are coroutines; implementations raise
-    only `tui.tracking.errors.TrackingError` subclasses."""
+    only `mlflow_tui.tracking.errors.TrackingError` subclasses."""
 
     display_uri: str
 

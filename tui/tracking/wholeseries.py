@@ -14,9 +14,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from tui.tracking.capabilities import sample_window
-from tui.tracking.models import Point, Run
-from tui.tracking.source import MAX_RESULTS_PER_RUN, gather_all
+from mlflow_tui.tracking.capabilities import sample_window
+from mlflow_tui.tracking.models import Point, Run
+from mlflow_tui.tracking.source import MAX_RESULTS_PER_RUN, gather_all
 
 FULL_TTL = 2.0  # s: a whole series fetched serves every window of it asked this long after
 FULL_PARALLEL = 4  # whole-series requests in flight (the http client's pool)

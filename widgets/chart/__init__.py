@@ -5,7 +5,7 @@ log-safe points), `tracks` (the same kept per series and extended as it grows), 
 (axis ticks, number and time labels), `options` (`ChartOptions`), `plotext_bridge`
 (everything that reads plotext's internals: the figure built from its matrix of cells,
 `_Canvas`, the braille grouping) and `widget` (`MetricChart`). Below: the names imported
-from `widgets.chart`; patch a name in the module that reads it, not here.
+from `mlflow_tui.widgets.chart`; patch a name in the module that reads it, not here.
 """
 
 from __future__ import annotations
