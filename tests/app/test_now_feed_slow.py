@@ -60,3 +60,20 @@ async def test_a_refresh_slower_than_a_tick_still_lands():
         assert app.now is not None and app.now.applied >= 1
         # Never two refreshes in flight: they do not pile up on a slow server either.
         assert src.most_in_flight == 1
+
+
+async def test_trouble_counts_arriving_while_the_monitor_is_torn_down():
+    """The feed's trouble counts redraw the tree alone; when they land while the monitor is
+    being torn down (the app exiting: its widgets already gone), nothing is drawn and the app
+    does not crash (it did, under load, with NoMatches for ExperimentTree)."""
+    src = FakeSource()
+    src.experiments = [Experiment("1", "team/open", last_update_time=T0)]
+    src.add_run(Run("ok", "1", "healthy", RunStatus.RUNNING, T0), curves(30, seed=1), t0=T0)
+    app = fake_app(src, interval=0.2, experiments=["team/open"])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: app.session.poller is not None and app.monitor.ready)
+        await app.monitor.query_one(ExperimentTree).remove()
+        app.monitor.redraw_tree()
+        app.monitor.redraw()
+        await pilot.pause()
+        assert app.is_running and app.return_code is None

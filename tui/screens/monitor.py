@@ -118,10 +118,14 @@ class MonitorScreen(MonitorView):
     def redraw_tree(self) -> None:
         """The experiment tree alone (the counts of runs in trouble changed)."""
         session = self.session
-        if self.ready and self.is_attached and session.poller is not None:
+        if not self.ready or not self.is_attached or session.poller is None:
+            return
+        try:
             self.show_experiments(session.experiments, session.running,
                                   dict(session.poller.run_counts), session.watched,
                                   session.trouble)
+        except NoMatches:
+            pass  # the screen is being torn down (the app exiting): nothing to draw on
 
     def visible_runs(self) -> list[Run]:
         """The watched runs, filtered (/, w) and sorted (o / O / a click on a header)."""
