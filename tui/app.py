@@ -21,6 +21,7 @@ from textual.binding import Binding
 from mlflow_tui import __version__
 from mlflow_tui.commands import BindingCommands
 from mlflow_tui.config import Settings
+from mlflow_tui.format import one_toast_per_run, toast_title
 from mlflow_tui.goto import GoToExperiment, GoToRun, RunRef
 from mlflow_tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
 from mlflow_tui.now_controller import NowController, NowDone
@@ -195,9 +196,11 @@ class MlflowTui(App[int]):
     def judge(self) -> None:
         """Judge the listed runs again; a toast (and the bell) for each new warning."""
         fresh = self.session.judge()
-        for run, warning in fresh:
-            self.notify(f"{run.name}: {warning.reason}", title=warning.kind.value.capitalize(),
-                        severity="error" if warning.severity >= 3 else "warning", markup=False)
+        for run, warnings in one_toast_per_run(fresh, lambda r: r.run_id):
+            self.notify(f"{run.name}: " + "; ".join(w.reason for w in warnings),
+                        title=toast_title(warnings), markup=False,
+                        severity="error" if max(w.severity for w in warnings) >= 3
+                        else "warning")
         if fresh and self.settings.bell:
             self.bell()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 
@@ -73,3 +75,21 @@ def run_colour(index: int, dark: bool = True) -> tuple[str, str]:
     """(plotext colour, rich style) of the index-th marked run, readable on the theme."""
     colours = RUN_COLOURS_DARK if dark else RUN_COLOURS_LIGHT
     return colours[index % len(colours)]
+
+
+def one_toast_per_run(fresh: Sequence[tuple[Any, Any]], run_of: Callable[[Any], str]
+                      ) -> list[tuple[Any, list[Any]]]:
+    """New warnings grouped by run, in order: one toast a run, however many of its metric
+    pairs (loss and accuracy, say) raised a warning in the same refresh. `run_of(item)` names
+    an item's run."""
+    groups: dict[str, tuple[Any, list[Any]]] = {}
+    for item, warning in fresh:
+        groups.setdefault(run_of(item), (item, []))[1].append(warning)
+    return list(groups.values())
+
+
+def toast_title(warnings: Sequence[Any]) -> str:
+    """'Overfitting', or 'Overfitting, diverged' for several kinds."""
+    kinds = list(dict.fromkeys(w.kind.value for w in warnings))
+    return ", ".join(kinds).capitalize()
+

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from mlflow_tui.analysis.judge import Choices
+from mlflow_tui.format import one_toast_per_run, toast_title
 from mlflow_tui.notify import sequence as notification
 from mlflow_tui.screens.now import NowScreen
 from mlflow_tui.session.now import NowFeed, NowUpdate
@@ -84,10 +85,12 @@ class NowController:
             return
         tell = app.session.tell
         fresh = [(row, w) for row, w in update.fresh if tell(row.run.run_id, w.kind, w.pair)]
-        for row, warning in fresh:
-            app.notify(f"{row.experiment} / {row.run.name}: {warning.reason}",
-                       title=warning.kind.value.capitalize(), markup=False,
-                       severity="error" if warning.severity >= 3 else "warning")
+        for row, warnings in one_toast_per_run(fresh, lambda r: r.run.run_id):
+            app.notify(f"{row.experiment} / {row.run.name}: "
+                       + "; ".join(w.reason for w in warnings),
+                       title=toast_title(warnings), markup=False,
+                       severity="error" if max(w.severity for w in warnings) >= 3
+                       else "warning")
         # The bell too, as the monitor's own toasts ring it: a warning the feed sees first
         # (its tick landed before the monitor's) is the monitor's no more (tell).
         if fresh and app.settings.bell:
