@@ -1,4 +1,6 @@
-"""Regressions from the review of the tick redesign.
+"""The monitor's tick on edge cases: old warnings are not announced when their points land
+late, a failed system-metrics fetch does not lose the tick, huge values on a log scale, live
+durations repaint one cell each.
 
 on_listed posts a TickDone before the series are loaded: an old FINISHED overfitting run is
 first seen without points, so its warning is announced when the points land (it must not be:

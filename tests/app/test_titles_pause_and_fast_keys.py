@@ -1,4 +1,5 @@
-"""Regressions found in review: markup in titles, folding a filtered parent, pausing."""
+"""Markup in names never breaks titles, z on a filtered parent, pausing does not spin the poll
+loop, keys typed faster than the highlight act on the cursor row."""
 
 from __future__ import annotations
 
