@@ -41,8 +41,10 @@ async def test_filter_by_search_syntax_plain_text_and_bad_expression(live_server
         box.value = "metrics.val_loss <<< 'x'"
         await pilot.press("enter")
         error = app.monitor.query_one("#filter-error")
-        await wait_until(lambda: error.display, timeout=10)
-        assert "filter refused" in screen_text(app)
+        # Shown, then painted: read the screen once it says so (under load the read came
+        # between the two).
+        await wait_until(lambda: error.display and "filter refused" in screen_text(app),
+                         timeout=10, message="the refusal on screen")
         # (The Now feed's summary of other tests' runs may arrive meanwhile: not about this.)
         about = [c for c in calls if "filter" in str(c).lower() or "<<<" in str(c)]
         assert table.row_count == 1 and about == []
