@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -45,6 +45,15 @@ class Artifact:
     @property
     def name(self) -> str:
         return PurePosixPath(self.path).name or self.path
+
+
+def listed(item: Mapping[str, Any], model_id: str = "") -> Artifact:
+    """One entry of MLflow's artifact listings ({"path", "is_dir", "file_size"}), the run's
+    own (list-artifacts) or a logged model's (logged-models/.../artifacts/directories)."""
+    size = item.get("file_size")
+    return Artifact(str(item.get("path", "")), bool(item.get("is_dir")),
+                    int(size) if isinstance(size, (int, str)) and str(size).isdigit() else None,
+                    model_id)
 
 
 @dataclass(frozen=True)
@@ -154,12 +163,7 @@ class RestArtifacts:
                                     hint="the run's artifact root may be out of the server's "
                                     "reach (start it with --serve-artifacts, or give it the "
                                     "storage credentials)") from None
-            for item in data.get("files", []) or []:
-                rel = str(item.get("path", ""))
-                size = item.get("file_size")
-                out.append(Artifact(rel, bool(item.get("is_dir")),
-                                    int(size) if isinstance(size, (int, str)) and
-                                    str(size).isdigit() else None))
+            out += [listed(item) for item in data.get("files", []) or []]
             token = data.get("next_page_token")
             if not token:
                 break
@@ -228,13 +232,8 @@ class ModelArtifacts:
                                 f"{exc.message}",
                                 hint="the model's artifact location may be out of the "
                                 "server's reach") from None
-        out = []
-        for item in data.get("files", []) or []:
-            size = item.get("file_size")
-            out.append(Artifact(str(item.get("path", "")), bool(item.get("is_dir")),
-                                int(size) if isinstance(size, (int, str)) and
-                                str(size).isdigit() else None, self.model.model_id))
-        return sort_entries(out)
+        return sort_entries([listed(item, self.model.model_id)
+                             for item in data.get("files", []) or []])
 
     async def read(self, run: Run, path: str, *, start: int | None = 0,
                    length: int = PREVIEW_BYTES) -> Chunk:
