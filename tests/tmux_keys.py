@@ -58,7 +58,9 @@ class Tmux:
         self.run("kill-server", check=False)
 
 
-def wait(tmux: Tmux, predicate: Callable[[str], bool], timeout: float = 6.0) -> str:
+def wait(tmux: Tmux, predicate: Callable[[str], bool], timeout: float = 15.0) -> str:
+    """The screen once `predicate` holds. The timeout only bounds a failure: under a CPU hog
+    beside a busy suite, opening the palette took longer than the 6 s this used to allow."""
     deadline = time.monotonic() + timeout
     text = tmux.screen()
     while not predicate(text):
