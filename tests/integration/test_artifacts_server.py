@@ -192,15 +192,12 @@ async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tm
     from mlflow_tui.app import make_app
     from mlflow_tui.config import Settings
     from mlflow_tui.screens.artifacts import ArtifactsScreen
-    from tests.conftest import wait_rows, wait_until
+    from tests.conftest import wait_until
 
     app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/proxied"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_rows(app, 1, timeout=30)
-        await pilot.press("a")
-        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
-        screen = app.screen
+        screen = await _open_artifacts(app, pilot)
         await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
         tree = screen.query_one("#art-tree", Tree)
         names = [node.data.name for node in tree.root.children]
@@ -276,8 +273,7 @@ async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp
 
     from mlflow_tui.app import make_app
     from mlflow_tui.config import Settings
-    from mlflow_tui.screens.artifacts import ArtifactsScreen
-    from tests.conftest import wait_rows, wait_until
+    from tests.conftest import wait_until
 
     client = proxied["client"]
     exp = client.create_experiment("artifacts/images")
@@ -288,10 +284,7 @@ async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp
     app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/images"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_rows(app, 1, timeout=30)
-        await pilot.press("a")
-        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
-        screen = app.screen
+        screen = await _open_artifacts(app, pilot)
         tree = screen.query_one("#art-tree", Tree)
         await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
         images = next(n for n in tree.root.children if n.data.name == "images")
@@ -319,8 +312,7 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
 
     from mlflow_tui.app import make_app
     from mlflow_tui.config import Settings
-    from mlflow_tui.screens.artifacts import ArtifactsScreen
-    from tests.conftest import wait_rows, wait_until
+    from tests.conftest import wait_until
 
     client = proxied["client"]
     exp = client.create_experiment("artifacts/models")
@@ -344,10 +336,7 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
     app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/models"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_rows(app, 1, timeout=30)
-        await pilot.press("a")
-        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
-        screen = app.screen
+        screen = await _open_artifacts(app, pilot)
         await wait_until(lambda: screen.models_shown == 1, timeout=20)
         tree = screen.query_one("#art-tree", Tree)
         folder = tree.root.children[0]
@@ -463,16 +452,12 @@ async def test_enter_on_a_logged_model_lists_its_files(proxied, model_files, tmp
 
     from mlflow_tui.app import make_app
     from mlflow_tui.config import Settings
-    from mlflow_tui.screens.artifacts import ArtifactsScreen
-    from tests.conftest import wait_rows, wait_until
+    from tests.conftest import wait_until
 
     app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/model-files"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_rows(app, 1, timeout=30)
-        await pilot.press("a")
-        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
-        screen = app.screen
+        screen = await _open_artifacts(app, pilot)
         await wait_until(lambda: screen.models_shown == 2, timeout=20)
         tree = screen.query_one("#art-tree", Tree)
         folder = tree.root.children[0]
@@ -509,3 +494,14 @@ async def test_enter_on_a_logged_model_lists_its_files(proxied, model_files, tmp
         await wait_until(lambda: (tmp_path / "raw-model" / "sub" / "deeper" / "b.txt").exists(),
                          timeout=20)
         assert (tmp_path / "raw-model" / "top.json").read_text() == '{"x": 1}'
+
+
+async def _open_artifacts(app, pilot):
+    """The run listed, `a` pressed: its artifacts screen, once it is up."""
+    from mlflow_tui.screens.artifacts import ArtifactsScreen
+    from tests.conftest import wait_rows, wait_until
+
+    await wait_rows(app, 1, timeout=30)
+    await pilot.press("a")
+    await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+    return app.screen
