@@ -245,3 +245,24 @@ async def test_every_monitor_key_still_works_at_size(size):
         await pilot.press("i")
         await wait_until(lambda: isinstance(app.screen, RunDetailsScreen))
         await pilot.press("escape")
+
+
+async def test_details_scroll_by_every_key_of_a_burst():
+    # Keys that arrive together (a held j, a burst over SSH) each scroll one line: a deferred
+    # scroll counted from the position before the previous one was applied moved one in all.
+    from textual import events
+    from textual.containers import VerticalScroll
+
+    app = _app()
+    async with app.run_test(size=(80, 16)) as pilot:
+        await _monitor(pilot)
+        await pilot.press("i")
+        await wait_until(lambda: isinstance(app.screen, RunDetailsScreen))
+        scroll = app.screen.query_one(VerticalScroll)
+        await wait_until(lambda: scroll.max_scroll_y >= 6, message="details taller than the dialog")
+        for _ in range(5):
+            app.post_message(events.Key("j", "j"))
+        await wait_until(lambda: scroll.scroll_y == 5, message="one line per key")
+        for _ in range(3):
+            app.post_message(events.Key("k", "k"))
+        await wait_until(lambda: scroll.scroll_y == 2, message="one line per key")

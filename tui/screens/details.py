@@ -5,6 +5,7 @@ literally, control characters made visible, long values cut to the width of the 
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,29 +25,29 @@ VALUE_CELLS = 120
 
 
 def details_table(run: Run, experiment: str, now_ms: int,
-                  judgement: Judgement | None = None) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+                  judgement: Judgement | None = None) -> Group:
+    """The sections, each a two-column grid under its title.
 
-    def section(title: str) -> None:
-        table.add_row("", "")
-        table.add_row(Text(title, style="underline"), "")
-
-    table.add_row("name", plain(run.name or run.run_id, VALUE_CELLS))
-    table.add_row("run id", plain(run.run_id, VALUE_CELLS))
-    table.add_row("experiment", plain(experiment, VALUE_CELLS))
-    table.add_row("status", fmt.status_text(run.status))
-    table.add_row("started", fmt.start_time(run.start_time, now_ms))
-    table.add_row("duration", fmt.duration(run.duration_ms(now_ms)))
+    A title is a line of its own, not a row of the grid: a title in the key column made that
+    column as wide as the title and left the values no room (at 80 columns, none at all). The
+    key column has one width in every section: the widest key shown, at most KEY_CELLS."""
+    sections: list[tuple[str | None, list[tuple[Text, Text]]]] = []
+    rows: list[tuple[Text, Text]] = [
+        (Text("name"), plain(run.name or run.run_id, VALUE_CELLS)),
+        (Text("run id"), plain(run.run_id, VALUE_CELLS)),
+        (Text("experiment"), plain(experiment, VALUE_CELLS)),
+        (Text("status"), fmt.status_text(run.status)),
+        (Text("started"), Text(fmt.start_time(run.start_time, now_ms))),
+        (Text("duration"), Text(fmt.duration(run.duration_ms(now_ms)))),
+    ]
+    sections.append((None, rows))
     if judgement is not None:
         pairs = judgement.pairs
-        section(f"Judged pairs ({len(pairs)}), train vs validation"
-                + (": the first fills the table's columns" if len(pairs) > 1 else ""))
+        rows = []
         if not pairs:
             hint = unpaired_hint(run.metrics) or ("no train/validation pair found by name; "
                                                  "choose one with P or --pair TRAIN,VAL")
-            table.add_row("", plain(hint, VALUE_CELLS))
+            rows.append((Text(""), plain(hint, VALUE_CELLS)))
         for pair in pairs:
             verdict = next((w for w in judgement.warnings if w.pair == (pair.train, pair.val)),
                            None)
@@ -60,18 +61,36 @@ def details_table(run: Run, experiment: str, now_ms: int,
             text.append_text(plain("⚠ overfitting: " + verdict.reason, VALUE_CELLS,
                                    style="bold yellow") if verdict is not None
                              else Text("no overfitting found", style="dim"))
-            table.add_row(plain("pair", KEY_CELLS), text)
-    section(f"Metrics ({len(run.metrics)}), latest value and step")
-    for key in sorted(run.metrics):
-        point = run.metrics[key]
-        table.add_row(plain(key, KEY_CELLS), Text(f"{fmt.number(point.value)}  step {point.step}"))
-    section(f"Params ({len(run.params)})")
-    for key in sorted(run.params):
-        table.add_row(plain(key, KEY_CELLS), plain(run.params[key], VALUE_CELLS))
-    section(f"Tags ({len(run.tags)})")
-    for key in sorted(run.tags):
-        table.add_row(plain(key, KEY_CELLS), plain(run.tags[key], VALUE_CELLS))
-    return table
+            rows.append((plain("pair", KEY_CELLS), text))
+        sections.append((f"Judged pairs ({len(pairs)}), train vs validation"
+                         + (": the first fills the table's columns" if len(pairs) > 1 else ""),
+                         rows))
+    sections.append((f"Metrics ({len(run.metrics)}), latest value and step",
+                     [(plain(key, KEY_CELLS),
+                       Text(f"{fmt.number(run.metrics[key].value)}  step {run.metrics[key].step}"))
+                      for key in sorted(run.metrics)]))
+    sections.append((f"Params ({len(run.params)})",
+                     [(plain(key, KEY_CELLS), plain(run.params[key], VALUE_CELLS))
+                      for key in sorted(run.params)]))
+    sections.append((f"Tags ({len(run.tags)})",
+                     [(plain(key, KEY_CELLS), plain(run.tags[key], VALUE_CELLS))
+                      for key in sorted(run.tags)]))
+    key_width = min(KEY_CELLS, max((key.cell_len for _, rows in sections for key, _ in rows),
+                                   default=1))
+    parts: list[RenderableType] = []
+    for title, rows in sections:
+        if title is not None:
+            parts.append(Text(""))
+            parts.append(Text(title, style="underline", overflow="fold"))
+        if not rows:
+            continue
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True, width=key_width)
+        grid.add_column(overflow="fold", ratio=1)
+        for key, value in rows:
+            grid.add_row(key, value)
+        parts.append(grid)
+    return Group(*parts)
 
 
 class RunDetailsScreen(ModalScreen[str | None]):
@@ -111,11 +130,14 @@ class RunDetailsScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
 
+    # Immediate, not animated or deferred: a deferred scroll is computed from the position
+    # before the previous one was applied, so keys that arrive together (a held j, a burst over
+    # SSH) moved one line in all.
     def action_scroll_down(self) -> None:
-        self.query_one(VerticalScroll).scroll_down()
+        self.query_one(VerticalScroll).scroll_down(animate=False, immediate=True)
 
     def action_scroll_up(self) -> None:
-        self.query_one(VerticalScroll).scroll_up()
+        self.query_one(VerticalScroll).scroll_up(animate=False, immediate=True)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
