@@ -88,3 +88,18 @@ def test_metric_pair_frozen():
 def test_accepts_iterables_and_duplicates():
     keys = iter(["train_loss", "val_loss", "val_loss"])
     assert find_pairs(keys) == [MetricPair("train_loss", "val_loss", False)]
+
+
+def test_ultralytics_yolo_callback_keys():
+    # Written key for key from ultralytics/utils/callbacks/mlflow.py (on_train_epoch_end logs
+    # sanitize_dict(trainer.lr) and trainer.label_loss_items(tloss, prefix="train");
+    # on_fit_epoch_end logs trainer.metrics: the validator's metrics with "(" and ")" removed and
+    # label_loss_items(..., prefix="val")), all at step=epoch, for a detection model.
+    keys = ["lr/pg0", "lr/pg1", "lr/pg2", "train/box_loss", "train/cls_loss", "train/dfl_loss",
+            "metrics/precisionB", "metrics/recallB", "metrics/mAP50B", "metrics/mAP50-95B",
+            "val/box_loss", "val/cls_loss", "val/dfl_loss"]
+    pairs = find_pairs(keys)
+    assert [(p.train, p.val) for p in pairs] == [
+        ("train/box_loss", "val/box_loss"), ("train/cls_loss", "val/cls_loss"),
+        ("train/dfl_loss", "val/dfl_loss")]
+    assert not any(p.higher_is_better for p in pairs)
