@@ -65,13 +65,37 @@ async def test_large_terminal_uses_the_space():
         assert monitor.has_class("-wide") and monitor.has_class("-tall")
         table = monitor.query_one(RunTable)
         chart = monitor.query_one(MetricChart)
-        assert table.outer_size.height >= 20
-        assert chart.outer_size.height >= 25 and chart.outer_size.width >= 100
+        # The table is as tall as its six runs (a header, the rows, its border; no empty
+        # rows) and the chart takes the rest.
+        assert table.row_count == 6
+        assert table.outer_size.height <= 6 + 1 + 2 + 1
+        assert chart.outer_size.height >= 40 and chart.outer_size.width >= 100
         # A resize re-applies the classes.
         await pilot.resize_terminal(90, 26)
         await pilot.pause()
         assert monitor.has_class("-narrow") and not monitor.has_class("-wide")
 
+
+
+async def test_run_table_grows_with_its_runs_up_to_its_share():
+    from mlflow_tui.tracking.models import Run, RunStatus
+    from tests.sample_data import T0, curves, sample_source
+
+    source = sample_source()
+    for i in range(60):
+        source.add_run(Run(f"m{i}", "2", f"sweep-{i:02d}", RunStatus.FINISHED, T0, T0 + 60_000,
+                           params={"lr": "0.01"}, tags={}), curves(10, seed=i))
+    app = fake_app(source, interval=3600)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_rows(app, 66)
+        await pilot.pause()
+        table = app.monitor.query_one(RunTable)
+        chart = app.monitor.query_one(MetricChart)
+        body = app.monitor.query_one("#main").outer_size.height
+        # 66 runs do not fit: the table stops at its share of the screen and scrolls.
+        assert 0.40 * body <= table.outer_size.height <= 0.46 * body
+        assert table.max_scroll_y > 0
+        assert chart.outer_size.height >= 25
 
 # ------------------------------------------------------------------ themes
 async def test_theme_from_settings_and_run_colours_per_theme():
