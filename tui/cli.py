@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Watch MLflow training runs live: experiments, runs, status, loss curves "
-        "and overfitting warnings. `mlflow-tui status --help`: the same, printed once.",
+        "and overfitting warnings. Also: `mlflow-tui status` (the same, printed once; for "
+        "scripts and cron) and `mlflow-tui watch` (no UI: one line per event, to a command "
+        "or a webhook); each has its own --help.",
         epilog="The URI comes from the argument, else MLFLOW_TRACKING_URI, else the config "
         "file's uri, else ./mlflow.db or ./mlruns in the current folder (opened read-only). "
         "Settings: defaults < config file < environment < flags. Keys: ? in the app.",

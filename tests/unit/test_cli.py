@@ -95,6 +95,19 @@ def test_version(capsys: pytest.CaptureFixture[str]):
     assert capsys.readouterr().out.strip() == "mlflow-tui 0.1.0"
 
 
+def test_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as info:
+        parse_settings(["--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "mlflow-tui status" in text and "mlflow-tui watch" in text
+    for sub in ("status", "watch"):
+        with pytest.raises(SystemExit) as info:
+            main([sub, "--help"])
+        assert info.value.code == 0
+        assert f"mlflow-tui {sub}" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "0.1", "nan", "abc", "3601"])
 def test_bad_interval_rejected(value, capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as info:
