@@ -174,3 +174,31 @@ async def test_loss_curves_start_below_the_legend():
         chart.set_options(ChartOptions(log_y=True))
         await _rendered(pilot, chart, before)
         assert chart.y_top is None
+
+
+async def test_a_legend_taller_than_half_the_plot_is_left_out_and_said():
+    """Six series on a short chart (compare, 80x24): the legend would cover most of the curves,
+    so it is left out and the title says where the colours are explained."""
+    chart = MetricChart()
+    chart.legend_note = "colours as in the table"
+    app = Host(chart)
+    series = {f"run-{i} · {role}": [(float(s), (2.0 + i) / (s + 1)) for s in range(40)]
+              for i in range(3) for role in ("train", "val")}
+    async with app.run_test(size=(80, 14)) as pilot:  # 9 plot rows: 7 legend rows do not fit
+        chart.set_data(series, title="train_loss vs val_loss")
+        await _rendered(pilot, chart, 0)
+        text = screen_text(app)
+        assert not chart.legend_shown
+        assert "(colours as in the table)" in text
+        assert "run-0 · train" not in text
+        await pilot.resize_terminal(80, 40)  # 35 plot rows: room for it
+        await wait_until(lambda: chart.legend_shown and "run-2 · val" in screen_text(app),
+                         message="legend back on a tall chart")
+        assert "colours as in the table" not in screen_text(app)
+        # Train and validation alone keep their legend on the short chart: nothing else says
+        # which colour is which.
+        await pilot.resize_terminal(80, 14)
+        before = chart.render_count
+        chart.set_data({k: v for k, v in series.items() if k.startswith("run-0")})
+        await _rendered(pilot, chart, before)
+        assert chart.legend_shown and "run-0 · val" in screen_text(app)

@@ -174,6 +174,7 @@ class CompareScreen(ChartScreen):
         # Converted incrementally: a tick converts the new points only, not whole histories.
         options = self.host.chart_options
         split_notes: list[str] = []
+        styles: dict[int, str] = {}  # line style (0 fine, 1 blocks) -> what it draws
         for i, run in enumerate(runs):
             colour = fmt.run_colour(i, dark)[0]
             shown, note = split_by_dataset(
@@ -191,6 +192,7 @@ class CompareScreen(ChartScreen):
                 colors[label] = colour
                 # train: a fine braille line; validation: a half-block line, as solid, told apart
                 markers[label] = "braille" if j == 0 else "hd"
+                styles.setdefault(j, role)
         compare.xy.keep(series)
         title = " vs ".join(view) if view else "no metrics"
         position = compare.view % max(len(views), 1) + 1
@@ -202,6 +204,10 @@ class CompareScreen(ChartScreen):
             notes.append(f"sketch: {sketched} points per curve, full curves loading…")
         elif loading:
             notes.append("curves loading…")
+        # Said in the title when the chart is too short for its legend.
+        self.query_one(MetricChart).legend_note = (
+            f"⠒ {styles[0]}, ▀ {styles[1]}; colours as in the table" if len(styles) == 2
+            else "colours as in the table")
         self.show_chart(series, colors, markers, title, subtitle, options)
         frame = compare_frame(runs, keys, compare.poller.points, session.now_ms(),
                               session.experiment_names())

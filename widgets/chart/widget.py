@@ -105,6 +105,10 @@ class MetricChart(PlotextPlot, can_focus=True):
         self.render_count = 0
         self.y_top: float | None = None  # the y axis top the last figure set (legend room)
         """How many times the plot was built (for tests and benchmarks)."""
+        # Said in the title when the plot is too short for its legend (which would cover
+        # most of the curves): where else the series' colours are explained.
+        self.legend_note = "no room for the legend"
+        self.legend_shown = True  # whether the last figure had its legend
 
     # ------------------------------------------------------------------ public API
     def set_data(
@@ -330,7 +334,15 @@ class MetricChart(PlotextPlot, can_focus=True):
                 self._set_log_ticks(data.values())
             if opts.x_mode != "step":
                 self._set_time_ticks(data.values(), width)
-            self._leave_room_for_the_legend(data.values(), len(data))
+            # A legend over more than half the plot would hide the curves it names: leave it
+            # out and say so (compare's run table shows the same colours). Two lines (train
+            # and validation) always stay: nothing else tells their colours apart.
+            rows = (self.size.height or 24) - PLOT_FRAME_ROWS
+            self.legend_shown = len(data) <= 2 or 2 * len(data) <= rows
+            if not self.legend_shown:
+                plt.title(f"{self._plot_title()}   ({self.legend_note})")
+            self._leave_room_for_the_legend(data.values(),
+                                            len(data) if self.legend_shown else 0)
             # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.
             for index, (label, (raw, smooth)) in enumerate(data.items()):
                 if smooth is not None:
@@ -342,7 +354,8 @@ class MetricChart(PlotextPlot, can_focus=True):
                 first = True
                 marker = self._series_markers.get(label, "braille")
                 for xs, ys in finite_segments(raw if smooth is None else smooth):
-                    plt.plot(xs, ys, color=color, marker=marker, label=label if first else None)
+                    plt.plot(xs, ys, color=color, marker=marker,
+                             label=label if first and self.legend_shown else None)
                     first = False
             if self._marker_x is not None and self._marker_visible(data.values()):
                 plt.vline(self._marker_x, MARKER_COLOR)
