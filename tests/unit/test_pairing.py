@@ -103,3 +103,21 @@ def test_ultralytics_yolo_callback_keys():
         ("train/box_loss", "val/box_loss"), ("train/cls_loss", "val/cls_loss"),
         ("train/dfl_loss", "val/dfl_loss")]
     assert not any(p.higher_is_better for p in pairs)
+
+
+def test_hugging_face_trainer_with_several_evaluation_sets():
+    # transformers' Trainer.evaluate, given a dict of evaluation sets, evaluates each with
+    # metric_key_prefix=f"{metric_key_prefix}_{eval_dataset_name}": eval_<set>_loss,
+    # eval_<set>_runtime, eval_<set>_<compute_metrics key>; training logs the bare "loss" per
+    # logging step and one train_loss/train_runtime summary at the end.
+    keys = ["loss", "grad_norm", "learning_rate", "epoch",
+            "eval_squad_loss", "eval_squad_runtime", "eval_squad_samples_per_second",
+            "eval_squad_f1", "eval_news-en_loss", "eval_news-en_runtime",
+            "train_loss", "train_runtime", "total_flos"]
+    pairs = find_pairs(keys)
+    assert {(p.train, p.val) for p in pairs} == {("loss", "eval_squad_loss"),
+                                                 ("loss", "eval_news-en_loss")}
+    assert all("several evaluation sets" in p.why for p in pairs)
+    # Only a loss is paired that way, and only with an eval_ prefix.
+    assert find_pairs(["accuracy", "eval_squad_accuracy"]) == []
+    assert find_pairs(["loss", "val_squad_loss"]) == []

@@ -15,6 +15,8 @@ README's pairing table), plus the common hand-written ones:
   training data as;
 - Lightning's ``on_step``/``on_epoch`` logging (``train_loss_step``, ``train_loss_epoch``): the
   epoch series, which is logged at the steps validation is, is judged; the step series is not;
+- Hugging Face Trainer with several evaluation sets logs ``eval_<set>_loss`` for each: each
+  is judged against the bare ``loss``;
 - Hugging Face Trainer's one-point ``train_loss`` summary at the end of training is not a
   series: ``loss`` stays the train side of ``eval_loss``, before and after the run ends;
 - dataset-scoped series shown as ``loss [train]``/``loss [eval]`` (see tui/tracking) pair by
@@ -249,6 +251,17 @@ def find_pairs(keys: Iterable[str]) -> list[MetricPair]:
             add(bare[0], val.key, base, best_rank,
                 f"{library}: the train metric is logged bare ({bare[0]}), the validation one "
                 f"as {val.key}")
+            continue
+        # Hugging Face Trainer with several evaluation sets (eval_dataset a dict): each is
+        # logged as eval_<set name>_<metric> (Trainer.evaluate's metric_key_prefix), beside
+        # the bare train "loss".
+        if val.role == "eval" and val.key.lower().startswith("eval"):
+            metric = next((b for b in sorted(name_set)
+                           if _split(b) is None and base.endswith("_" + _norm(b))), None)
+            if metric is not None and _is_loss_name(metric):
+                add(metric, val.key, base, best_rank,
+                    f"Hugging Face Trainer, several evaluation sets: {val.key} is one of "
+                    f"them (eval_<set>_{metric}), {metric} the train metric")
     found.sort(key=lambda item: item[0])
     out: list[MetricPair] = []
     used: set[tuple[str, str]] = set()
