@@ -9,7 +9,10 @@ terminal), keeps every byte the program wrote and types keys into it.
 What Kitty answers (https://sw.kovidgoyal.net/kitty/graphics-protocol/#querying-support-and-
 available-transmission-mediums): a graphics query (`ESC_G...a=q...;payload ESC\\`) gets
 `ESC_Gi=<id>;OK ESC\\`; DA1 (`ESC[c`) gets `ESC[?62;c` (no 4: no Sixel); `ESC[16t` gets
-`ESC[6;<cell height>;<cell width>t`; the window size carries the pixel size too (TIOCGWINSZ).
+`ESC[6;<cell height>;<cell width>t`; XTVERSION (`ESC[>0q`) gets `ESC P>|kitty(0.35.2) ESC\\`
+(`name=`: what the terminal names itself there, `kitty(0.26.5)`, `XTerm(379)`; None: no answer,
+as mlterm 3.9); the window size carries the pixel size too (TIOCGWINSZ). `answer_da1=False`
+plays a terminal that never answers DA1.
 """
 
 from __future__ import annotations
@@ -28,15 +31,17 @@ from collections.abc import Callable, Mapping, Sequence
 _GRAPHICS_QUERY = re.compile(rb"\x1b_G([^;\x1b]*)(?:;[^\x1b]*)?\x1b\\")
 _DA1 = re.compile(rb"\x1b\[0?c")
 _CELL_SIZE = re.compile(rb"\x1b\[16t")
+_VERSION = re.compile(rb"\x1b\[>0?q")
 
 
 class FakeTerminal:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], *, cwd: str | None = None,
                  size: tuple[int, int] = (120, 40), cell: tuple[int, int] = (10, 20),
-                 kitty: bool = True, sixel: bool = False) -> None:
+                 kitty: bool = True, sixel: bool = False, name: str | None = "kitty(0.35.2)",
+                 answer_da1: bool = True) -> None:
         self.argv, self.env, self.cwd = list(argv), dict(env), cwd
         self.size, self.cell = size, cell
-        self.kitty, self.sixel = kitty, sixel
+        self.kitty, self.sixel, self.name, self.answer_da1 = kitty, sixel, name, answer_da1
         self.output = b""
         self.answered: list[bytes] = []  # the queries answered, in order
         self._scan_from = 0
@@ -72,7 +77,7 @@ class FakeTerminal:
     def _answer(self) -> None:
         """Answer every complete query written since the last look, in the order written."""
         found = []
-        for pattern in (_GRAPHICS_QUERY, _DA1, _CELL_SIZE):
+        for pattern in (_GRAPHICS_QUERY, _DA1, _CELL_SIZE, _VERSION):
             found += [(m.start(), m.end(), pattern, m)
                       for m in pattern.finditer(self.output, self._scan_from)]
         end = self._scan_from
@@ -83,7 +88,11 @@ class FakeTerminal:
                 if self.kitty and keys.get(b"a") == b"q":
                     reply = b"\x1b_Gi=" + keys.get(b"i", b"0") + b";OK\x1b\\"
             elif pattern is _DA1:
-                reply = b"\x1b[?62;4;22c" if self.sixel else b"\x1b[?62;c"
+                if self.answer_da1:
+                    reply = b"\x1b[?62;4;22c" if self.sixel else b"\x1b[?62;c"
+            elif pattern is _VERSION:
+                if self.name is not None:
+                    reply = b"\x1bP>|" + self.name.encode() + b"\x1b\\"
             else:
                 reply = b"\x1b[6;%d;%dt" % (self.cell[1], self.cell[0])
             if reply:

@@ -371,18 +371,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "watch":
         return watch_main(argv[1:])
     settings, config, parser = _parse(argv)
-    from textual.theme import BUILTIN_THEMES
+    from mlflow_tui.images import ask
 
-    from mlflow_tui.app import make_app
+    # The terminal's graphics: asked now, answered while Textual is imported, the answers
+    # read before Textual starts (where they would be keys), also on a usage error.
+    graphics = ask()
+    try:
+        from textual.theme import BUILTIN_THEMES
 
-    check_ui_settings(settings, config, parser, BUILTIN_THEMES, binding_ids())
-    missing = needs_mlflow(settings)
-    if missing:
-        _fail(parser, missing)
-    app = make_app(settings)
-    from mlflow_tui.images import prepare
+        from mlflow_tui.app import make_app
 
-    prepare()  # the terminal's graphics, asked while its answers cannot reach Textual as keys
+        check_ui_settings(settings, config, parser, BUILTIN_THEMES, binding_ids())
+        missing = needs_mlflow(settings)
+        if missing:
+            _fail(parser, missing)
+        app = make_app(settings)
+    finally:
+        graphics.finish()
     app.run()
     return int(app.return_code or 0)
 

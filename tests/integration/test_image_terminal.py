@@ -133,9 +133,11 @@ def test_a_kitty_terminal_gets_kitty_graphics(server, tmp_path):
     env = _env(str(tmp_path), TERM="xterm-kitty", KITTY_WINDOW_ID="1", COLORTERM="truecolor")
     with FakeTerminal(_app(server), env, cwd=str(tmp_path), kitty=True) as term:
         term.expect(lambda out: b"\x1b[c" in out, timeout=30, what="the DA1 fence")
-        # Asked once, before Textual started: the Kitty query and the cell size, then DA1
-        # (every terminal answers it, in order: the fence).
-        assert [a[:4] for a in term.answered[:3]] == [b"\x1b_Gi", b"\x1b[16", b"\x1b[c"]
+        # Asked once, before Textual started: the Kitty query, the cell size and the
+        # terminal's name (XTVERSION), then DA1 (every terminal answers it, in order: the
+        # fence).
+        assert [a[:4] for a in term.answered[:4]] == [b"\x1b_Gi", b"\x1b[16", b"\x1b[>0",
+                                                      b"\x1b[c"]
         assert b"a=q" in term.answered[0]
         mark = _open_the_image(term)
         out = term.expect(lambda o: re.search(rb"\x1b_G[^;\x1b]*a=p[^\x1b]*U=1", o[mark:])
@@ -158,16 +160,36 @@ def test_a_kitty_terminal_gets_kitty_graphics(server, tmp_path):
         assert term.wait_exit() == 0
 
 
+def test_an_older_kitty_gets_half_blocks_not_placeholders_it_cannot_draw(server, tmp_path):
+    """kitty 0.26.5 (Debian 12) answers the graphics query OK but draws Kitty images only
+    where placed at the cursor: textual-image's Unicode placeholders (kitty 0.28+) showed as
+    a pane of boxes in the real kitty 0.26.5 (docs/verify-terminals.md)."""
+    env = _env(str(tmp_path), TERM="xterm-kitty", KITTY_WINDOW_ID="1", COLORTERM="truecolor")
+    with FakeTerminal(_app(server), env, cwd=str(tmp_path), kitty=True,
+                      name="kitty(0.26.5)") as term:
+        mark = _open_the_image(term)
+        out = term.expect(lambda o: o[mark:].count("▀".encode()) >= 200, timeout=20,
+                          what="half blocks")
+        shown = out[mark:]
+        assert PLACEHOLDER not in shown and b"\x1b_G" not in shown
+        term.expect(lambda o: b"Kitty images need kitty 0.28+" in o[mark:], timeout=10,
+                    what="why half blocks, under the image")
+        term.send(b"q")
+        assert term.wait_exit() == 0
+
+
 def test_a_sixel_terminal_gets_sixel_and_a_plain_one_half_blocks(server, tmp_path):
     env = _env(str(tmp_path), TERM="xterm-256color", COLORTERM="truecolor")
-    with FakeTerminal(_app(server), env, cwd=str(tmp_path), kitty=False, sixel=True) as term:
+    with FakeTerminal(_app(server), env, cwd=str(tmp_path), kitty=False, sixel=True,
+                      name="XTerm(379)") as term:
         mark = _open_the_image(term)
         out = term.expect(lambda o: re.search(rb"\x1bP[0-9;]*q", o[mark:]) is not None,
                           timeout=20, what="a Sixel image")
         assert b"\x1b_G" not in out[mark:]
         term.send(b"q")
         assert term.wait_exit() == 0
-    with FakeTerminal(_app(server), env, cwd=str(tmp_path), kitty=False, sixel=False) as term:
+    with FakeTerminal(_app(server), env, cwd=str(tmp_path), kitty=False, sixel=False,
+                      name=None) as term:
         mark = _open_the_image(term)
         out = term.expect(lambda o: o[mark:].count("▀".encode()) >= 200, timeout=20,
                           what="half blocks")

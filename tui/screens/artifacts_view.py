@@ -267,7 +267,9 @@ class ArtifactsView(Screen[None]):
             return
         self._show("#art-image")
         self.shown = f"image {entry.name}"
-        how = found().kind.replace("halfblocks", "half blocks")
+        graphics = found()
+        how = graphics.kind.replace("halfblocks", "half blocks")
+        holder.border_subtitle = graphics.note  # e.g. an older Kitty: why half blocks
         group = self.image_groups.get(entry.path)
         index = group.index_of(entry.path) if group is not None else None
         if group is not None and index is not None:
