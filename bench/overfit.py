@@ -1,12 +1,15 @@
 """The overfitting detector against labelled real curves, next to the classic early-stopping rules
 tuned to the same false-alarm budget; and the detector's cost on long series.
 
-Usage: python bench/overfit.py [--sets dev,tune,check,libraries] [--no-timing]
+Usage: python bench/overfit.py [--sets dev,tune,check,libraries,recover] [--no-timing]
 
 Sets (each skipped with a note when absent):
 - dev: ../shared/overfit-curves/dev, the team's labelled dev curves;
 - tune / check: bench/curves/{tune,check}, real curves made the same way (bench/curves/README.md),
   split by seed: tune for development, check looked at once;
+- recover: bench/curves/recover, real runs of the schedule families only (SGDR, step decay,
+  cyclic, warm-up, noisy, Adam at a high lr, late weight decay, sklearn schedules): many healthy
+  curves whose validation rises for a while and comes back; mainly a false-alarm check;
 - libraries: the fixtures recorded from real trainings with each library's own MLflow
   integration (tests/data/libraries/*.json), judged on the pair the judge chooses.
 
@@ -196,7 +199,7 @@ def timing() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="dev,tune,check,libraries")
+    ap.add_argument("--sets", default="dev,tune,check,libraries,recover")
     ap.add_argument("--scorer", default=os.path.join(SHARED, "score.py"))
     ap.add_argument("--no-timing", action="store_true")
     args = ap.parse_args(argv)
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "tune": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "tune")),
         "check": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "check")),
         "libraries": lambda: library_curves(os.path.join(ROOT, "tests", "data", "libraries")),
+        "recover": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "recover")),
     }
     lines: list[str] = []
     for name in args.sets.split(","):

@@ -18,10 +18,11 @@ Run it in a scratch venv outside the repo (torch must be the CPU wheel):
         --count 150 --id-start 1
 Options:
     --family   devlike | sgdr | step | cyclic | warmup | noisy | adamhigh | latewd | cnn | sksched
-    --set      tune | check        (output folder bench/curves/<set>/, ids t0001... / k0001...)
+    --set      tune | check | recover  (output folder bench/curves/<set>/, ids t0001... / k0001...
+                                   / r0001...)
     --seed-start, --count          seeds seed-start .. seed-start+count-1; the seed fixes the
                                    configuration (drawn from the family's grid) and the training
-    --id-start                     number of the first id (ids are <t|k><4 digits>)
+    --id-start                     number of the first id (ids are <t|k|r><4 digits>)
     --out                          output root (default: this file's folder)
     --list                         print the configurations only, train nothing
 Deterministic: a seed always gives the same configuration and the same curve (one torch thread,
@@ -99,6 +100,16 @@ PLAN = [
     ("cnn", "check", 380000, 8, 207),
     ("sksched", "tune", 290000, 8, 215),
     ("sksched", "check", 390000, 8, 215),
+    # recover: a third development set of the schedule families only (ids r0001...), seeds
+    # 400000-499999, made to count false alarms on healthy curves that rise and come back.
+    ("sgdr", "recover", 410000, 16, 1),
+    ("step", "recover", 420000, 16, 17),
+    ("cyclic", "recover", 430000, 8, 33),
+    ("warmup", "recover", 440000, 8, 41),
+    ("noisy", "recover", 450000, 8, 49),
+    ("adamhigh", "recover", 460000, 8, 57),
+    ("latewd", "recover", 470000, 8, 65),
+    ("sksched", "recover", 480000, 8, 73),
 ]
 
 # ----------------------------------------------------------------------------------------------
@@ -723,7 +734,7 @@ def make_curve(cfg, cid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", choices=sorted(SAMPLERS))
-    ap.add_argument("--set", choices=["tune", "check"])
+    ap.add_argument("--set", choices=["tune", "check", "recover"])
     ap.add_argument("--seed-start", type=int)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--id-start", type=int, default=1)
@@ -744,7 +755,7 @@ def main():
         ap.error("--family, --set and --seed-start are required")
     outdir = os.path.join(a.out, a.set)
     os.makedirs(outdir, exist_ok=True)
-    prefix = "t" if a.set == "tune" else "k"
+    prefix = {"tune": "t", "check": "k", "recover": "r"}[a.set]
     for i in range(a.count):
         seed = a.seed_start + i
         cfg = SAMPLERS[a.family](seed)
