@@ -37,19 +37,28 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0,
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    """One per worker. It serves artifacts (`--serve-artifacts`: runs get proxied
+    `mlflow-artifacts:` roots, as most shared servers are set up), so the artifact tests
+    (test_artifacts_server.py, test_image_terminal.py) use it too instead of a server each:
+    a server start costs ~7 CPU-seconds."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"), serve_artifacts=True)
     server.start()
     yield server
     server.stop()
 
 
+def running(server: MlflowServer) -> MlflowServer:
+    """`server`, restarted if an earlier test stopped it."""
+    if server.proc is None or server.proc.poll() is not None:
+        server.proc = None
+        server.start()
+    return server
+
+
 @pytest.fixture
 def live_server(mlflow_server: MlflowServer) -> MlflowServer:
     """The session server, restarted if an earlier test stopped it."""
-    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
-        mlflow_server.proc = None
-        mlflow_server.start()
-    return mlflow_server
+    return running(mlflow_server)
 
 
 def screen_text(app) -> str:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pytest
 
@@ -19,38 +20,39 @@ from mlflow_tui.tracking.artifacts import (
     save_tree,
 )
 from mlflow_tui.tracking.rest import RestSource
-from tests.server import MlflowServer
+from tests.conftest import running
 
 LOG_LINES = 50_000
 EVIL = "evil\x1b[31m[bold]name.txt"
 
 
+# Experiment names of this module: unique on the session server (one per worker).
+PREFIX = f"artifacts-{uuid.uuid4().hex[:6]}"
+
+
 @pytest.fixture(scope="module")
-def proxied(tmp_path_factory):
-    root = tmp_path_factory.mktemp("proxied-server")
-    server = MlflowServer(root, serve_artifacts=True)
-    server.start()
-    try:
-        client = server.client()
-        exp = client.create_experiment("artifacts/proxied")
-        run = client.create_run(exp, run_name="with-artifacts")
-        rid = run.info.run_id
-        files = root / "to-log"
-        (files / "conf" / "deep").mkdir(parents=True)
-        (files / "conf" / "params.json").write_text(json.dumps({"lr": 0.1, "layers": [64, 64]}))
-        (files / "conf" / "deep" / "notes.yaml").write_text("a: 1\nb: [x, y]\n")
-        (files / "metrics.csv").write_text("step,loss\n" + "".join(
-            f"{i},{1 / (i + 1):.4f}\n" for i in range(100)))
-        (files / "stdout.txt").write_text("".join(f"line {i}\n" for i in range(LOG_LINES)))
-        (files / EVIL).write_text("x")
-        for item in ("conf", ):
-            client.log_artifacts(rid, str(files / item), item)
-        for item in ("metrics.csv", "stdout.txt", EVIL):
-            client.log_artifact(rid, str(files / item))
-        yield {"server": server, "client": client, "run_id": rid, "files": files,
-               "experiment": exp}
-    finally:
-        server.stop()
+def proxied(mlflow_server, tmp_path_factory):
+    """A run with files on the session server, which serves artifacts (--serve-artifacts)."""
+    server = running(mlflow_server)
+    root = tmp_path_factory.mktemp("proxied-artifacts")
+    client = server.client()
+    exp = client.create_experiment(f"{PREFIX}/proxied")
+    run = client.create_run(exp, run_name="with-artifacts")
+    rid = run.info.run_id
+    files = root / "to-log"
+    (files / "conf" / "deep").mkdir(parents=True)
+    (files / "conf" / "params.json").write_text(json.dumps({"lr": 0.1, "layers": [64, 64]}))
+    (files / "conf" / "deep" / "notes.yaml").write_text("a: 1\nb: [x, y]\n")
+    (files / "metrics.csv").write_text("step,loss\n" + "".join(
+        f"{i},{1 / (i + 1):.4f}\n" for i in range(100)))
+    (files / "stdout.txt").write_text("".join(f"line {i}\n" for i in range(LOG_LINES)))
+    (files / EVIL).write_text("x")
+    for item in ("conf", ):
+        client.log_artifacts(rid, str(files / item), item)
+    for item in ("metrics.csv", "stdout.txt", EVIL):
+        client.log_artifact(rid, str(files / item))
+    return {"server": server, "client": client, "run_id": rid, "files": files,
+            "experiment": exp}
 
 
 async def _run(source: RestSource, exp: str, rid: str):
@@ -194,7 +196,7 @@ async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tm
     from mlflow_tui.screens.artifacts import ArtifactsScreen
     from tests.conftest import wait_until
 
-    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/proxied"],
+    app = make_app(Settings(uri=proxied["server"].url, experiments=[f"{PREFIX}/proxied"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await _open_artifacts(app, pilot)
@@ -276,12 +278,12 @@ async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp
     from tests.conftest import wait_until
 
     client = proxied["client"]
-    exp = client.create_experiment("artifacts/images")
+    exp = client.create_experiment(f"{PREFIX}/images")
     rid = client.create_run(exp, run_name="with-images").info.run_id
     for step, shade in ((0, 40), (10, 120), (20, 220)):
         client.log_image(rid, PILImage.new("RGB", (16, 16), (shade, 0, 0)),
                          key="samples/pred", step=step)
-    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/images"],
+    app = make_app(Settings(uri=proxied["server"].url, experiments=[f"{PREFIX}/images"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await _open_artifacts(app, pilot)
@@ -315,7 +317,7 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
     from tests.conftest import wait_until
 
     client = proxied["client"]
-    exp = client.create_experiment("artifacts/models")
+    exp = client.create_experiment(f"{PREFIX}/models")
     rid = client.create_run(exp, run_name="with-a-model").info.run_id
     model = client.create_logged_model(exp, name="classifier", source_run_id=rid)
     client.log_batch(rid, metrics=[Metric("accuracy", 0.875, 1_700_000_000_000, 12,
@@ -333,7 +335,7 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
     finally:
         await source.aclose()
 
-    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/models"],
+    app = make_app(Settings(uri=proxied["server"].url, experiments=[f"{PREFIX}/models"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await _open_artifacts(app, pilot)
@@ -359,7 +361,7 @@ SEED_MODELS = textwrap.dedent("""\
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    exp = client.create_experiment("artifacts/model-files")
+    exp = client.create_experiment(sys.argv[1])
     mlflow.set_experiment(experiment_id=exp)
     with mlflow.start_run(run_name="trained") as run:
         try:  # MLflow 3's log_model: the files go to the model, not to the run
@@ -398,7 +400,8 @@ def model_files(proxied, tmp_path_factory):
     where = tmp_path_factory.mktemp("seed-models")
     env = dict(os.environ, MLFLOW_TRACKING_URI=proxied["server"].url,
                MLFLOW_DISABLE_TELEMETRY="true", HOME=str(where))
-    done = subprocess.run([sys.executable, "-c", SEED_MODELS], cwd=where, env=env,
+    done = subprocess.run([sys.executable, "-c", SEED_MODELS, f"{PREFIX}/model-files"],
+                          cwd=where, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -454,7 +457,7 @@ async def test_enter_on_a_logged_model_lists_its_files(proxied, model_files, tmp
     from mlflow_tui.config import Settings
     from tests.conftest import wait_until
 
-    app = make_app(Settings(uri=proxied["server"].url, experiments=["artifacts/model-files"],
+    app = make_app(Settings(uri=proxied["server"].url, experiments=[f"{PREFIX}/model-files"],
                             interval=0.5, export_dir=str(tmp_path)))
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await _open_artifacts(app, pilot)

@@ -19,39 +19,37 @@ import os
 import re
 import shutil
 import sys
+import uuid
 
 import pytest
 
+from tests.conftest import running
 from tests.fake_terminal import FakeTerminal
 from tests.server import MlflowServer, wait_until_sync
 from tests.tmux_keys import Tmux, has, wait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXPERIMENT = "images/terminal"
+EXPERIMENT = f"images/terminal-{uuid.uuid4().hex[:6]}"  # unique on the session server
 GREEN, RED = (20, 200, 40), (200, 30, 30)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A run whose one artifact is sample.png: 64x32 pixels, its left half green, its right
-    half red."""
+def server(mlflow_server, tmp_path_factory):
+    """The session server (it serves artifacts) with a run whose one artifact is sample.png:
+    64x32 pixels, its left half green, its right half red."""
     from PIL import Image as PILImage
 
-    root = tmp_path_factory.mktemp("image-terminal-server")
-    srv = MlflowServer(root, serve_artifacts=True)
-    srv.start()
-    try:
-        client = srv.client()
-        exp = client.create_experiment(EXPERIMENT)
-        rid = client.create_run(exp, run_name="with-image").info.run_id
-        image = PILImage.new("RGB", (64, 32), RED)
-        image.paste(PILImage.new("RGB", (32, 32), GREEN), (0, 0))
-        image.save(root / "sample.png")
-        client.log_artifact(rid, str(root / "sample.png"))
-        client.set_terminated(rid)
-        yield srv
-    finally:
-        srv.stop()
+    srv = running(mlflow_server)
+    root = tmp_path_factory.mktemp("image-terminal")
+    client = srv.client()
+    exp = client.create_experiment(EXPERIMENT)
+    rid = client.create_run(exp, run_name="with-image").info.run_id
+    image = PILImage.new("RGB", (64, 32), RED)
+    image.paste(PILImage.new("RGB", (32, 32), GREEN), (0, 0))
+    image.save(root / "sample.png")
+    client.log_artifact(rid, str(root / "sample.png"))
+    client.set_terminated(rid)
+    return srv
 
 
 def _env(home: str, **extra: str) -> dict[str, str]:

@@ -328,6 +328,37 @@ async def test_connect_error_is_connection_failed_and_retried_at_most_retries_ti
     assert rec.calls == retries + 1
 
 
+async def test_a_byte_range_read_is_retried_after_a_connect_timeout():
+    """An artifact preview's read (get_range) retries a connection failure like every other
+    call: a connect that timed out while the app was busy must not leave the preview an error
+    (the artifacts screen's `t` once stayed on "did not connect in time" under a CPU hog)."""
+    body = b"line 0\nline 1\n"
+    failures = [httpx.ConnectTimeout("timed out")]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if failures:
+            raise failures.pop()
+        assert request.headers["range"] == "bytes=0-99"
+        return httpx.Response(206, content=body,
+                              headers={"content-range": f"bytes 0-{len(body) - 1}/500"})
+
+    source, rec = make(flaky, retries=2)
+    data, first, total = await source.get_range("/get-artifact", start=0, length=100)
+    assert (data, first, total) == (body, 0, 500)
+    assert rec.calls == 2
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+async def test_a_byte_range_read_gives_up_after_its_retries(retries):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    source, rec = make(refuse, retries=retries)
+    with pytest.raises(ConnectionFailed, match="refused"):
+        await source.get_range("/get-artifact", start=None, length=100)
+    assert rec.calls == retries + 1
+
+
 # ---------------------------------------------------------------------- parsing
 def _run(run_id: str, **info: object) -> dict[str, object]:
     data = info.pop("data", {})

@@ -18,8 +18,8 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import httpx
@@ -43,6 +43,7 @@ CREDENTIALS_HINT = (
     "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
 )
 RETRY_STATUS = {502, 503, 504}
+T = TypeVar("T")
 
 
 class ApiClient:
@@ -121,23 +122,10 @@ class ApiClient:
         """One API call, retried on connection failures and 502/503/504. `array`: the key of
         the answer's (possibly long) main array, decoded in pieces (see YIELD_CHARS), each
         element as (its JSON text, its value) (`with_text`), else as its value."""
-        deadline = time.monotonic() + self.retry_budget
-        attempt = 0
-        while True:
-            try:
-                return await self._call_once(method, path, params=params, body=body,
-                                             timeout=timeout, array=array,
-                                             with_text=with_text)
-            except (ConnectionFailed, ServerError) as exc:
-                if isinstance(exc, ConnectionFailed):
-                    self._lost = True  # capabilities() re-reads /version once back
-                status = getattr(exc, "status", None)
-                retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS
-                delay = 0.25 * (2**attempt)
-                if not retry or attempt >= self.retries or time.monotonic() + delay > deadline:
-                    raise
-                attempt += 1
-                await asyncio.sleep(delay)
+        return await _retrying(
+            self, lambda: self._call_once(method, path, params=params, body=body,
+                                          timeout=timeout, array=array, with_text=with_text),
+            deadline=time.monotonic() + self.retry_budget)
 
     async def _send(self, method: str, path: str, *, params: Any = None,
                     body: Mapping[str, Any] | None = None,
@@ -208,9 +196,19 @@ class ApiClient:
         the last `length` bytes when `start` is None: (the bytes, their offset in the file,
         the file's size when the server says). Asks for a byte range; a server that sends
         the whole file instead is read only as far as needed (the head), or to the end (the
-        tail: the caller should know the size first). Nothing else is downloaded."""
+        tail: the caller should know the size first). Nothing else is downloaded.
+
+        Retried like `_call` (a GET of a range repeats safely), the budget counted from the
+        first failure: a connect that timed out while this process was busy (a big preview
+        drawn, a loaded machine) must not leave the preview an error."""
         if self._setup_error is not None:
             raise self._setup_error
+        return await _retrying(self, lambda: self._get_range_once(path, params=params,
+                                                                  start=start, length=length))
+
+    async def _get_range_once(self, path: str, *, params: Any = None,
+                              start: int | None = None,
+                              length: int) -> tuple[bytes, int, int | None]:
         wanted = f"bytes=-{length}" if start is None else f"bytes={start}-{start + length - 1}"
         try:
             async with self._client.stream("GET", path, params=params,
@@ -222,8 +220,8 @@ class ApiClient:
                     await response.aread()
                     size = _range_total(response.headers.get("content-range"))
                     if start is None and size != 0:
-                        return await self.get_range(path, params=params, start=0,
-                                                    length=length)
+                        return await self._get_range_once(path, params=params, start=0,
+                                                          length=length)
                     return b"", start or 0, size
                 if status not in (200, 206):
                     content = await response.aread()
@@ -445,6 +443,28 @@ class ApiClient:
         if space:
             facts.append(("workspace", space))
         return facts
+
+
+async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,
+                    deadline: float | None = None) -> T:
+    """`once()`, again after a connection failure or a 502/503/504, at most `api.retries` more
+    times within its retry budget (by `deadline`, else counted from the first failure)."""
+    attempt = 0
+    while True:
+        try:
+            return await once()
+        except (ConnectionFailed, ServerError) as exc:
+            if isinstance(exc, ConnectionFailed):
+                api._lost = True  # capabilities() re-reads /version once back
+            status = getattr(exc, "status", None)
+            retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS
+            delay = 0.25 * (2**attempt)
+            now = time.monotonic()
+            deadline = now + api.retry_budget if deadline is None else deadline
+            if not retry or attempt >= api.retries or now + delay > deadline:
+                raise
+            attempt += 1
+            await asyncio.sleep(delay)
 
 
 def _base_url(uri: str) -> tuple[str, SplitResult]:
