@@ -219,8 +219,13 @@ async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tm
         tree.select_node(node)
         await wait_until(lambda: screen.shown.endswith(f"line {LOG_LINES - 1}\n"), timeout=20)
         assert app.source.bytes_in - before < 300 * 1024  # of a ~600 KB log
+        # 256 KB of short lines is ~24,000: only the last PREVIEW_LINES are drawn (drawing
+        # them all froze the app for seconds).
+        from mlflow_tui.screens.artifacts_view import PREVIEW_LINES
+        assert len(screen.shown.splitlines()) == PREVIEW_LINES
         await pilot.press("t")  # its head instead
         await wait_until(lambda: screen.shown.startswith("line 0\n"), timeout=20)
+        assert screen.shown.endswith(f"line {PREVIEW_LINES - 1}\n")
 
         # JSON, pretty, in a folder listed on demand.
         node = select(["conf"])

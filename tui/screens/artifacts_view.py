@@ -41,6 +41,7 @@ TABLES = {".csv": ",", ".tsv": "\t"}
 IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
 LOGS = {".log", ".out", ".err"}
 MAX_IMAGE = 20 * 1024 * 1024  # bytes read to show an image
+PREVIEW_LINES = 5_000  # lines of text drawn at most (of the PREVIEW_BYTES read)
 FOLLOW_EVERY = 2.0  # s between reads of a followed file
 TABLE_ROWS = 200
 
@@ -205,17 +206,24 @@ class ArtifactsView(Screen[None]):
             if cut else size_text(chunk.total)
         if self.following:
             note += " · following (f stops)"
-        self._head(f"{self.where(entry)} · {note}")
         suffix = PurePosixPath(entry.path.lower()).suffix
         language = SYNTAX.get(suffix) or ("yaml" if kind == "syntax" else None)
-        self.shown = text
-        widget = self.query_one("#art-text", Static)
         if language == "json" and not cut:
             try:
                 text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-                self.shown = text
             except ValueError:
                 pass
+        lines = text.splitlines(keepends=True)
+        if len(lines) > PREVIEW_LINES:
+            # Drawing a preview takes time in proportion to its lines, on the UI's thread: a
+            # 256 KB read of short lines (24,000) froze the app for 2 s, 5 s on a busy machine.
+            tail = self.tail or self.following
+            text = "".join(lines[-PREVIEW_LINES:] if tail else lines[:PREVIEW_LINES])
+            note += f" · the {'last' if tail else 'first'} {PREVIEW_LINES:,} lines shown"
+            cut = True
+        self._head(f"{self.where(entry)} · {note}")
+        self.shown = text
+        widget = self.query_one("#art-text", Static)
         if language and not cut:
             widget.update(Syntax(text, language, theme="ansi_dark", word_wrap=True,
                                  line_numbers=False))
