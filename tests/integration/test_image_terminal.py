@@ -84,8 +84,10 @@ def test_in_tmux_the_image_is_half_blocks_and_nothing_leaks(server, tmp_path):
         tmux.keys("a")
         wait(tmux, has("Artifacts of with-image", "sample.png"), timeout=20)
         tmux.keys("Enter")  # the cursor starts on the first (here the only) entry
-        screen = wait(tmux, has("sample.png · 133 B", "half blocks"), timeout=20)
-        assert screen.count("▀") >= 200, screen  # the preview pane filled, not a few cells
+        # The header names the graphics before the image is drawn: wait for the image too,
+        # the preview pane filled (not a few cells).
+        screen = wait(tmux, lambda s: has("sample.png · 133 B", "half blocks")(s)
+                      and s.count("▀") >= 200, timeout=20)
         for text in GARBAGE:  # no query, answer or image data shown as text (nor the help
             assert text not in screen, (text, screen)  # a stray '?' would open)
         # The image's own colours, left green and right red, on the rows it fills.
