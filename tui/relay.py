@@ -4,6 +4,7 @@ the app (tui/messages.py), and after each tick of the open experiment the everyw
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from textual.worker import Worker
@@ -50,8 +51,10 @@ class Relay:
             # Beside the loop, not in it: a slow or failing feed never delays the open
             # experiment's ticks. One at a time, never cancelled: on a big server one refresh
             # can outlast several ticks.
-            self._now_worker = self.app.run_worker(self._now_tick(self.now, experiments),
-                                                   group="now")
+            # The function, not a coroutine: a worker the app never starts (it is closing)
+            # leaves no coroutine behind unawaited.
+            self._now_worker = self.app.run_worker(
+                functools.partial(self._now_tick, self.now, experiments), group="now")
 
     @staticmethod
     async def _now_tick(now: NowController, experiments: list[Experiment]) -> None:
