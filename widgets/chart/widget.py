@@ -326,7 +326,13 @@ class MetricChart(PlotextPlot, can_focus=True):
             data = self._downsampled(width)
             plt = self.plt
             plt.clear_figure()
-            plt.title(self._plot_title())
+            # A legend over more than half the plot would hide the curves it names: leave it
+            # out and say so (compare's run table shows the same colours). Two lines (train
+            # and validation) always stay: nothing else tells their colours apart.
+            rows = (self.size.height or 24) - PLOT_FRAME_ROWS
+            self.legend_shown = len(data) <= 2 or 2 * len(data) <= rows
+            title = self._plot_title()
+            plt.title(title if self.legend_shown else f"{title}   ({self.legend_note})")
             plt.xlabel(self._x_axis_label())
             plt.ylabel(self._y_label)
             if opts.log_y:
@@ -334,13 +340,6 @@ class MetricChart(PlotextPlot, can_focus=True):
                 self._set_log_ticks(data.values())
             if opts.x_mode != "step":
                 self._set_time_ticks(data.values(), width)
-            # A legend over more than half the plot would hide the curves it names: leave it
-            # out and say so (compare's run table shows the same colours). Two lines (train
-            # and validation) always stay: nothing else tells their colours apart.
-            rows = (self.size.height or 24) - PLOT_FRAME_ROWS
-            self.legend_shown = len(data) <= 2 or 2 * len(data) <= rows
-            if not self.legend_shown:
-                plt.title(f"{self._plot_title()}   ({self.legend_note})")
             self._leave_room_for_the_legend(data.values(),
                                             len(data) if self.legend_shown else 0)
             # Raw lines of smoothed series first, faint and unlabelled, so they stay behind.
