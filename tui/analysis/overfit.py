@@ -34,14 +34,18 @@ points since the best, for a long rise: a longer window is a quieter one):
    plateau of any length rarely alarms. A steep rise is believed sooner: ``FAST_AFTER`` points
    after the best suffice when the rise is at least ``FAST_RISE`` of ``|b|`` and beyond the
    noise counted over the looks since the best only (sqrt(2 ln((after + 1) / ALPHA)), at least
-   ``FAST_Z``).
+   ``FAST_Z``). A long, slow rise may show in its slope instead: from ``SLOPE_AFTER`` points
+   after the best, the least-squares slope through all the points since the best, in units of
+   its standard error for per-point noise ``sigma``, at least sqrt(2 ln(k / ALPHA)), with and
+   without the last point (one spike at the end of a line tilts it most). The mean of "now"
+   compares a few points with ``b``; the slope uses every point of the rise.
 5. **Train has not got worse**: the train level now (the median of the mean train value in each
    of the last ``W`` validation intervals) is at most its level around the best step plus
    ``TRAIN_Z`` times the noise of those interval levels. Flat, converged training counts;
    training that turned up with validation is a blow-up (divergence), not overfitting.
 
-Once raised, the state holds while the rise stays above ``HOLD`` of both thresholds and train
-has not got worse; a new best clears it.
+Once raised, the state holds while the rise stays above ``HOLD`` of both thresholds (or the
+slope above ``HOLD`` of its bound) and train has not got worse; a new best clears it.
 
 ``higher_is_better`` metrics are judged as their error: ``1 - v`` for values within [0, 1]
 (accuracy), ``100 - v`` within [0, 100] (percentages), else ``-v``; the reported rise and
@@ -83,6 +87,7 @@ SMALL_RISE = 0.08  # a rise smaller than this (relative) must have lasted:
 SMALL_AFTER = 6  # ... at least this many points since the best,
 SMALL_SHARE = 0.75  # ... with this share of them clearly above it (healthy curves wander)
 HOLD = 0.5  # a raised warning holds while the rise stays above this share of the thresholds
+SLOPE_AFTER = 10  # points since the best from which the slope of the rise is tested too
 
 # The value at the end of the least-squares line through w equally spaced points, as weights
 # on the points: 1/w + 12 (k - h) h / (w (w^2 - 1)) for point k of 0..w-1, h = (w - 1) / 2.
@@ -274,6 +279,7 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
         yield None
         return
     sums = [0.0, *accumulate(vv)]
+    isums = [0.0, *accumulate(map(mul, range(m), vv))]  # prefix sums of i * vv[i]
 
     d2: list[float] = []  # sorted |second differences| of validation
     t_diffs: list[float] = []  # |second differences| of the train levels
@@ -333,13 +339,21 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
         if ok:
             sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
             spread = sigma * (1.0 / math.sqrt(w) + MEDIAN3_SD)
-            full = spread * math.sqrt(2.0 * math.log((t + 1) / ALPHA))
+            z_full = math.sqrt(2.0 * math.log((t + 1) / ALPHA))
+            full = spread * z_full
             if raised_at is not None:
-                ok = rise >= full * hold
+                ok = rise >= full * hold or (after >= SLOPE_AFTER and _slope_z(
+                    sums, isums, bi + 1, t, sigma) >= z_full * hold)
             else:
                 # A steep rise is believed sooner, against the looks taken since the best.
                 fast = spread * max(FAST_Z, math.sqrt(2.0 * math.log((after + 1) / ALPHA)))
                 ok = (after >= MIN_AFTER and rise >= full) or (rel >= FAST_RISE and rise >= fast)
+                if not ok and after >= SLOPE_AFTER:
+                    # A long, slow rise: the slope of the line through the points since the
+                    # best, at the same significance; it must hold without the last point too
+                    # (one spike at the end of a line tilts it most).
+                    ok = min(_slope_z(sums, isums, bi + 1, t, sigma),
+                             _slope_z(sums, isums, bi + 1, t - 1, sigma)) >= z_full
         change = 0.0
         if ok:
             ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)
@@ -353,6 +367,19 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
             yield None if state is None or raised_at is None else (raised_at, state)
     if not every:
         yield None if state is None or raised_at is None else (raised_at, state)
+
+
+def _slope_z(sums: list[float], isums: list[float], i0: int, i1: int, sigma: float) -> float:
+    """The least-squares slope of vv[i0..i1] in units of its standard error for per-point noise
+    ``sigma`` (from the prefix sums of vv and of i * vv: constant time)."""
+    n = i1 - i0 + 1
+    if n < 3:
+        return 0.0
+    sy = sums[i1 + 1] - sums[i0]
+    sxy = isums[i1 + 1] - isums[i0] - 0.5 * (i0 + i1) * sy
+    if sigma <= 0.0:
+        return math.inf if sxy > 0 else 0.0
+    return sxy / (sigma * math.sqrt(n * (n * n - 1) / 12.0))
 
 
 def _train_held(levels: list[float | None], t_diffs: list[float], bi: int, t: int,
