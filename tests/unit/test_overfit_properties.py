@@ -238,3 +238,40 @@ def test_noisy_plateaus_with_falling_train_rarely_alarm(noise):
         train = [(i, 1.0 / (1 + 0.05 * i) * (1 + rng.gauss(0, 0.05))) for i in range(250)]
         alarmed += any(s is not None for s in replay(train, val))
     assert alarmed <= 4, f"{alarmed} of 40 noise-only plateaus alarmed"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_slope_of_the_rise_is_the_least_squares_slope_over_its_standard_error(seed):
+    """`_slope_z` (prefix sums, constant time) against the textbook formula."""
+    from itertools import accumulate
+    from operator import mul
+
+    from mlflow_tui.analysis.overfit import _slope_z
+
+    rng = random.Random(seed)
+    vv = [rng.uniform(0.5, 2.0) for _ in range(40)]
+    sums = [0.0, *accumulate(vv)]
+    isums = [0.0, *accumulate(map(mul, range(len(vv)), vv))]
+    sigma = 0.1
+    for i0, i1 in ((0, 39), (5, 20), (17, 19), (30, 39)):
+        xs = range(i0, i1 + 1)
+        ys = vv[i0:i1 + 1]
+        n = len(ys)
+        mx, my = sum(xs) / n, sum(ys) / n
+        sxx = sum((x - mx) ** 2 for x in xs)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+        assert _slope_z(sums, isums, i0, i1, sigma) == pytest.approx(slope / (sigma / sxx ** 0.5))
+    assert _slope_z(sums, isums, 3, 4, sigma) == 0.0  # two points: no slope to judge
+
+
+def test_a_slow_long_rise_is_seen_in_its_slope(monkeypatch):
+    """A recorded Hugging Face run whose evaluations rise slowly for many points: the mean of
+    the last few stays within their noise, the slope through all of them since the best does
+    not (without the slope test it ends unwarned)."""
+    from mlflow_tui.analysis import overfit
+
+    fx = next(f for f in LIBRARY if f.name == "hf-trainer-steps-overfit-2")
+    pair, train, val = judged(fx)
+    assert detect_overfitting(train, val) is not None
+    monkeypatch.setattr(overfit, "SLOPE_AFTER", 10 ** 9)
+    assert detect_overfitting(train, val) is None
