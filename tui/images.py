@@ -29,9 +29,12 @@ The queries go out as soon as the command line is read (`ask`, from the CLI) and
 are read just before Textual starts (`Asked.finish`), so the terminal answers while Textual
 is imported (~0.4 s): a terminal that answers costs nothing. One that never answers (a bare
 pseudo-terminal: scripts, test harnesses) costs what is left of the wait after the imports,
-PROBE_TIMEOUT from the queries (0.5 s; 1 s over SSH, where the answer makes a round trip).
-An answer later than that would reach Textual as keys; well-kept tools wait less (timg 0.25
-s a query, textual-image 0.1 s).
+PROBE_TIMEOUT from the queries (0.5 s; 2 s over SSH, where the answer makes a round trip on
+links that can be slow). A terminal that has begun to answer by then gets LATE_GRACE (2 s)
+more for the rest: its answers come in order, DA1's last, and any read after Textual starts
+would reach the app as keys. Only a terminal that answers nothing at all within the wait
+can still have its answers typed into the app; well-kept tools wait less (timg 0.25 s a
+query, textual-image 0.1 s).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ CELL_QUERY = "\x1b[16t"
 VERSION_QUERY = "\x1b[>0q"  # XTVERSION: DCS > | name and version ST
 DA1 = "\x1b[c"
 PROBE_TIMEOUT = 0.5  # s from the queries to wait for the DA1 answer, on this machine
-SSH_TIMEOUT = 1.0  # the same over SSH (a round trip or several)
+SSH_TIMEOUT = 2.0  # the same over SSH (a round trip or several, on a slow link)
+LATE_GRACE = 2.0  # s more for the DA1 answer once the terminal has begun to answer
 # Terminals whose Kitty graphics draw Unicode placeholders, from which version (XTVERSION's
 # name, lower case); kitty 0.29.0 broke them (fixed in 0.29.1).
 PLACEHOLDERS = {"kitty": (0, 28), "ghostty": (1, 0)}
@@ -148,12 +152,19 @@ class Asked:
         """Read the answers until DA1's (or the deadline), leave the terminal in the mode it
         was in, and say what they mean."""
         answers = b""
+        extended = False
         try:
             while _DA1_ANSWER.search(answers) is None:
                 # Past the deadline, what has arrived is still read (the imports may take
                 # longer than the wait): only no more is waited for.
                 left = max(self.deadline - time.monotonic(), 0.0)
                 if not select.select([self.fd_in], [], [], left)[0]:
+                    if answers and not extended:
+                        # The terminal is answering (in order: DA1's answer comes last),
+                        # only late: what it still sends would reach Textual as keys.
+                        extended = True
+                        self.deadline = time.monotonic() + LATE_GRACE
+                        continue
                     break
                 chunk = os.read(self.fd_in, 4096)
                 if not chunk:

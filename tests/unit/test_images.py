@@ -210,3 +210,47 @@ def test_the_cli_asks_before_building_the_app_and_reads_before_it_runs(monkeypat
     except SystemExit:
         pass
     assert calls == ["ask", "finish"]
+
+
+def test_a_terminal_that_has_begun_to_answer_is_waited_for(monkeypatch):
+    """Past the wait, a terminal that has sent part of its answers (a busy machine, a slow
+    SSH link) gets LATE_GRACE more for the rest up to DA1's answer: read late, the rest would
+    be typed into the app as keys (XTVERSION's `kitty(...)`, DA1's `?`)."""
+    import termios
+    import time
+
+    import mlflow_tui.images as images
+    from mlflow_tui.images import Asked
+
+    master, slave = os.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+
+        def answer_in_two_parts() -> None:
+            got = b""
+            while DA1.encode() not in got:
+                got += os.read(master, 1024)
+            os.write(master, KITTY_OK)
+            time.sleep(0.6)  # well past the 0.2 s wait
+            os.write(master, _named("kitty(0.35.2)") + b"\x1b[?62;c")
+
+        thread = threading.Thread(target=answer_in_two_parts, daemon=True)
+        thread.start()
+        found = Asked(slave, slave, {}, timeout=0.2).finish()
+        thread.join(5)
+        assert (found.kind, found.terminal) == (KITTY, "kitty(0.35.2)")
+        assert not select.select([slave], [], [], 0)[0]  # nothing left for Textual
+        # The grace is bounded: a terminal that stops half-way is given up on.
+        monkeypatch.setattr(images, "LATE_GRACE", 0.3)
+        thread = threading.Thread(target=lambda: (os.read(master, 1024),
+                                                  os.write(master, KITTY_OK)), daemon=True)
+        thread.start()
+        started = time.monotonic()
+        found = Asked(slave, slave, {}, timeout=0.2).finish()
+        thread.join(5)
+        assert found.why == "the terminal did not answer DA1"
+        assert time.monotonic() - started < 5
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
