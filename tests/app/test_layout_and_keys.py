@@ -56,6 +56,17 @@ async def test_small_terminal_keeps_table_and_chart_and_folds_the_tree():
         await pilot.press("tab")
         await pilot.pause()
         assert tree.outer_size.width <= 14
+        # With runs marked the footer still ends with `? Help`; the note is the count only,
+        # and the whole note comes back on a wide terminal.
+        await pilot.press("space", "j", "space")
+        await wait_until(lambda: len(app.session.marked) == 2, message="two marks")
+        await pilot.pause()
+        bottom = screen_text(app).splitlines()[-1]
+        assert "●2 marked " in bottom and bottom.rstrip().endswith("? Help"), bottom
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        await pilot.pause()
+        assert "● 2 marked · c compare · u clear" in screen_text(app).splitlines()[-1]
 
 
 async def test_large_terminal_uses_the_space():

@@ -14,9 +14,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Footer
 
 from mlflow_tui import format as fmt
 from mlflow_tui.widgets import X_MODES, ChartOptions
@@ -100,6 +102,9 @@ def state_line(session: MonitorSession) -> Text:
     return text
 
 
+NARROW_WIDTH = 100  # columns: below, the narrow layouts (80x24) and a compact footer
+
+
 class ChartScreen(Screen[None]):
     """A screen with a chart: x axis, log y, smoothing and zoom keys (the options are shared
     with the other chart screens through the app), and a metric picker of its own."""
@@ -116,6 +121,16 @@ class ChartScreen(Screen[None]):
 
     def redraw(self) -> None:
         """Draw again from the session (after new data or a change of view)."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Narrow (80 columns): the footer compact and without its palette hint (ctrl+p still
+        # opens it), so that every key it shows fits, `? Help` last.
+        narrow = 0 < event.size.width < NARROW_WIDTH
+        for footer in self.query(Footer).results(Footer):
+            if footer.compact != narrow:
+                footer.show_command_palette = not narrow
+                footer.compact = narrow
+                footer.refresh(recompose=True)
 
     @staticmethod
     def redraw_all(app: App[Any]) -> None:

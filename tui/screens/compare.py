@@ -44,8 +44,8 @@ class CompareScreen(ChartScreen):
     BINDINGS = [
         Binding("escape,c", "close", "Back", id="compare.back"),
         Binding("m", "metric", "Metric", id="compare.metric"),
-        Binding("d", "differences", "Only differences", id="compare.differences"),
-        Binding("o", "sort", "Sort by…", id="compare.sort"),
+        Binding("d", "differences", "Differences", id="compare.differences"),
+        Binding("o", "sort", "Sort", id="compare.sort"),
         Binding("t", "transpose", "Transpose", id="compare.transpose"),
         Binding("O", "reverse", "Reverse sort", show=False, id="compare.reverse"),
         Binding("e", "export", "Export CSV", id="compare.export"),

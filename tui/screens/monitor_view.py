@@ -18,7 +18,7 @@ from mlflow_tui import format as fmt
 from mlflow_tui.analysis.health import HealthWarning, Kind, badge
 from mlflow_tui.charting import XYCache, chart_views, split_by_dataset, step_to_x
 from mlflow_tui.nesting import Row
-from mlflow_tui.screens.base import ChartScreen
+from mlflow_tui.screens.base import NARROW_WIDTH, ChartScreen
 from mlflow_tui.system_metrics import PanelRow, panel_rows
 from mlflow_tui.tracking.models import Experiment, Point, Run
 from mlflow_tui.watch import HealthBook
@@ -100,14 +100,11 @@ class MonitorView(ChartScreen):
         return 0 < width < NARROW_WIDTH
 
     def on_resize(self, event: events.Resize) -> None:
-        self._width = event.size.width
-        for footer in self.query(Footer).results(Footer):
-            if footer.compact != self.narrow:
-                footer.show_command_palette = not self.narrow  # ctrl+p still opens it
-                footer.compact = self.narrow
-                footer.refresh(recompose=True)
+        self._width = event.size.width  # the footer: ChartScreen.on_resize
         if self.ready and self._narrow_shown is not None and self.narrow != self._narrow_shown:
             self.call_later(self.redraw)
+        if self._marks_shown is not None and self._marks_shown[1] != self.narrow:
+            self.show_marks(self._marks_shown[0])
 
     def on_mount(self) -> None:
         self.query_one("#banner").display = False
@@ -119,17 +116,20 @@ class MonitorView(ChartScreen):
         self.call_later(self.redraw)
 
     # ------------------------------------------------------------------ updates
-    _marks_shown: int | None = None
+    _marks_shown: tuple[int, bool] | None = None
     _state_shown: Text | None = None
 
     def show_marks(self, count: int) -> None:
         # Static.update() always re-lays the screen out: skip it when nothing changed.
-        if count == self._marks_shown:
+        narrow = self.narrow
+        if (count, narrow) == self._marks_shown:
             return
-        self._marks_shown = count
+        self._marks_shown = (count, narrow)
+        # Narrow (80 columns): the count only, so that the footer keeps its last key (? Help);
+        # it shows `c Compare` already, and `u` is in the help.
+        note = f"●{count} marked " if narrow else f" ● {count} marked · c compare · u clear "
         for marks in self.query("#marks").results(Static):
-            marks.update(Text(f" ● {count} marked · c compare · u clear ", style="bold reverse")
-                         if count else "")
+            marks.update(Text(note, style="bold reverse") if count else "")
             marks.display = count > 0
 
     def show_state(self, text: Text) -> None:
@@ -327,7 +327,6 @@ class MonitorView(ChartScreen):
 NARROW_ORDER = ("mark", "status", "name", "val", "warn", "step", "train", "best", "duration",
                 "start")
 _NARROW_INDEX = [[key for key, _ in RUN_COLUMNS].index(k) for k in NARROW_ORDER]
-NARROW_WIDTH = 100
 
 
 def run_columns(pairs: Sequence[tuple[str, str, bool] | None],
