@@ -159,9 +159,10 @@ class Asked:
                 # longer than the wait): only no more is waited for.
                 left = max(self.deadline - time.monotonic(), 0.0)
                 if not select.select([self.fd_in], [], [], left)[0]:
-                    if answers and not extended:
+                    if b"\x1b" in answers and not extended:
                         # The terminal is answering (in order: DA1's answer comes last),
                         # only late: what it still sends would reach Textual as keys.
+                        # (A key typed meanwhile is no answer: no ESC in it, no extra wait.)
                         extended = True
                         self.deadline = time.monotonic() + LATE_GRACE
                         continue

@@ -254,3 +254,25 @@ def test_a_terminal_that_has_begun_to_answer_is_waited_for(monkeypatch):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_key_typed_during_the_probe_is_no_answer(monkeypatch):
+    """A key pressed while a terminal that never answers is probed: no ESC, so no extra wait
+    for the rest of an answer."""
+    import time
+
+    import mlflow_tui.images as images
+    from mlflow_tui.images import Asked
+
+    monkeypatch.setattr(images, "LATE_GRACE", 30.0)
+    master, slave = os.openpty()
+    try:
+        asked = Asked(slave, slave, {}, timeout=0.2)
+        os.read(master, 1024)
+        os.write(master, b"q")
+        started = time.monotonic()
+        assert asked.finish().why == "the terminal did not answer DA1"
+        assert time.monotonic() - started < 10
+    finally:
+        os.close(master)
+        os.close(slave)
