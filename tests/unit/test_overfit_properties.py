@@ -259,7 +259,7 @@ def test_slope_of_the_rise_is_the_least_squares_slope_over_its_standard_error(se
         n = len(ys)
         mx, my = sum(xs) / n, sum(ys) / n
         sxx = sum((x - mx) ** 2 for x in xs)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
         assert _slope_z(sums, isums, i0, i1, sigma) == pytest.approx(slope / (sigma / sxx ** 0.5))
     assert _slope_z(sums, isums, 3, 4, sigma) == 0.0  # two points: no slope to judge
 
