@@ -82,3 +82,32 @@ async def test_mark_compare_cycle_differences_sort_export(tmp_path):
         assert list(app.session.marked) == ["a1", "a2", "a3"]
         await pilot.press("u")
         assert app.session.marked == {}
+
+
+async def test_no_new_experiment_probe_while_the_compare_view_covers_the_tree():
+    """The tree's one-result experiments/search each tick (a new experiment shows at once)
+    is not sent while the compare view is open; the first tick back sends it again."""
+    from tests.sample_data import sample_source
+
+    source = sample_source()
+    asked: list[int] = []
+
+    async def newest_experiment_id() -> str | None:
+        asked.append(app.ticks)
+        return None
+
+    source.newest_experiment_id = newest_experiment_id  # type: ignore[attr-defined]
+    app = fake_app(source, interval=0.1)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, 6)
+        await wait_until(lambda: len(asked) >= 2, message="probes on the monitor")
+        await pilot.press("space", "j", "space", "c")
+        await wait_until(lambda: isinstance(app.screen, CompareScreen))
+        probed = len(asked)
+        ticks = app.ticks
+        await wait_until(lambda: app.ticks >= ticks + 5, message="ticks in the compare view")
+        assert len(asked) <= probed + 1  # at most one tick that had begun before the view
+        await pilot.press("escape")
+        await wait_until(lambda: not isinstance(app.screen, CompareScreen))
+        back = len(asked)
+        await wait_until(lambda: len(asked) > back, message="the probe again on the monitor")

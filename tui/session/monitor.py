@@ -130,7 +130,10 @@ class MonitorSession:
                     # one a training script is about to create (each tick, not every 30 s).
                     waiting = (not self.user_chose and not poller.runs) or bool(
                         self.pending_names)
-                    if (not self.force_experiments and self.experiments
+                    # The new-experiment probe serves the tree: not while the compare view
+                    # covers it (the first tick back probes).
+                    if (self.compare.poller is None and not self.force_experiments
+                            and self.experiments
                             and await poller.new_experiment(self.experiments)):
                         self.force_experiments = True  # a new one: in the tree this tick
                     if (self.force_experiments or now >= next_experiments or waiting
