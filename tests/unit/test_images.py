@@ -234,6 +234,9 @@ def test_a_terminal_that_has_begun_to_answer_is_waited_for(monkeypatch):
             time.sleep(0.6)  # well past the 0.2 s wait
             os.write(master, _named("kitty(0.35.2)") + b"\x1b[?62;c")
 
+        # A long grace, so that a busy machine cannot make the second part late: the wait
+        # ends with DA1's answer.
+        monkeypatch.setattr(images, "LATE_GRACE", 30.0)
         thread = threading.Thread(target=answer_in_two_parts, daemon=True)
         thread.start()
         found = Asked(slave, slave, {}, timeout=0.2).finish()
