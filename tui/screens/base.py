@@ -122,15 +122,27 @@ class ChartScreen(Screen[None]):
     def redraw(self) -> None:
         """Draw again from the session (after new data or a change of view)."""
 
+    _width = 0  # the last resize's width (the screen's own size lags behind it)
+
+    @property
+    def narrow(self) -> bool:
+        width = self._width or self.size.width
+        return 0 < width < NARROW_WIDTH
+
     def on_resize(self, event: events.Resize) -> None:
+        self._width = event.size.width
         # Narrow (80 columns): the footer compact and without its palette hint (ctrl+p still
         # opens it), so that every key it shows fits, `? Help` last.
-        narrow = 0 < event.size.width < NARROW_WIDTH
+        narrow = self.narrow
         for footer in self.query(Footer).results(Footer):
             if footer.compact != narrow:
                 footer.show_command_palette = not narrow
                 footer.compact = narrow
                 footer.refresh(recompose=True)
+        self.resized()
+
+    def resized(self) -> None:
+        """After a resize, `narrow` up to date: what a screen redraws for its new width."""
 
     @staticmethod
     def redraw_all(app: App[Any]) -> None:

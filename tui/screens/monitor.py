@@ -15,11 +15,16 @@ from mlflow_tui.charting import chart_views, sort_key
 from mlflow_tui.filtering import is_search_expression, name_matches
 from mlflow_tui.goto import RunRef
 from mlflow_tui.nesting import PARENT_TAG, Row, nest
-from mlflow_tui.screens.base import CHART_BINDINGS, bindings, mark_styles, state_line
+from mlflow_tui.screens.base import (
+    CHART_BINDINGS,
+    NARROW_WIDTH,
+    bindings,
+    mark_styles,
+    state_line,
+)
 from mlflow_tui.screens.monitor_view import (
     BANNER_ICON,
     FILTER_HINT,
-    NARROW_WIDTH,
     RUN_COLUMNS,
     SEVERITY_STYLE,
     MonitorView,

@@ -18,7 +18,7 @@ from mlflow_tui import format as fmt
 from mlflow_tui.analysis.health import HealthWarning, Kind, badge
 from mlflow_tui.charting import XYCache, chart_views, split_by_dataset, step_to_x
 from mlflow_tui.nesting import Row
-from mlflow_tui.screens.base import NARROW_WIDTH, ChartScreen
+from mlflow_tui.screens.base import ChartScreen
 from mlflow_tui.system_metrics import PanelRow, panel_rows
 from mlflow_tui.tracking.models import Experiment, Point, Run
 from mlflow_tui.watch import HealthBook
@@ -92,15 +92,7 @@ class MonitorView(ChartScreen):
     _cursor_for: tuple[str, ...] = ()
     _narrow_shown: bool | None = None
 
-    _width = 0
-
-    @property
-    def narrow(self) -> bool:
-        width = self._width or self.size.width
-        return 0 < width < NARROW_WIDTH
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._width = event.size.width  # the footer: ChartScreen.on_resize
+    def resized(self) -> None:
         if self.ready and self._narrow_shown is not None and self.narrow != self._narrow_shown:
             self.call_later(self.redraw)
         if self._marks_shown is not None and self._marks_shown[1] != self.narrow:
