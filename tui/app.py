@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,7 @@ class MlflowTui(App[int]):
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
+        exit_on_signals(self)
         if self.settings.theme:
             self.theme = self.settings.theme
         if self.settings.keymap:
@@ -355,3 +357,18 @@ if TYPE_CHECKING:
 
     def _is_a_host(app: MlflowTui) -> Host:  # checked by mypy: the App is what screens ask
         return app
+
+
+def exit_on_signals(app: App[Any]) -> None:
+    """`kill` (SIGTERM) and a closed terminal or SSH session (SIGHUP) end the app the way `q`
+    does: the terminal restored, the demo's temporary store removed. By default Python dies on
+    the spot and leaves both behind."""
+    if app.is_headless:  # tests: the test runner's process keeps its own handlers
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            try:
+                loop.add_signal_handler(sig, app.exit)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, not main thread
+                pass

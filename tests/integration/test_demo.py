@@ -194,3 +194,28 @@ async def test_the_demo_opens_its_featured_experiment_however_late_the_first_lis
     running = {e.experiment_id: 1 for e in experiments}
     chosen, _ = choose_watched(ExperimentSummary(experiments, running, time.time()), [], ())
     assert [e.name for e in experiments if e.experiment_id == chosen[0]] == [FEATURED]
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM"])
+def test_a_closed_terminal_or_kill_ends_the_demo_cleanly(tmp_path: Path, sig: str) -> None:
+    """A closed SSH session (SIGHUP) or `kill` (SIGTERM) ends the app as `q` does: the
+    terminal is given back (alternate screen left) and the demo's temporary store removed.
+    Python's default was to die on the spot and leave both behind."""
+    import os
+    import signal
+
+    from tests.fake_terminal import FakeTerminal
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), TERM="xterm-256color")
+    with FakeTerminal([sys.executable, "-m", "mlflow_tui", "--demo"], env, cwd=str(tmp_path),
+                      kitty=False) as term:
+        term.expect(lambda out: b"preparing the demo" in out or b"demo/" in out, timeout=60,
+                    what="the demo on screen")
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")]
+        assert term.proc is not None
+        term.proc.send_signal(getattr(signal, sig))
+        assert term.wait_exit(timeout=30) == 0
+    assert b"\x1b[?1049l" in term.output  # the alternate screen was left
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")] == []
