@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ for _var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING
     os.environ.pop(_var, None)
 # Nor the developer's own config file (~/.config/mlflow-tui/config.toml).
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mlflow-tui-test-config-")
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 # MLflow's client in tests: fail fast instead of retrying for minutes.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
