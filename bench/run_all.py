@@ -46,6 +46,7 @@ BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
      ["--runs", "20", "--keys", "2", "--steps", "100000", "--sqlite", "--repeat", "1",
       "--when", "settled", "--timeout", "90"],
      "7. compare 20 runs x 2 x 100k"),
+    ("watch", "watch_traffic.py", [], ["--seconds", "30"], "8. watch traffic"),
 ]
 
 
@@ -208,6 +209,10 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "metric rows in sqlite; headless app, every run marked, `c` -> the table, every "
               "one of the 40 curves as a labelled sketch, then the full curves and statistics; "
               "pressed once the monitor settled, and 1 s after the table filled (busy).",
+              "8. `watch_traffic.py`: traffic.py's workload (25 runs, 5 logging every second); "
+              "the monitor (traffic.py's measure_monitor) and then the console command "
+              "`mlflow-tui watch PROXY -e EXP --interval 2 --since 1h --no-state`, each through "
+              "its own FaultProxy, 60 s of steady state each.",
               "", "Run times:", "", *infos, ""]
     return "\n".join(lines)
 
