@@ -8,15 +8,24 @@ Webhooks: Slack (hooks.slack.com) gets `{"text": ...}`, Discord (discord.com/api
 429 gets the same event again, backing off up to BACKOFF_MAX s (Retry-After honoured), so
 nothing is lost or reordered while it is away; any other 4xx drops that event (retrying
 would block the rest) and says so. A full queue drops its oldest event and counts it.
+
+`pending()` is what a destination has not delivered yet, in order (the event being sent
+first): the watcher keeps it in its state file at exit, so a restart delivers it first.
+Stdout is written by a thread of its own: a reader that stops reading (a full pipe) holds up
+that destination alone, never the polling loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import queue
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -45,6 +54,10 @@ def payload(url: str, event: Event, line: str) -> dict[str, Any]:
     return json.loads(event.to_json())
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class Sink:
     """One destination: a queue and the task that empties it in order."""
 
@@ -56,6 +69,19 @@ class Sink:
         self.dropped = 0
         self.delivered = 0
         self._task: asyncio.Task[None] | None = None
+        self._waiting: deque[Event] = deque()  # the queue's events, in order
+        self._sending: Event | None = None
+        # Called when the queue is emptied (the watcher saves its state: nothing pending).
+        self.on_idle: Callable[[], None] | None = None
+
+    @property
+    def key(self) -> str:
+        """Names this destination in the state file (no secret in it)."""
+        return self.name
+
+    def pending(self) -> list[Event]:
+        """Not delivered yet, oldest first (the one being sent, then the queue)."""
+        return ([self._sending] if self._sending is not None else []) + list(self._waiting)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -63,21 +89,31 @@ class Sink:
     def put(self, event: Event) -> None:
         if self.queue.full():
             self.queue.get_nowait()
+            self._waiting.popleft()
             self.queue.task_done()
             self.dropped += 1
             self.report(f"{self.name}: too far behind, dropped the oldest event "
                         f"({self.dropped} so far)")
         self.queue.put_nowait(event)
+        self._waiting.append(event)
 
     async def _run(self) -> None:
         while True:
             event = await self.queue.get()
+            self._waiting.popleft()
+            self._sending = event
             try:
                 await self.send(event)
                 self.delivered += 1
+                self._sending = None
+            except asyncio.CancelledError:
+                raise  # stopped at exit: still pending, kept for the next start
             except Exception as exc:  # noqa: BLE001 - a destination never stops the watcher
                 self.report(f"{self.name}: {exc}")
+                self._sending = None
             finally:
+                if self._sending is None and not self._waiting and self.on_idle is not None:
+                    self.on_idle()
                 self.queue.task_done()
 
     async def send(self, event: Event) -> None:
@@ -91,8 +127,10 @@ class Sink:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if not self.queue.empty():
-            self.report(f"{self.name}: {self.queue.qsize()} events not delivered at exit")
+        left = len(self.pending())
+        if left:
+            self.report(f"{self.name}: {left} events not delivered at exit (kept for the "
+                        "next start when there is a state file)")
 
 
 class StdoutSink(Sink):
@@ -104,11 +142,48 @@ class StdoutSink(Sink):
         self.text = text
         self.stream = stream or sys.stdout
         self.clean = clean
+        self._lines: queue.SimpleQueue[tuple[str, asyncio.Future[None]] | None] = (
+            queue.SimpleQueue())
+        self._writer: threading.Thread | None = None
+
+    def _write_lines(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            item = self._lines.get()
+            if item is None:
+                return
+            line, done = item
+            error: BaseException | None = None
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except Exception as exc:  # noqa: BLE001 - reported by send()
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, done, error)
 
     async def send(self, event: Event) -> None:
         line = self.clean(event.text()) if self.text else event.to_json()
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        loop = asyncio.get_running_loop()
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_lines, args=(loop,),
+                                            daemon=True, name="watch-stdout")
+            self._writer.start()
+        done: asyncio.Future[None] = loop.create_future()
+        self._lines.put((line, done))
+        await done
+
+    async def close(self, timeout: float) -> None:
+        await super().close(timeout)
+        self._lines.put(None)  # the writer ends after its line (a stalled one is a daemon)
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 class ExecSink(Sink):
@@ -123,6 +198,10 @@ class ExecSink(Sink):
         super().__init__(report)
         self.command = command
         self.environ = dict(os.environ if environ is None else environ)
+
+    @property
+    def key(self) -> str:
+        return f"exec {_digest(self.command)}"
 
     async def send(self, event: Event) -> None:
         data = event.to_json()
@@ -161,9 +240,13 @@ class WebhookSink(Sink):
         self.line = line or (lambda e: e.text())
         self.retries = 0
 
+    @property
+    def key(self) -> str:
+        return f"webhook {_digest(self.url)}"
+
     async def send(self, event: Event) -> None:
         body = payload(self.url, event, self.line(event))
-        delay = 1.0
+        delay = min(1.0, self.backoff_max)
         down = False
         while True:
             wait = delay

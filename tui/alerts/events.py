@@ -5,6 +5,11 @@ restarted watcher neither repeats nor misses an event.
 Kinds: run_started, run_finished, run_failed, run_killed, warning_raised, warning_cleared.
 Warnings are overfitting, diverged and stalled (a failed or killed run is its own event). A
 warning that clears and comes back is a new event.
+
+A run that leaves the listings (an ended run older than the Now feed's hour) is remembered, not
+forgotten: if it shows again (a longer look-back after a restart) it repeats nothing. It is
+dropped when it is deleted (the watcher checks) or after FORGET_MS in no listing; ended runs
+that old are then never reported again (`forgotten_ms`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +29,7 @@ WARNING_KINDS = (Kind.OVERFITTING, Kind.DIVERGED, Kind.STALLED)
 END_EVENTS = {RunStatus.FINISHED: "run_finished", RunStatus.FAILED: "run_failed",
               RunStatus.KILLED: "run_killed"}
 STATE_VERSION = 1
+FORGET_MS = 86_400_000  # a run in no listing for this long is dropped from the state
 
 
 def iso(ms: int | None) -> str | None:
@@ -70,10 +76,19 @@ class Event:
 class _Seen:
     status: str
     warnings: list[list[Any]]  # [kind, train, val]
+    experiment_id: str = ""
+    ended: int | None = None  # the run's end time
+    unlisted: int | None = None  # when it left the listings (None: listed at the last pass)
 
     @classmethod
     def of(cls, row: NowRow) -> _Seen:
-        return cls(row.run.status.value, sorted(_warning_keys(row)))
+        run = row.run
+        return cls(run.status.value, sorted(_warning_keys(row)), run.experiment_id,
+                   run.end_time)
+
+    @property
+    def active(self) -> bool:
+        return RunStatus.parse(self.status).is_active
 
 
 def _warning_keys(row: NowRow) -> list[list[Any]]:
@@ -87,10 +102,13 @@ class EventTracker:
     def __init__(self, since_ms: int) -> None:
         self.since_ms = since_ms  # events about runs older than this are not replayed
         self.seen: dict[str, _Seen] = {}
+        self.forgotten_ms = 0  # ended runs ending at or before this were dropped: stay quiet
+        self.last_pass_ms: int | None = None  # wall time of the last update
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "since_ms": self.since_ms,
+                "forgotten_ms": self.forgotten_ms, "last_pass_ms": self.last_pass_ms,
                 "runs": {rid: asdict(s) for rid, s in self.seen.items()}}
 
     @classmethod
@@ -98,16 +116,22 @@ class EventTracker:
         if state.get("version") != STATE_VERSION:
             raise ValueError("unknown state version")
         tracker = cls(min(since_ms, int(state.get("since_ms", since_ms))))
+        tracker.forgotten_ms = int(state.get("forgotten_ms") or 0)
+        last = state.get("last_pass_ms")
+        tracker.last_pass_ms = None if last is None else int(last)
         for rid, seen in dict(state.get("runs", {})).items():
-            tracker.seen[str(rid)] = _Seen(str(seen["status"]),
-                                           [list(w) for w in seen["warnings"]])
+            ended, unlisted = seen.get("ended"), seen.get("unlisted")
+            tracker.seen[str(rid)] = _Seen(
+                str(seen["status"]), [list(w) for w in seen["warnings"]],
+                str(seen.get("experiment_id", "")), None if ended is None else int(ended),
+                None if unlisted is None else int(unlisted))
         return tracker
 
     # ------------------------------------------------------------------ events
     def update(self, rows: Iterable[NowRow], now_ms: int, *,
                gone: Iterable[str] = ()) -> list[Event]:
         """The events of this pass, oldest condition first. `gone`: runs no longer listed
-        that were deleted (dropped silently)."""
+        that were deleted (dropped silently). Runs not in `rows` are kept as they were."""
         events: list[Event] = []
         for row in rows:
             run = row.run
@@ -115,27 +139,52 @@ class EventTracker:
             now = _Seen.of(row)
             if before is None:
                 events += self._first_sight(row, now, now_ms)
+            elif before.unlisted is not None and not before.active and not now.active:
+                # Back in a listing after it left them (a longer look-back): what it
+                # showed then stands (the feed may not have read its series this time).
+                old = {tuple(k) for k in before.warnings}
+                fresh = [k for k in now.warnings if tuple(k) not in old]
+                events += [self._warning("warning_raised", row, k, now_ms) for k in fresh]
+                now.warnings = sorted([*before.warnings, *fresh])
             else:
                 events += self._changes(row, before, now, now_ms)
             self.seen[run.run_id] = now
         for rid in gone:
             self.seen.pop(rid, None)
+        self.last_pass_ms = now_ms
         return events
+
+    def left(self, listed: set[str], now_ms: int) -> list[str]:
+        """Mark the runs not in `listed`; return those that left the listings just now."""
+        out = []
+        for rid, seen in self.seen.items():
+            if rid not in listed and seen.unlisted is None:
+                seen.unlisted = now_ms
+                out.append(rid)
+        return out
+
+    def forget(self, now_ms: int) -> None:
+        """Drop the runs in no listing for FORGET_MS."""
+        for rid, seen in list(self.seen.items()):
+            if seen.unlisted is not None and now_ms - seen.unlisted > FORGET_MS:
+                self.forgotten_ms = max(self.forgotten_ms, seen.ended or 0)
+                del self.seen[rid]
 
     def _first_sight(self, row: NowRow, now: _Seen, now_ms: int) -> list[Event]:
         run = row.run
         out: list[Event] = []
         started = run.start_time or 0
         ended = run.end_time or 0
+        news = ended >= self.since_ms and ended > self.forgotten_ms
         if run.status.is_active and started >= self.since_ms:
             out.append(self._event("run_started", row, now_ms))
-        if not run.status.is_active and ended >= self.since_ms:
+        if not run.status.is_active and news:
             # Seen only after it ended (a short run between passes): both ends of it.
             if started >= self.since_ms:
                 out.append(self._event("run_started", row, now_ms))
-        if run.status.is_active or ended >= self.since_ms:
+        if run.status.is_active or news:
             out += [self._warning("warning_raised", row, key, now_ms) for key in now.warnings]
-        if not run.status.is_active and ended >= self.since_ms and run.status in END_EVENTS:
+        if not run.status.is_active and news and run.status in END_EVENTS:
             out.append(self._event(END_EVENTS[run.status], row, now_ms))
         return out
 
@@ -174,12 +223,17 @@ class EventTracker:
                         and (w.pair or ("", "")) == (train, val)), None)
         event = self._event(kind, row, now_ms, warning=name,
                             reason=None if cleared or warning is None else warning.reason)
+        # The step where the judge found it (NaN since, the best point), else the latest.
+        step = warning.step if warning is not None and warning.step is not None else event.step
         if train and val:
-            values = {k: v for k, v in event.values.items()}
-            return Event(**{**asdict(event), "pair": [train, val], "values": values,
-                            "step": warning.step if warning is not None and warning.step
-                            is not None else event.step})
-        return event
+            # That pair's latest values (the row's own pair may be another one).
+            values = {k: _finite(p.value if p is not None else None)
+                      for k, p in ((train, row.run.metrics.get(train)),
+                                   (val, row.run.metrics.get(val)))}
+            if row.train_key == train and row.val_key == val:
+                values = dict(event.values)  # the row's values (a split series' own)
+            return replace(event, pair=[train, val], values=values, step=step)
+        return replace(event, step=step)
 
 
-__all__ = ["END_EVENTS", "Event", "EventTracker", "WARNING_KINDS", "iso"]
+__all__ = ["END_EVENTS", "FORGET_MS", "Event", "EventTracker", "WARNING_KINDS", "iso"]

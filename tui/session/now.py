@@ -59,6 +59,10 @@ class NowFeed:
     def refresh(self) -> None:
         self.poller.refresh()
 
+    def look_back(self, since_ms: int) -> None:
+        """The next tick also lists the runs ended since `since_ms` (tracking/now.py)."""
+        self.poller.look_back(since_ms)
+
     def _tracked(self, runs: Sequence[Run], choices: Choices) -> list[SeriesKey]:
         """The judged series of the running runs. Those already read advance cheaply; of the
         runs not read yet, at most FIRST_READS a refresh, the most recently active first: on

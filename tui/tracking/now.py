@@ -9,6 +9,10 @@ monitor. Runs that end stay listed as *recent* for `recent_ms` (an hour) with th
 record; a search for runs ended within that hour runs at the first tick and every
 `recent_every` s, and between those a search for runs ended since the last tick (normally
 empty): a run too short to be seen running still shows at the next tick.
+
+`look_back(ms)` makes the next tick's search for ended runs reach back to `ms` instead of an
+hour (up to LOOK_BACK_MAX runs, the latest ended), once: the watcher's first pass after a
+restart or with --since. Those runs are in that tick's `recent` only.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ RECENT_EVERY = 60.0  # s between searches for runs that ended (beside the transi
 RECENT_MAX = 200  # ended runs kept (the latest ended): a busy server ends hundreds an hour
 ID_CHUNK = 100  # experiment ids per search
 ENDED_SLACK_MS = 10_000  # the "ended since" probe looks this far before the last tick
+LOOK_BACK_MAX = 1000  # ended runs found by a one-off longer look-back (the latest ended)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class NowPoller:
         self._next_recent = 0.0
         self._ended_since: int | None = None  # the last tick's time, less the slack
         self._ids: tuple[str, ...] = ()
+        self._look_back: int | None = None
+
+    def look_back(self, since_ms: int) -> None:
+        """The next tick also lists the runs that ended since `since_ms` (when it is more than
+        `recent_ms` ago), once."""
+        self._look_back = since_ms
 
     def points(self, key: SeriesKey) -> list[Point]:
         return self.poller.points(key)
@@ -95,7 +106,13 @@ class NowPoller:
                 if not run.status.is_active:
                     self.recent[run.run_id] = run
                     ended.append(run.run_id)
-        if self._clock() >= self._next_recent and ids:
+        cutoff = now_ms - self.recent_ms
+        keep = RECENT_MAX
+        if self._look_back is not None and self._look_back < cutoff and ids:
+            cutoff, keep = self._look_back, LOOK_BACK_MAX
+            await self._search_recent(ids, now_ms, since=cutoff, max_runs=keep)
+            self._next_recent = self._clock() + self.recent_every
+        elif self._clock() >= self._next_recent and ids:
             await self._search_recent(ids, now_ms)
             self._next_recent = self._clock() + self.recent_every
         elif ids and self._ended_since is not None:
@@ -110,25 +127,27 @@ class NowPoller:
                         self.recent[run.run_id] = run
                         ended.append(run.run_id)
         self._ended_since = now_ms - ENDED_SLACK_MS
-        cutoff = now_ms - self.recent_ms
+        if ids:
+            self._look_back = None
         for rid in [rid for rid, r in self.recent.items()
                     if (r.end_time or r.start_time or 0) < cutoff]:
             del self.recent[rid]
         active = [r for r in result.runs if r.status.is_active]
         recent = sorted(self.recent.values(),
-                        key=lambda r: -(r.end_time or r.start_time or 0))[:RECENT_MAX]
-        if len(self.recent) > RECENT_MAX:
+                        key=lambda r: -(r.end_time or r.start_time or 0))[:keep]
+        if len(self.recent) > keep:
             self.recent = {r.run_id: r for r in recent}
         return NowResult(active=sort_newest_first(active), recent=recent, ended=ended,
                          tick=result, requests=self._calls() - calls)
 
-    async def _search_recent(self, ids: tuple[str, ...], now_ms: int) -> None:
-        since = now_ms - self.recent_ms
+    async def _search_recent(self, ids: tuple[str, ...], now_ms: int, *,
+                             since: int | None = None, max_runs: int = RECENT_MAX) -> None:
+        since = now_ms - self.recent_ms if since is None else since
         found: dict[str, Run] = {}
         for i in range(0, len(ids), ID_CHUNK):
             for run in await self.source.search_runs(
                     ids[i:i + ID_CHUNK], filter_string=f"attributes.end_time > {since}",
-                    max_runs=RECENT_MAX):  # the newest: a busy server ends hundreds an hour
+                    max_runs=max_runs):  # the newest: a busy server ends hundreds an hour
                 if not run.status.is_active:
                     found[run.run_id] = run
         # A recent run no longer found was deleted (or restarted: it is active again).
@@ -138,4 +157,4 @@ class NowPoller:
         return int(getattr(self.source, "requests", 0))
 
 
-__all__ = ["NowPoller", "NowResult", "RECENT_MS"]
+__all__ = ["LOOK_BACK_MAX", "NowPoller", "NowResult", "RECENT_MS"]
