@@ -149,3 +149,29 @@ def test_since_iso_and_junk():
     assert parse_since("2027-01-15T13:00:00+01:00", T0) == noon
     with pytest.raises(ValueError, match="duration"):
         parse_since("yesterday", T0)
+
+
+def test_a_warning_on_a_second_pair_carries_that_pairs_values():
+    row = _row("p", RunStatus.RUNNING)
+    run = Run("p", "7", "run-p", RunStatus.RUNNING, T0, metrics={
+        **row.run.metrics, "train_acc": Point(3, 0.9, T0), "val_acc": Point(3, 0.6, T0)})
+    acc = HealthWarning(Kind.OVERFITTING, "val_acc down", pair=("train_acc", "val_acc"), step=2)
+    warned = NowRow(run, row.experiment, Judgement(pairs=(), warnings=(acc,), best={}),
+                    row.progress, "train_loss", run.metrics["train_loss"], "val_loss",
+                    run.metrics["val_loss"])
+    tracker = EventTracker(since_ms=T0 - 1)
+    tracker.update([row], T0)
+    [event] = tracker.update([warned], T0)
+    assert event.pair == ["train_acc", "val_acc"] and event.step == 2
+    assert event.values == {"train_acc": 0.9, "val_acc": 0.6}
+    [started] = EventTracker(since_ms=T0 - 1).update([row], T0)  # the row's own pair
+    assert started.values == {"train_loss": 0.1, "val_loss": 0.5}
+
+
+def test_text_lines():
+    tracker = EventTracker(since_ms=T0 - 1)
+    [started] = tracker.update([_row("t", RunStatus.RUNNING)], T0)
+    assert started.text() == "2027-01-15T08:00:00+00:00  run_started     team/exp / run-t  (step 3)"
+    [raised] = tracker.update([_row("t", RunStatus.RUNNING, Kind.OVERFITTING)], T0)
+    assert raised.text() == ("2027-01-15T08:00:00+00:00  warning_raised  team/exp / run-t  "
+                             "overfitting: overfitting because")
