@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from mlflow_tui.analysis.health import Kind
 from mlflow_tui.analysis.judge import Choices
+from mlflow_tui.analysis.now import NowRow
 from mlflow_tui.format import one_toast_per_run, toast_title
 from mlflow_tui.notify import sequence as notification
 from mlflow_tui.screens.now import NowScreen
@@ -42,6 +44,7 @@ class NowController:
             wall_ms=lambda: int(app.clock() * 1000),  # the app's clock: one "now" everywhere
             read_ended=lambda: self.screen is not None)  # ended runs' series: for the view
         self._ticks = 0
+        self._ends_told: set[str] = set()  # runs whose end was notified on the desktop
         self.counts: dict[str, tuple[int, int]] = {}
         self.applied = 0  # updates shown (tests wait on it)
 
@@ -95,17 +98,37 @@ class NowController:
         # (its tick landed before the monitor's) is the monitor's no more (tell).
         if fresh and app.settings.bell:
             app.bell()
-        # Desktop notifications (opt-in): every new warning, and runs that ended, in the
-        # experiments named with -e (all of them when none is named).
+        self.notify_desktop(update)
+
+    def notify_desktop(self, update: NowUpdate) -> None:
+        """Desktop notifications (opt-in): every new warning, and runs that ended, in the
+        experiments named with -e (all of them when none is named). A run's end is one
+        notification: a failed run is both a FAILED warning and a run in `ended`, maybe at
+        different ticks."""
+        app = self.app
         named = set(app.session.watched) if app.settings.experiments else None
+        rows = [row for row in update.rows
+                if named is None or row.run.experiment_id in named]
+        self._ends_told &= {row.run.run_id for row in update.rows}  # (an hour of runs)
+
+        def end(row: NowRow) -> None:
+            if row.run.run_id not in self._ends_told:
+                self._ends_told.add(row.run.run_id)
+                self.desktop(f"{row.run.status.value.lower()}: {row.run.name}",
+                             row.experiment)
+
         for row, warning in update.fresh:
-            if named is None or row.run.experiment_id in named:
+            if named is not None and row.run.experiment_id not in named:
+                continue
+            if warning.kind in (Kind.FAILED, Kind.KILLED):
+                end(row)
+            else:
                 self.desktop(f"{warning.kind.value}: {row.run.name}",
                              f"{row.experiment}: {warning.reason}")
         ended = set(update.ended)
-        for row in update.rows:
-            if row.run.run_id in ended and (named is None or row.run.experiment_id in named):
-                self.desktop(f"{row.run.status.value.lower()}: {row.run.name}", row.experiment)
+        for row in rows:
+            if row.run.run_id in ended:
+                end(row)
 
     def desktop(self, title: str, body: str) -> None:
         """A desktop notification through the terminal, when the config asks for them."""
