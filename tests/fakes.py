@@ -11,13 +11,14 @@ from mlflow_tui.tracking.errors import BadRequest, TrackingError
 from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
 
 _CLAUSE = re.compile(
-    r"attributes\.(?P<attr>status|run_id|start_time)\s*(?P<op>=|!=|>|IN)\s*(?P<value>.+)")
+    r"attributes\.(?P<attr>status|run_id|start_time|end_time)\s*(?P<op>=|!=|>|IN)\s*"
+    r"(?P<value>.+)")
 
 
 def matches(run: Run, filter_string: str, *, strict: bool = False) -> bool:
-    """The filters the poller writes (clauses joined by "and"): status = / != 'X',
-    run_id IN ('a', 'b'), start_time > N. Any other clause fails the test when `strict`,
-    else it is ignored (a user's search the fake cannot evaluate)."""
+    """The filters the pollers write (clauses joined by "and"): status = / != 'X',
+    run_id IN ('a', 'b'), start_time > N, end_time > N. Any other clause fails the test when
+    `strict`, else it is ignored (a user's search the fake cannot evaluate)."""
     for clause in filter(None, (c.strip() for c in filter_string.split(" and "))):
         m = _CLAUSE.fullmatch(clause)
         assert m or not strict, f"the fake does not know this filter clause: {clause!r}"
@@ -30,6 +31,9 @@ def matches(run: Run, filter_string: str, *, strict: bool = False) -> bool:
                 return False
         elif attr == "run_id":
             if run.run_id not in re.findall(r"'([^']*)'", value):
+                return False
+        elif attr == "end_time":
+            if run.end_time is None or run.end_time <= int(value):
                 return False
         elif (run.start_time or 0) <= int(value):
             return False
