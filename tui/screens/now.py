@@ -50,7 +50,7 @@ def eta_text(row: NowRow) -> str:
     return "—" if eta is None else fmt.duration(int(eta * 1000))
 
 
-RUN_MIN = 12  # the narrowest the run's name gets (cells)
+RUN_MIN = 16  # the narrowest the run's name gets (cells): "resnet18-lr0.01" whole
 EXP_MIN = 14  # ... and the experiment's: at 80 columns, enough to tell experiments apart
 
 
