@@ -46,6 +46,7 @@ BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
      ["--runs", "20", "--keys", "2", "--steps", "100000", "--sqlite", "--repeat", "1",
       "--when", "settled", "--timeout", "90"],
      "7. compare 20 runs x 2 x 100k"),
+    ("now", "now_query.py", [], ["--seconds", "30"], "8. Now view refresh"),
 ]
 
 
@@ -208,6 +209,11 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "metric rows in sqlite; headless app, every run marked, `c` -> the table, every "
               "one of the 40 curves as a labelled sketch, then the full curves and statistics; "
               "pressed once the monitor settled, and 1 s after the table filled (busy).",
+              "8. `now_query.py`: 50 experiments of 20 finished runs each, 5 of them with a "
+              "running run logging train_loss and val_loss every second, 2 runs ended in the "
+              "last hour; the Now feed's NowPoller.tick every 2 s over every experiment id "
+              "for 60 s; requests (by endpoint) and bytes per refresh counted by "
+              "`tests/proxy.py` FaultProxy.",
               "", "Run times:", "", *infos, ""]
     return "\n".join(lines)
 
