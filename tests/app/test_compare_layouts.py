@@ -8,7 +8,7 @@ from textual.widgets._data_table import ColumnKey
 from mlflow_tui import format as fmt
 from mlflow_tui.screens.compare import CompareScreen, unique_names
 from mlflow_tui.widgets import MetricChart, RunTable, plain
-from tests.conftest import wait_rows, wait_until
+from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app
 
 MARKED = ("a1", "a2", "a3")
@@ -85,3 +85,36 @@ async def test_each_run_keeps_its_colour_in_both_layouts():
             label = table.columns[ColumnKey(rid)].label
             assert label.plain == plain(names[rid], 24).plain
             assert str(label.style) == chart_style[rid], (rid, label.style)
+
+
+async def test_durations_are_formatted_in_both_layouts():
+    """a3 ran from minute 5 to 14: '9m00s', not 540 (seconds) nor 540.0."""
+    app = fake_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _compare(app, pilot)
+        table = screen.query_one("#compare-table", RunTable)
+        await wait_until(lambda: "duration_s" in _column_keys(table))
+        assert str(table.get_cell("a3", "duration_s")) == fmt.duration(9 * 60_000) == "9m00s"
+        await pilot.press("t")
+        await wait_until(lambda: _column_keys(table) == ["field", *MARKED])
+        fields = [str(table.get_cell_at((i, 0))) for i in range(table.row_count)]
+        row = fields.index("duration")
+        assert str(table.get_cell_at((row, 1 + MARKED.index("a3")))) == "9m00s"
+
+
+async def test_the_run_name_stays_on_screen_when_the_table_scrolls_right():
+    app = fake_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _compare(app, pilot)
+        table = screen.query_one("#compare-table", RunTable)
+        await wait_until(lambda: "run" in _column_keys(table) and table.max_scroll_x > 0)
+        first = str(table.columns[ColumnKey(_column_keys(table)[1])].label)
+        last = str(table.columns[ColumnKey(_column_keys(table)[-1])].label)
+        assert first in screen_text(app) and last not in screen_text(app)
+        table.scroll_to(x=table.max_scroll_x, animate=False, immediate=True)
+        await wait_until(lambda: last in screen_text(app), message="scrolled to the end")
+        text = screen_text(app)
+        assert first not in text.split("Marked runs")[1], "scrolled past the first columns"
+        names = unique_names(list(app.session.marked.values()))
+        for rid in MARKED:  # the pinned name column
+            assert plain(names[rid], 32).plain[:12] in text, rid

@@ -124,3 +124,22 @@ async def test_eighty_columns_leave_the_experiment_name_readable():
         row = next(line for line in screen_text(app).splitlines() if "RUNNING" in line
                    and "overf" in line)
         assert "team/nlp-with" in row, row  # 13+ cells of the name, not "team/nlp…"
+
+
+async def test_the_now_start_option_opens_the_now_view():
+    """`mlflow-tui URL --now`: the Now view first; without it, the monitor."""
+    from mlflow_tui.app import make_app
+    from mlflow_tui.cli import parse_settings
+    from mlflow_tui.screens.monitor import MonitorScreen
+    from tests.sample_data import NOW as FROZEN
+    from tests.sample_data import sample_source
+
+    for argv, screen in ((["--now"], NowScreen), ([], MonitorScreen)):
+        settings = parse_settings(["http://tracking.example:5000", *argv])
+        assert settings.now is (screen is NowScreen)
+        app = make_app(settings, sample_source(), clock=lambda: FROZEN)
+        async with app.run_test(size=(120, 30)):
+            await wait_until(lambda app=app: app.now is not None and app.now.applied >= 1)
+            assert isinstance(app.screen, screen), (argv, app.screen)
+            if screen is NowScreen:
+                await wait_until(lambda app=app: "resnet18-lr0.1" in screen_text(app))
