@@ -20,7 +20,7 @@ async def test_go_to_run_finds_runs_beyond_those_loaded(live_server, monkeypatch
     monkeypatch.setattr(session_module, "Poller", functools.partial(Poller, max_runs=10))
     client = live_server.client()
     tag = uuid.uuid4().hex[:6]
-    shown, other = (client.create_experiment(f"goto/{tag}/{x}") for x in ("shown", "other"))
+    shown, other = (client.create_experiment(f"goto/{tag}/{x}") for x in ("shown", "elsewhere"))
 
     def finished(experiment_id: str, name: str) -> str:  # running runs are always listed
         run_id = client.create_run(experiment_id, run_name=name).info.run_id
