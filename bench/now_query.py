@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,6 +66,7 @@ async def measure(url: str, exps: list[str], seconds: float) -> dict[str, object
         source = RestSource(proxy.url)
         now = NowPoller(source)
         ticks = []
+        kinds: Counter[str] = Counter()  # what the refreshes asked, by endpoint
         try:
             first = await now.tick(exps, lambda runs: [k for r in runs for k in series_keys(r)])
             assert len(first.active) == RUNNING, len(first.active)
@@ -76,6 +78,7 @@ async def measure(url: str, exps: list[str], seconds: float) -> dict[str, object
                 mark = len(proxy.snapshot())
                 await now.tick(exps, lambda runs: [k for r in runs for k in series_keys(r)])
                 records = proxy.snapshot()[mark:]
+                kinds.update(r.path.split("?")[0].rsplit("/", 1)[-1] for r in records)
                 ticks.append((len(records), sum(r.bytes_in + r.bytes_out for r in records)))
                 await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - t0)))
             elapsed = time.monotonic() - start
@@ -88,6 +91,7 @@ async def measure(url: str, exps: list[str], seconds: float) -> dict[str, object
             "bytes_per_refresh": statistics.mean(t[1] for t in ticks),
             "bytes_per_refresh_median": statistics.median(t[1] for t in ticks),
             "max_requests": max(t[0] for t in ticks),
+            "requests_by_endpoint": {k: round(v / len(ticks), 2) for k, v in kinds.items()},
             "mb_per_minute": total / elapsed * 60 / 1e6}
 
 
@@ -110,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add("Now view refresh, 50 experiments, 5 running runs: requests per refresh",
                f"{got['requests_per_refresh']:.1f} mean, {got['max_requests']} max "
                f"({got['ticks']} refreshes in {got['seconds']:.0f} s)", None)
+    report.add("Now view refresh: requests per refresh, by endpoint",
+               ", ".join(f"{k} {v}" for k, v in
+                         sorted(got["requests_by_endpoint"].items())),  # type: ignore[attr-defined]
+               None)
     report.add("Now view refresh: bytes per refresh",
                f"{got['bytes_per_refresh'] / 1000:.1f} KB mean, "
                f"{got['bytes_per_refresh_median'] / 1000:.1f} KB median", None)

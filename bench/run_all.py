@@ -47,6 +47,7 @@ BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
       "--when", "settled", "--timeout", "90"],
      "7. compare 20 runs x 2 x 100k"),
     ("watch", "watch_traffic.py", [], ["--seconds", "30"], "8. watch traffic"),
+    ("now", "now_query.py", [], ["--seconds", "30"], "9. Now view refresh"),
 ]
 
 
@@ -213,6 +214,11 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "the monitor (traffic.py's measure_monitor) and then the console command "
               "`mlflow-tui watch PROXY -e EXP --interval 2 --since 1h --no-state`, each through "
               "its own FaultProxy, 60 s of steady state each.",
+              "9. `now_query.py`: 50 experiments of 20 finished runs each, 5 of them with a "
+              "running run logging train_loss and val_loss every second, 2 runs ended in the "
+              "last hour; the Now feed's NowPoller.tick every 2 s over every experiment id "
+              "for 60 s; requests (by endpoint) and bytes per refresh counted by "
+              "`tests/proxy.py` FaultProxy.",
               "", "Run times:", "", *infos, ""]
     return "\n".join(lines)
 

@@ -16,7 +16,7 @@ _CLAUSE = re.compile(
 
 
 def matches(run: Run, filter_string: str, *, strict: bool = False) -> bool:
-    """The filters the poller writes (clauses joined by "and"): status = / != 'X',
+    """The filters the pollers write (clauses joined by "and"): status = / != 'X',
     run_id IN ('a', 'b'), start_time > N, end_time > N. Any other clause fails the test when
     `strict`, else it is ignored (a user's search the fake cannot evaluate)."""
     for clause in filter(None, (c.strip() for c in filter_string.split(" and "))):

@@ -66,3 +66,17 @@ def fake_app(source: FakeSource | None = None, **settings):
     settings.setdefault("interval", 0.3)
     return make_app(Settings(uri=FakeSource.display_uri, **settings),
                     source if source is not None else sample_source(), clock=lambda: NOW)
+
+
+def now_source() -> FakeSource:
+    """sample_source, with runs training in two more experiments (the Now view's snapshot):
+    a boosting run that says its rounds, a plugin's run that says its epochs."""
+    src = sample_source()
+    recent = int(NOW * 1000) - 60_000
+    src.add_run(Run("b2", "1", "xgb-churn-live", RunStatus.RUNNING, T0 + 30 * 60_000, None,
+                    params={"num_boost_round": "200"}, tags={}),
+                curves(50, seed=9), t0=recent - 49_000)
+    src.add_run(Run("c1", "3", "plugin-batch-7", RunStatus.RUNNING, T0 + 25 * 60_000, None,
+                    params={"epochs": "60"}, tags={}),
+                curves(24, seed=10), t0=recent - 23_000)
+    return src

@@ -1,8 +1,10 @@
 """Command palette (ctrl+p): "Go to experiment" and "Go to run" by name.
 
 Typing an experiment's name (or part of it) and enter opens it: the experiment whose name is
-the query comes first, then names with a part starting so, then a substring. Runs come from
-what the screen has loaded, and from a search on the server (run name LIKE) for the others.
+the query comes first, then names with a part starting so, then a substring, then names
+holding the query's letters in order (Textual's own fuzzy match, as its palette commands:
+"tvv" finds team/vision/vit). Runs come from what the screen has loaded, and from a search on
+the server (run name LIKE) for the others.
 
 The providers ask the screen the palette was opened from: a screen that can jump implements
 `GoToTarget`; any other screen gets no such commands.
@@ -23,9 +25,9 @@ from mlflow_tui.widgets.experiment_tree import split_name
 
 MAX_HITS = 20
 SERVER_AFTER = 3  # letters typed before the server is asked for runs by name
-# Names match as a whole, by a part's start or as a substring, not by letters scattered in
-# order: "pause" + enter must run Pause, not offer runs whose names happen to spell it out
-# (the tree's g + letters is the fuzzy way).
+# Whole names, a part's start and substrings score above any command (hundreds); letters
+# scattered in order score as Textual scores its own commands (the same matcher), so that a
+# command named by the query ("pause" + enter: Pause) stays above a name that merely spells it.
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,21 @@ def name_score(query: str, name: str) -> float:
     return 0.0
 
 
-def _prompt(matcher: Matcher, text: str) -> Content:
-    """`text` as plain text (names come from the server: never markup), the letters the
-    query matched highlighted. (Matcher.highlight would read the text as markup.)"""
-    content = Content(text)
-    _, offsets = matcher.fuzzy_search.match(matcher.query, text)
+def score(matcher: Matcher, query: str, name: str) -> float:
+    """`name_score`, else the fuzzy score of `matcher` (letters in order; 0: no match)."""
+    return name_score(query, name) or matcher.match(name)
+
+
+def _prompt(matcher: Matcher, prefix: str, name: str, suffix: str = "") -> Content:
+    """`prefix + name + suffix` as plain text (names come from the server: never markup),
+    the letters of the name the query matched highlighted. (Matcher.highlight would read the
+    text as markup.)"""
+    content = Content(prefix + name + suffix)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, name)
     for offset in offsets:
-        if not text[offset].isspace():
-            content = content.stylize(matcher.match_style, offset, offset + 1)
+        if not name[offset].isspace():
+            at = len(prefix) + offset
+            content = content.stylize(matcher.match_style, at, at + 1)
     return content
 
 
@@ -106,12 +115,12 @@ class GoToExperiment(Provider):
         matcher = self.matcher(query)
         scored = []
         for experiment_id, name in target.goto_experiments():
-            score = name_score(query, name)
-            if score > 0:
-                scored.append((score, experiment_id, name))
+            value = score(matcher, query, name)
+            if value > 0:
+                scored.append((value, experiment_id, name))
         scored.sort(key=lambda item: -item[0])
-        for score, experiment_id, name in scored[:MAX_HITS]:
-            yield Hit(score, _prompt(matcher, f"Go to experiment: {name}"),
+        for value, experiment_id, name in scored[:MAX_HITS]:
+            yield Hit(value, _prompt(matcher, "Go to experiment: ", name),
                       partial(target.open_experiment, experiment_id),
                       text=f"Go to experiment: {name}", help="open it in the monitor")
 
@@ -134,15 +143,15 @@ class GoToRun(Provider):
                 continue
             seen.add(ref.run_id)
             # Below experiments of the same quality: "team/other" opens the experiment.
-            score = name_score(query, ref.name) * 0.9
-            if score > 0:
-                found.append((score, ref))
+            value = score(matcher, query, ref.name) * 0.9
+            if value > 0:
+                found.append((value, ref))
         found.sort(key=lambda item: -item[0])
-        for score, ref in found[:MAX_HITS]:
+        for value, ref in found[:MAX_HITS]:
             text = f"Go to run: {ref.name} (in {ref.experiment})"
-            yield Hit(score, _prompt(matcher, text),
+            yield Hit(value, _prompt(matcher, "Go to run: ", ref.name, f" (in {ref.experiment})"),
                       partial(target.open_run, ref.experiment_id, ref.run_id),
                       text=text, help="open its experiment and chart the run")
 
 
-__all__ = ["GoToExperiment", "GoToRun", "GoToTarget", "RunRef", "name_score"]
+__all__ = ["GoToExperiment", "GoToRun", "GoToTarget", "RunRef", "name_score", "score"]

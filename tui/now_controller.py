@@ -79,7 +79,7 @@ class NowController:
             for row in update.rows:
                 for w in row.warnings:
                     app.session.tell(row.run.run_id, w.kind, w.pair)
-            trouble = [r for r in update.rows if r.warnings]
+            trouble = [r for r in update.rows if r.trouble]  # not a run merely KILLED
             if trouble:
                 places = {r.run.experiment_id for r in trouble}
                 app.notify(f"{len(trouble)} run{'s' if len(trouble) > 1 else ''} with warnings "

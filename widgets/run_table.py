@@ -71,7 +71,7 @@ class RunTable(DataTable[Text]):
             cursor_type="row", zebra_stripes=False,
             name=name, id=id, classes=classes, disabled=disabled,
         )
-        self._column_spec: tuple[tuple[str, str], ...] | None = None
+        self._column_spec: tuple[tuple[str, str, str], ...] | None = None
         self._row_keys: list[str] = []
         # row key -> (the cells object given to set_rows, its cells as shown): a row given
         # again as the very same object is known unchanged without comparing its cells.
@@ -91,10 +91,11 @@ class RunTable(DataTable[Text]):
 
     def set_rows(
         self,
-        columns: Sequence[tuple[str, str]],
+        columns: Sequence[tuple[str, str | Text]],
         rows: Sequence[tuple[str, Sequence[object]]],
     ) -> None:
-        """Show `rows` ((row_key, cells)) under `columns` ((column_key, label)).
+        """Show `rows` ((row_key, cells)) under `columns` ((column_key, label)). A label given
+        as a `Text` keeps its style (e.g. a run's colour); its text is shown literally.
 
         Same columns and same row keys in the same order: only changed cells are updated,
         in place. Otherwise the table is rebuilt and the cursor goes back to the same row key
@@ -105,7 +106,9 @@ class RunTable(DataTable[Text]):
         nothing: a table of many rows where few change is cheap to refresh. To change a row,
         give a new sequence, never the old one mutated.
         """
-        column_spec = tuple((str(key), str(label)) for key, label in columns)
+        column_spec = tuple(
+            (str(key), str(label), str(label.style) if isinstance(label, Text) else "")
+            for key, label in columns)
         n_columns = len(column_spec)
         same_columns = column_spec == self._column_spec
         previous = self._given if same_columns else {}
@@ -203,7 +206,7 @@ class RunTable(DataTable[Text]):
     def _update_in_place(self, keys: list[str], cells: list[list[Text]]) -> None:
         """Update the changed cells of the rows `keys` (a subset of the table's rows)."""
         assert self._column_spec is not None
-        column_keys = [key for key, _ in self._column_spec]
+        column_keys = [key for key, _, _ in self._column_spec]
         for row_key, row_cells in zip(keys, cells, strict=True):
             current = self._data.get(RowKey(row_key), {})
             for column_key, value in zip(column_keys, row_cells, strict=True):
@@ -213,7 +216,7 @@ class RunTable(DataTable[Text]):
                     self.update_cell(row_key, column_key, value,
                                      update_width=value.cell_len != width_before)
 
-    def _rebuild(self, column_spec: tuple[tuple[str, str], ...], keys: list[str],
+    def _rebuild(self, column_spec: tuple[tuple[str, str, str], ...], keys: list[str],
                  cells: list[list[Text]]) -> None:
         self.rebuild_count += 1
         previous_key = self.current_row_key
@@ -222,8 +225,8 @@ class RunTable(DataTable[Text]):
         with self.prevent(DataTable.RowHighlighted, DataTable.CellHighlighted):
             self.clear(columns=column_spec != self._column_spec)
             if column_spec != self._column_spec:
-                for key, label in column_spec:
-                    self.add_column(plain(label, 60), key=key)
+                for key, label, style in column_spec:
+                    self.add_column(plain(label, 60, style=style), key=key)
             else:
                 # Other rows (another experiment, a filter): each column as wide as its new
                 # cells need, not as the widest cell it ever held.

@@ -202,3 +202,64 @@ async def test_a_legend_taller_than_half_the_plot_is_left_out_and_said():
         chart.set_data({k: v for k, v in series.items() if k.startswith("run-0")})
         await _rendered(pilot, chart, before)
         assert chart.legend_shown and "run-0 · val" in screen_text(app)
+
+
+def _line_colours(chart: MetricChart, app: App) -> set[tuple[int, int, int]]:
+    """The colours (as the terminal shows them) of the chart's braille cells: its lines."""
+    out = set()
+    for strip in chart.render_lines(chart.region.reset_offset):
+        for segment in strip:
+            colour = segment.style.color if segment.style else None
+            if colour is None or not any(0x2801 <= ord(c) <= 0x28FF for c in segment.text):
+                continue
+            triplet = colour.get_truecolor(app.ansi_theme)
+            out.add((triplet.red, triplet.green, triplet.blue))
+    return out
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG relative luminance (linear sRGB)."""
+    def linear(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio: how much a line stands out from the background."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+async def test_the_raw_line_behind_a_smoothed_curve_is_dimmer_than_the_curve():
+    """For each run colour of the compare view but gray (the raw line's own colour, the 8th
+    run's) and the monitor's own default colour, on a dark and a light theme: the smoothed
+    curve in its colour, the raw points behind it in a colour that stands out less from the
+    background (WCAG contrast, with the colours the terminal shows)."""
+    from mlflow_tui import format as fmt
+
+    noisy = [(float(i), 1.0 / (i + 1) + (0.3 if i % 2 else -0.3) / (1 + i / 50))
+             for i in range(400)]
+    chart = MetricChart()
+    app = Host(chart)
+    async with app.run_test(size=(100, 24)) as pilot:
+        for theme, pairs in (("textual-dark", fmt.RUN_COLOURS_DARK),
+                             ("textual-light", fmt.RUN_COLOURS_LIGHT)):
+            app.theme = theme
+            await pilot.pause()
+            background = chart.background_colors[1].rgb
+            for colour in [None, *(c for c, _ in pairs if c != "gray")]:
+                given = {"m": colour} if colour else None
+                chart.set_data({"m": noisy}, colors=given, options=ChartOptions())
+                await _rendered(pilot, chart, chart.render_count)
+                curve = _line_colours(chart, app)
+                assert len(curve) == 1, (colour, curve)
+                chart.set_data({"m": noisy}, colors=given,
+                               options=ChartOptions(smoothing=0.9))
+                await _rendered(pilot, chart, chart.render_count)
+                raw = _line_colours(chart, app) - curve
+                assert len(raw) == 1, (colour, raw)
+                assert _contrast(raw.pop(), background) < _contrast(curve.pop(),
+                                                                     background), (theme, colour)

@@ -92,3 +92,66 @@ def test_name_score_order():
     assert name_score("team/other", "team/other") > name_score("team/other", "team/other-a")
     assert name_score("vit", "team/vision/vit") > name_score("vit", "team/vision/resnet-vit")
     assert name_score("zzz", "team/other") == 0 and name_score("", "x") == 0
+
+
+async def test_letters_in_order_find_an_experiment_as_textual_commands_do():
+    """'tvv': team/vision/vit, whose name holds those letters in order (no part starts with
+    the query, no substring): the palette's own fuzzy match, its letters highlighted."""
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await _palette(app, pilot, "tvv")
+        await wait_until(lambda: "Go to experiment: team/vision/vit" in screen_text(app))
+        assert "team/vision/resnet" not in screen_text(app)
+        await pilot.press("enter")
+        await wait_until(lambda: app.target.opened == [("experiment", "2")])
+
+
+async def test_a_command_named_by_the_query_stays_above_a_name_spelling_it():
+    """'pause' + enter runs Pause; an experiment 'pa-use' (the letters in order) comes after."""
+    from textual.binding import Binding
+
+    from mlflow_tui.commands import BindingCommands
+
+    class Pausing(Target):
+        BINDINGS = [Binding("p", "pause", "Pause")]
+        paused = False
+
+        def goto_experiments(self):
+            return [*EXPERIMENTS, ("6", "pa-use")]
+
+        def action_pause(self) -> None:
+            self.paused = True
+
+    class PausingHost(App[None]):
+        COMMANDS = App.COMMANDS | {BindingCommands, GoToExperiment, GoToRun}
+
+        def on_mount(self) -> None:
+            self.target = Pausing()
+            self.push_screen(self.target)
+
+    app = PausingHost()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await _palette(app, pilot, "pause")
+        await wait_until(lambda: "Go to experiment: pa-use" in screen_text(app))
+        await pilot.press("enter")
+        await wait_until(lambda: app.target.paused)
+        assert app.target.opened == []
+
+
+async def test_the_real_app_goes_to_an_experiment_in_four_keys():
+    """The monitor as users get it, focus as at start: ctrl+p, two letters, enter."""
+    from tests.sample_data import fake_app
+
+    app = fake_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(lambda: app.monitor is not None and app.session.watched == ("2",)
+                         and app.session.experiments, message="the monitor on vision")
+        await _palette(app, pilot, "ch")  # ctrl+p, c, h
+        # Enter once the hit is shown (as a user would see it): HM_Dataset/.../Churn.
+        await wait_until(lambda: "Go to experiment: HM_Dataset/binary_classification/Churn"
+                         in screen_text(app))
+        await pilot.press("enter")
+        await wait_until(lambda: app.session.watched == ("1",), message="Churn opened")
+        assert app.screen is app.monitor

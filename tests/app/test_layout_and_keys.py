@@ -47,7 +47,7 @@ async def test_small_terminal_keeps_table_and_chart_and_folds_the_tree():
         assert table.outer_size.width >= 60
         # Both visible, with rows: the run table shows at least five runs, the chart a plot.
         assert table.scrollable_content_region.height >= 5
-        assert chart.content_region.height >= 6
+        assert chart.content_region.height >= 10  # a readable plot, not a strip
         # The tree widens while it has the focus, and folds again when the table has it.
         await pilot.press("shift+tab")
         assert app.focused is tree

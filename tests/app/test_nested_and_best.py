@@ -65,3 +65,38 @@ async def test_sort_by_best_validation_value():
         order = [r for r in _rows(app) if r.startswith("c")]
         assert order == sorted(bests, key=bests.get)
         assert "sorted by Best val" in str(app.monitor.query_one(RunTable).border_title)
+
+
+def _dip_sweep() -> FakeSource:
+    """Two children whose latest and best validation values disagree: trial-dip reached the
+    lowest val_loss (0.10 at step 5) and ended worse (0.50); trial-flat only went down to
+    0.30, its latest. The best child is trial-dip by Best val, trial-flat by the latest."""
+    src = FakeSource()
+    src.experiments = [Experiment("9", "sweeps/dip", last_update_time=T0)]
+    src.add_run(Run("p", "9", "dip-sweep", RunStatus.FINISHED, T0, T0 + 60_000), {})
+    dip = [(s, 1.0 - 0.18 * s if s <= 5 else 0.10 + 0.04 * (s - 5)) for s in range(16)]
+    flat = [(s, 1.0 - 0.7 * s / 15) for s in range(16)]
+    for rid, name, val in (("cd", "trial-dip", dip), ("cf", "trial-flat", flat)):
+        train = [(s, 1.0 - 0.05 * s) for s in range(16)]
+        src.add_run(Run(rid, "9", name, RunStatus.FINISHED, T0 + 1000, T0 + 50_000,
+                        tags={"mlflow.parentRunId": "p"}),
+                    {"train_loss": train, "val_loss": val})
+    return src
+
+
+async def test_the_starred_child_is_the_one_with_the_best_val_not_the_best_latest():
+    app = fake_app(_dip_sweep())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(lambda: app.monitor is not None and _rows(app) == ["p"])
+        session = app.session
+        await pilot.press("z")
+        await wait_until(lambda: len(_rows(app)) == 3)
+        runs = session.poller.runs
+        await wait_until(lambda: all(session.best_val(runs[r]) is not None for r in ("cd", "cf")))
+        assert session.best_val(runs["cd"]).value < session.best_val(runs["cf"]).value
+        assert session.latest(runs["cd"], "val_loss").value > session.latest(
+            runs["cf"], "val_loss").value  # the two scorings disagree
+        table = app.monitor.query_one(RunTable)
+        await wait_until(lambda: "★" in str(table.get_cell("cd", "name")))
+        assert "★" not in str(table.get_cell("cf", "name"))
+        assert "★ trial-dip" in str(table.get_cell("p", "name"))

@@ -90,3 +90,56 @@ def test_rate_text():
     assert rate_text(1234.0) == "1,234/m"
     assert rate_text(12.34) == "12.3/m"
     assert rate_text(0.5) == "30.0/h"
+
+
+async def test_footer_says_what_enter_does():
+    """The table's own enter (hidden) used to hide the view's: the footer did not say it."""
+    app = Host()
+    async with app.run_test(size=(80, 24)):
+        await wait_until(lambda: isinstance(app.screen, NowScreen))
+        await wait_until(lambda: "Open run" in screen_text(app).splitlines()[-1])
+
+
+async def test_rate_eta_and_train_cells():
+    """60 steps a minute (a point a second), 'epochs' 100 at step 39: 61 steps left, 1m01s."""
+    app = Host()
+    async with app.run_test(size=(160, 40)):
+        await wait_until(lambda: isinstance(app.screen, NowScreen))
+        from mlflow_tui.widgets import RunTable
+
+        table = app.screen.query_one(RunTable)
+        rid = "a" * 32
+        await wait_until(lambda: table.row_count == 3)
+        assert str(table.get_cell(rid, "rate")) == "60.0/m"
+        assert str(table.get_cell(rid, "eta")) == "1m01s"
+        row = app.screen.update.rows[[r.run.run_id for r in app.screen.update.rows].index(rid)]
+        assert str(table.get_cell(rid, "train")) == f"{row.train.value:.4f}"
+        assert str(table.get_cell("c" * 32, "eta")) == ""  # ended: no ETA
+
+
+async def test_eighty_columns_leave_the_experiment_name_readable():
+    app = Host()
+    async with app.run_test(size=(80, 24)):
+        await wait_until(lambda: isinstance(app.screen, NowScreen))
+        row = next(line for line in screen_text(app).splitlines() if "RUNNING" in line
+                   and "overf" in line)
+        assert "team/nlp-with" in row, row  # 13+ cells of the name, not "team/nlp…"
+
+
+async def test_the_now_start_option_opens_the_now_view():
+    """`mlflow-tui URL --now`: the Now view first; without it, the monitor."""
+    from mlflow_tui.app import make_app
+    from mlflow_tui.cli import parse_settings
+    from mlflow_tui.screens.monitor import MonitorScreen
+    from tests.sample_data import NOW as FROZEN
+    from tests.sample_data import sample_source
+
+    for argv, screen in ((["--now"], NowScreen), ([], MonitorScreen)):
+        settings = parse_settings(["http://tracking.example:5000", *argv])
+        assert settings.now is (screen is NowScreen)
+        app = make_app(settings, sample_source(), clock=lambda: FROZEN)
+        async with app.run_test(size=(120, 30)):
+            await wait_until(lambda app=app: app.now is not None and app.now.applied >= 1)
+            assert isinstance(app.screen, screen), (argv, app.screen)
+            if screen is NowScreen:
+                await wait_until(lambda app=app: "resnet18-lr0.1" in screen_text(app))

@@ -148,3 +148,29 @@ async def test_a_very_narrow_tree_never_scrolls_sideways():
             room = tree.scrollable_content_region.width
             assert all(len(line.rstrip()) <= room for line in lines), (width, lines)
             assert tree.virtual_size.width <= room
+
+
+async def test_folder_counts_stay_the_experiments_runs_while_a_filter_narrows_the_table():
+    """The real app: a filter (/) narrows the run table, not the tree's counts; the folders
+    above the experiment keep summing its runs, by name filter and by server search."""
+    from mlflow_tui.widgets import RunTable
+    from tests.conftest import wait_rows
+    from tests.sample_data import fake_app
+
+    app = fake_app(interval=0.3)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, 6)
+        tree = app.monitor.query_one(ExperimentTree)
+        path = ("vision", "resnet", "cifar10")
+        await wait_until(lambda: _label(tree, path[:1]).startswith("vision  (6)"))
+        table = app.monitor.query_one(RunTable)
+        for text, shown in (("lr0", 2), ("attributes.status = 'RUNNING'", 2)):
+            await pilot.press("slash")
+            await pilot.press("ctrl+u", *text, "enter")  # ctrl+u: the earlier filter cleared
+            await wait_until(lambda shown=shown: table.row_count == shown, message=text)
+            ticks = app.ticks
+            await wait_until(lambda ticks=ticks: app.ticks > ticks + 1, message="ticks")
+            for depth in (1, 2, 3):
+                label = _label(tree, path[:depth])
+                assert f"{path[depth - 1]}  (6)" in label or f"{path[depth - 1]} (6)" in label, (
+                    text, label)

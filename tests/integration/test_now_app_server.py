@@ -14,6 +14,7 @@ from mlflow_tui.config import Settings
 from mlflow_tui.screens.monitor import MonitorScreen
 from mlflow_tui.screens.now import NowScreen
 from mlflow_tui.widgets import ExperimentTree, RunTable
+from mlflow_tui.widgets.experiment_tree import split_name
 from tests.conftest import screen_text, wait_until
 from tests.sample_data import curves
 
@@ -28,7 +29,8 @@ def _log(client, run_id: str, data, start: int, end: int) -> None:
 def _label(app, name: str) -> str:
     tree = app.monitor.query_one(ExperimentTree)
     for path, node in tree._path_nodes.items():
-        if path and path[-1] == name.split("/")[-1] and node.data.experiment_id:
+        # The whole path: the shared server holds other tests' experiments ending alike.
+        if path and tuple(path) == tuple(split_name(name)) and node.data.experiment_id:
             return str(node.label)
     return ""
 

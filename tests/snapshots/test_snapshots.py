@@ -139,3 +139,46 @@ def test_tree_widens_when_focused_on_a_narrow_terminal(snap_compare):
         await pilot.pause()
 
     assert snap_compare(_app(theme="textual-light"), terminal_size=(80, 24), run_before=before)
+
+
+def test_compare_view_runs_as_columns(snap_compare):
+    """t: the runs as columns, each run's name in its colour (as its curves)."""
+    async def before(pilot):
+        await _compare_three(pilot)
+        await pilot.press("t")
+        await wait_until(lambda: pilot.app.session.compare.transposed)
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=(150, 45), run_before=before)
+
+
+async def _now_ready(pilot) -> None:
+    """The app started with --now: every running run judged, the ended ones too."""
+    from mlflow_tui.analysis.health import Kind
+    from mlflow_tui.screens.now import NowScreen
+
+    app = pilot.app
+    await wait_until(lambda: isinstance(app.screen, NowScreen), message="Now view")
+
+    def complete() -> bool:
+        update = app.screen.update
+        if update is None or len(update.rows) != 9:
+            return False
+        kinds = {w.kind for row in update.rows for w in row.warnings}
+        return {Kind.OVERFITTING, Kind.DIVERGED} <= kinds
+
+    await wait_until(complete, message="every run judged")
+    app.clear_notifications()
+    await pilot.pause()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", ["160x48", "80x24"])
+def test_now_view(snap_compare, size):
+    """Running runs of three experiments and the runs ended in the last hour, trouble first."""
+    from tests.sample_data import now_source
+
+    app = _app(source=now_source(), now=True)
+    width, height = (int(n) for n in size.split("x"))
+    assert snap_compare(app, terminal_size=(width, height), run_before=_now_ready)

@@ -15,6 +15,9 @@ from mlflow_tui.analysis.progress import Progress, progress
 from mlflow_tui.tracking.models import Point, Run, SeriesKey
 
 ERROR_KINDS = frozenset({Kind.FAILED, Kind.DIVERGED})  # ✘ in the tree; the others ⚠
+# Said in the row, not trouble: the user stopped the run. A killed run that also overfitted,
+# stalled or diverged is counted for that.
+NOT_TROUBLE = frozenset({Kind.KILLED})
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,13 @@ class NowRow:
         return self.judgement.warnings
 
     @property
+    def trouble(self) -> tuple[HealthWarning, ...]:
+        """The warnings that count (⚠/✘ in the tree, the summary, the order): not KILLED."""
+        return tuple(w for w in self.warnings if w.kind not in NOT_TROUBLE)
+
+    @property
     def severity(self) -> int:
-        return max((w.severity for w in self.warnings), default=0)
+        return max((w.severity for w in self.trouble), default=0)
 
 
 def now_rows(active: Sequence[Run], recent: Sequence[Run], names: Mapping[str, str],
@@ -68,10 +76,11 @@ def now_rows(active: Sequence[Run], recent: Sequence[Run], names: Mapping[str, s
 
 
 def trouble_counts(rows: Iterable[NowRow]) -> dict[str, tuple[int, int]]:
-    """Experiment id -> (runs with a warning, runs with an error: failed or diverged)."""
+    """Experiment id -> (runs with a warning, runs with an error: failed or diverged). A run
+    KILLED and otherwise fine is neither."""
     counts: dict[str, list[int]] = {}
     for row in rows:
-        kinds = {w.kind for w in row.warnings}
+        kinds = {w.kind for w in row.trouble}
         if not kinds:
             continue
         slot = counts.setdefault(row.run.experiment_id, [0, 0])
@@ -79,4 +88,4 @@ def trouble_counts(rows: Iterable[NowRow]) -> dict[str, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
-__all__ = ["ERROR_KINDS", "NowRow", "now_rows", "trouble_counts"]
+__all__ = ["ERROR_KINDS", "NOT_TROUBLE", "NowRow", "now_rows", "trouble_counts"]

@@ -266,8 +266,10 @@ class CompareScreen(ChartScreen):
         if transposed:
             flipped = transpose(frame)
             run_ids = [c for c in flipped.columns if c != "field"]
-            columns = [("field", " ")] + [(rid, safe_text(names.get(rid, rid[:8]), 24))
-                                          for rid in run_ids]
+            # Each run's header in its colour, as its curves and its name in the rows layout.
+            columns: list[tuple[str, str | Text]] = [("field", " ")] + [
+                (rid, plain(names.get(rid, rid[:8]), 24, style=run_styles.get(rid, "")))
+                for rid in run_ids]
             rows = []
             for i, record in enumerate(flipped.to_dict("records")):
                 field = str(record["field"])

@@ -50,6 +50,29 @@ def eta_text(row: NowRow) -> str:
     return "—" if eta is None else fmt.duration(int(eta * 1000))
 
 
+RUN_MIN = 16  # the narrowest the run's name gets (cells): "resnet18-lr0.01" whole
+EXP_MIN = 14  # ... and the experiment's: at 80 columns, enough to tell experiments apart
+
+
+def _width(header: str, cells: list[object]) -> int:
+    """A column's width on screen: its widest cell or header, and the cell padding."""
+    widest = max([len(header), *(c.cell_len if isinstance(c, Text) else len(str(c))
+                                 for c in cells)])
+    return widest + 2
+
+
+def share(room: int, run_need: int, exp_need: int) -> tuple[int, int]:
+    """The run's and the experiment's name widths in `room` cells: what each needs when both
+    fit, else each at least RUN_MIN / EXP_MIN and the rest split 3:2 (the run's name is what
+    the row is about)."""
+    run_need, exp_need = min(run_need, 32), min(exp_need, 40)
+    if run_need + exp_need <= room:
+        return run_need, exp_need
+    run_w = max(RUN_MIN, min(run_need, room * 3 // 5))
+    exp_w = max(EXP_MIN, min(exp_need, room - run_w))
+    return max(RUN_MIN, min(run_need, room - exp_w)), exp_w
+
+
 def summary(update: NowUpdate | None) -> Text:
     if update is None:
         return Text("Looking for running runs in every experiment…", style="dim")
@@ -82,7 +105,9 @@ class NowScreen(Screen[None]):
     HELP_TITLE = "Now"
     BINDINGS = [
         Binding("escape,n", "close", "Back", id="now.close"),
-        Binding("enter", "jump", "Open run", id="now.open"),
+        # priority: above the table's own enter (select the row, hidden), so that the footer
+        # says what enter does here.
+        Binding("enter", "jump", "Open run", id="now.open", priority=True),
         Binding("r", "refresh", "Refresh", id="now.refresh"),
     ]
     HELP = ("Now: every RUNNING run of every experiment, and the runs that ended in the last "
@@ -131,44 +156,55 @@ class NowScreen(Screen[None]):
         self._rows = {r.run.run_id: r for r in rows}
         width = self.size.width or 160
         wide = width >= 110  # room for the rate, the train value and the end time
-        # Run and experiment names share what the other columns leave.
-        fixed = (12 + 11 + 7 + 8 + 7) + ((9 + 8 + 10) if wide else 0) + 2 * (10 if wide else 7)
-        room = max(16, width - fixed)
-        run_w = max(10, min(32, room * 3 // 5))
-        exp_w = max(6, min(40, room - run_w))
-        now_ms = int(time.time() * 1000)
-        columns = [("trouble", "Warning"), ("run", "Run"), ("status", "Status"),
-                   ("step", "Step"), ("val", "Val")]
-        if wide:
-            columns += [("rate", "Rate")]
-        columns += [("eta", "ETA")]
-        if wide:
-            columns += [("train", "Train")]
-        columns += [("experiment", "Experiment")]
-        if wide:
-            columns += [("when", "Ended")]
+        now_ms = int(self._clock() * 1000)
+        # Every column but the two names, by key: (header, a cell a row).
+        fixed: dict[str, tuple[str, list[object]]] = {
+            "trouble": ("Warning", [Text(badge(r.warnings), style=SEVERITY_STYLE.get(
+                r.severity, "")) for r in rows]),
+            "status": ("Status", [fmt.status_text(r.run.status) for r in rows]),
+            "step": ("Step", ["—" if r.progress.step is None else str(r.progress.step)
+                              for r in rows]),
+            "val": ("Val", [_value(r.val) for r in rows]),
+            "rate": ("Rate", [rate_text(r.progress.rate) for r in rows]),
+            "eta": ("ETA", [eta_text(r) for r in rows]),
+            "train": ("Train", [_value(r.train) for r in rows]),
+            "when": ("Ended", ["" if r.run.status.is_active else
+                               fmt.start_time(r.run.end_time, now_ms) for r in rows]),
+        }
+        if not wide:
+            for key in ("rate", "train", "when"):
+                del fixed[key]
+        run_need = max([3, *(len(r.run.name or r.run.run_id[:8]) for r in rows)])
+        exp_need = max([10, *(len(r.experiment) for r in rows)])
+        room = width - sum(_width(h, cells) for h, cells in fixed.values()) - 2 * 2 - 2
+        if room < RUN_MIN + EXP_MIN and "eta" in fixed:
+            # Too narrow for both names: the ETA goes first (the detail line still says it).
+            room += _width(*fixed.pop("eta"))
+        run_w, exp_w = share(max(room, RUN_MIN + EXP_MIN), run_need, exp_need)
+        order = ["trouble", "run", "status", "step", "val", "rate", "eta", "train",
+                 "experiment", "when"]
+        keys = [k for k in order if k in fixed or k in ("run", "experiment")]
+        columns = [(k, {"run": "Run", "experiment": "Experiment"}.get(k) or fixed[k][0])
+                   for k in keys]
         cells = []
-        for row in rows:
+        for i, row in enumerate(rows):
             run = row.run
-            style = SEVERITY_STYLE.get(row.severity, "")
-            values: list[object] = [
-                Text(badge(row.warnings), style=style),
-                plain(run.name or run.run_id[:8], run_w),
-                fmt.status_text(run.status),
-                "—" if row.progress.step is None else str(row.progress.step),
-                _value(row.val)]
-            if wide:
-                values.append(rate_text(row.progress.rate))
-            values.append(eta_text(row))
-            if wide:
-                values.append(_value(row.train))
-            values.append(plain(row.experiment, exp_w, style="dim"))
-            if wide:
-                values.append("" if run.status.is_active else
-                              fmt.start_time(run.end_time, now_ms))
+            values: list[object] = []
+            for key in keys:
+                if key == "run":
+                    values.append(plain(run.name or run.run_id[:8], run_w))
+                elif key == "experiment":
+                    values.append(plain(row.experiment, exp_w, style="dim"))
+                else:
+                    values.append(fixed[key][1][i])
             cells.append((run.run_id, tuple(values)))
         self.query_one(RunTable).set_rows(columns, cells)
         self._show_detail()
+
+    def _clock(self) -> float:
+        """The app's wall clock (the session's, frozen in tests), else the system's."""
+        clock = getattr(self.app, "clock", None)
+        return clock() if callable(clock) else time.time()
 
     def _show_detail(self) -> None:
         """The highlighted run in full: its experiment, pair, rate and every warning's reason."""
@@ -190,6 +226,8 @@ class NowScreen(Screen[None]):
         text.append(f"  {rate_text(row.progress.rate)}", style="dim")
         if row.progress.total is not None:
             text.append(f" of {row.progress.total} steps", style="dim")
+        if eta_text(row):
+            text.append(f" · ETA {eta_text(row)}", style="dim")
         for w in row.warnings:
             text.append("\n")
             text.append_text(plain(f"{badge((w,))}: {w.reason}", 300,

@@ -7,8 +7,10 @@ ticks send the two probes that normally answer nothing (a status change of a kno
 started since); the judged series of running runs advance through history windows, as in the
 monitor. Runs that end stay listed as *recent* for `recent_ms` (an hour) with their last
 record; a search for runs ended within that hour runs at the first tick and every
-`recent_every` s, and between those a search for runs ended since the last tick (normally
-empty): a run too short to be seen running still shows at the next tick.
+`recent_every` s, and between those, every `ended_every` s (not every refresh: a refresh's
+requests are the two probes and the windows), a search for runs ended since the last such
+search (normally empty): a run too short to be seen running still shows within `ended_every`
+s. A run seen running that ends is found by the light tick's status probe, at the next tick.
 
 `look_back(ms)` makes the next tick's search for ended runs reach back to `ms` instead of an
 hour (up to LOOK_BACK_MAX runs, the latest ended), once: the watcher's first pass after a
@@ -29,7 +31,8 @@ RECENT_MS = 3_600_000  # finished, failed and killed runs stay this long (ms sin
 RECENT_EVERY = 60.0  # s between searches for runs that ended (beside the transitions seen)
 RECENT_MAX = 200  # ended runs kept (the latest ended): a busy server ends hundreds an hour
 ID_CHUNK = 100  # experiment ids per search
-ENDED_SLACK_MS = 10_000  # the "ended since" probe looks this far before the last tick
+ENDED_SLACK_MS = 10_000  # the "ended since" probe looks this far before its last search
+ENDED_EVERY = 10.0  # s between "ended since" probes (runs too short to be seen running)
 LOOK_BACK_MAX = 1000  # ended runs found by a one-off longer look-back (the latest ended)
 
 
@@ -47,7 +50,8 @@ class NowPoller:
     at a time, like Poller."""
 
     def __init__(self, source: TrackingSource, *, recent_ms: int = RECENT_MS,
-                 recent_every: float = RECENT_EVERY, first_load_points: int = 500,
+                 recent_every: float = RECENT_EVERY, ended_every: float = ENDED_EVERY,
+                 first_load_points: int = 500,
                  clock: Callable[[], float] = time.monotonic,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.source = source
@@ -55,11 +59,13 @@ class NowPoller:
                              max_runs=MAX_ACTIVE)
         self.recent_ms = recent_ms
         self.recent_every = recent_every
+        self.ended_every = ended_every
         self.recent: dict[str, Run] = {}
         self._clock = clock
         self._wall_ms = wall_ms
         self._next_recent = 0.0
-        self._ended_since: int | None = None  # the last tick's time, less the slack
+        self._ended_since: int | None = None  # the last search's time, less the slack
+        self._next_ended = 0.0
         self._ids: tuple[str, ...] = ()
         self._look_back: int | None = None
 
@@ -108,6 +114,7 @@ class NowPoller:
                     ended.append(run.run_id)
         cutoff = now_ms - self.recent_ms
         keep = RECENT_MAX
+        searched = True
         if self._look_back is not None and self._look_back < cutoff and ids:
             cutoff, keep = self._look_back, LOOK_BACK_MAX
             await self._search_recent(ids, now_ms, since=cutoff, max_runs=keep)
@@ -115,7 +122,7 @@ class NowPoller:
         elif self._clock() >= self._next_recent and ids:
             await self._search_recent(ids, now_ms)
             self._next_recent = self._clock() + self.recent_every
-        elif ids and self._ended_since is not None:
+        elif ids and self._ended_since is not None and self._clock() >= self._next_ended:
             # Runs that ended since the last look without being seen running (a short run
             # between two ticks): a search that normally answers nothing.
             for i in range(0, len(ids), ID_CHUNK):
@@ -126,7 +133,11 @@ class NowPoller:
                     if not run.status.is_active and run.run_id not in self.recent:
                         self.recent[run.run_id] = run
                         ended.append(run.run_id)
-        self._ended_since = now_ms - ENDED_SLACK_MS
+        else:
+            searched = False
+        if searched:
+            self._ended_since = now_ms - ENDED_SLACK_MS
+            self._next_ended = self._clock() + self.ended_every
         if ids:
             self._look_back = None
         for rid in [rid for rid, r in self.recent.items()

@@ -270,7 +270,8 @@ class Poller:
         """(runs newest first, whether the listing stopped at max_runs)."""
         if not watched:
             return [], False
-        active_filter = ACTIVE + (f" and {filter_string}" if filter_string else "")
+        active_filter = ACTIVE + (f" and {filter_string}"
+                                  if filter_string and filter_string != ACTIVE else "")
         now = self._clock()
         self._light = False
         self._fresh.clear()

@@ -31,7 +31,10 @@ POINT_BUDGET = 2400  # points handed to plotext per figure, all series together
 PLOT_FRAME_ROWS = 5  # rows of a figure that are not plot: title, axes, ticks, x label
 
 RAW_GRAY = "gray"
-"""Colour of the raw (unsmoothed) line of a series whose colour has no darker shade."""
+"""Colour of the raw (unsmoothed) line of a smoothed series, on a dark theme."""
+RAW_GRAY_LIGHT = 250
+"""... on a light theme: a light gray of the 256-colour palette (fixed, not remapped by the
+theme), closer to the background than any curve colour (gray stood out more than cyan)."""
 
 
 def _display_names(series: Mapping[str, object], width: int = 60) -> dict[str, str]:
@@ -189,11 +192,15 @@ class MetricChart(PlotextPlot, can_focus=True):
         """The plotext colour used for series `label` at position `index`."""
         return self._series_colors.get(label) or PALETTE[index % len(PALETTE)]
 
-    @staticmethod
-    def raw_color_for(color: str) -> str:
-        """The colour of a smoothed series' raw line: gray, behind every curve (a darker shade
-        of the curve's own colour reads as bright as the curve in many terminal themes)."""
-        return RAW_GRAY
+    def raw_color_for(self, color: str) -> str | int:
+        """The colour of a smoothed series' raw line, behind every curve and fainter than it
+        on the theme's background: gray on a dark theme, a light gray on a light one (a darker
+        shade of the curve's own colour reads as bright as the curve in many themes)."""
+        try:
+            dark = self.app.current_theme.dark
+        except Exception:  # noqa: BLE001 - not mounted: the dark default
+            dark = True
+        return RAW_GRAY if dark else RAW_GRAY_LIGHT
 
     # ------------------------------------------------------------------ data pipeline
     def _synced_tracks(self) -> dict[str, _Track]:
