@@ -95,7 +95,8 @@ class Watcher:
         self.feed = NowFeed(
             source, settings=settings.health,
             choices=lambda exps: Choices.build(settings.pair, settings.pairs, exps),
-            wall_ms=wall_ms, clock=clock)
+            wall_ms=wall_ms, clock=clock, ended_every=0.0)  # a run short enough to start
+        # and end between two passes is reported at the next one
         now = wall_ms()
         state = self._read_state()
         self.tracker = self._load_state(state, now if since_ms is None else since_ms, since_ms)

@@ -16,7 +16,7 @@ from mlflow_tui.analysis.judge import Choices, Judgement, judge, series_keys
 from mlflow_tui.analysis.now import NowRow, now_rows, trouble_counts
 from mlflow_tui.tracking.history import SeriesReader
 from mlflow_tui.tracking.models import Experiment, Run, SeriesKey
-from mlflow_tui.tracking.now import RECENT_MS, NowPoller
+from mlflow_tui.tracking.now import ENDED_EVERY, RECENT_MS, NowPoller
 from mlflow_tui.tracking.source import TrackingSource
 
 HISTORY_POINTS = 500  # points per series of an ended run, as `status` and the monitor load
@@ -40,9 +40,12 @@ class NowFeed:
                  settings: Callable[[], HealthSettings] = HealthSettings,
                  choices: Callable[[Sequence[Experiment]], Choices] = lambda exps: Choices(),
                  recent_ms: int = RECENT_MS, clock: Callable[[], float] = time.monotonic,
-                 read_ended: Callable[[], bool] = lambda: True,
+                 read_ended: Callable[[], bool] = lambda: True, ended_every: float = ENDED_EVERY,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
-        self.poller = NowPoller(source, recent_ms=recent_ms, clock=clock, wall_ms=wall_ms)
+        # ended_every: s between searches for runs that ended without being seen running (the
+        # watcher: 0, every pass, as it must miss no run; the app's feed: every 10 s).
+        self.poller = NowPoller(source, recent_ms=recent_ms, clock=clock, wall_ms=wall_ms,
+                                ended_every=ended_every)
         # The judged series of ended runs, read once (their histories are final), so that
         # an ended run gets the verdict `status` and the monitor give it.
         self.ended = SeriesReader(source, first_load_points=HISTORY_POINTS, clock=clock)

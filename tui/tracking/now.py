@@ -168,4 +168,4 @@ class NowPoller:
         return int(getattr(self.source, "requests", 0))
 
 
-__all__ = ["LOOK_BACK_MAX", "NowPoller", "NowResult", "RECENT_MS"]
+__all__ = ["ENDED_EVERY", "LOOK_BACK_MAX", "NowPoller", "NowResult", "RECENT_MS"]
