@@ -673,8 +673,10 @@ def databricks_env(clean_env, monkeypatch):
 def test_databricks_uri_sends_the_personal_access_token(where, upstream, token_front,
                                                          databricks_env, monkeypatch, capsys):
     """`databricks` / `databricks://PROFILE` against a front that, like a workspace, lets
-    only `Bearer <PAT>` through: the runs come back, only public MLflow REST paths are used,
-    and the token is never printed."""
+    only `Bearer <PAT>` through: the runs come back, EVERY request is a public MLflow REST
+    route (no GET /version, no /ajax-api, no get-history-bulk-interval: none of them is in
+    Databricks' public API), histories come from get-history, and the token is never
+    printed."""
     pat = "dapi" + secrets.token_hex(16)
     token_front.token = pat
     token_front.clear()
@@ -692,8 +694,10 @@ def test_databricks_uri_sends_the_personal_access_token(where, upstream, token_f
     assert run_ids(out) == {upstream["run_id"]}
     seen = token_front.seen()
     assert seen and {s.authorization for s in seen} == {f"Bearer {pat}"}
-    api = [s.target for s in seen if "/api/" in s.target]
-    assert api and all("/api/2.0/mlflow/" in t for t in api), api
+    paths = [s.target.split("?")[0] for s in seen]
+    assert all(p.startswith("/api/2.0/mlflow/") for p in paths), paths
+    assert not any("bulk-interval" in p for p in paths), paths
+    assert "/api/2.0/mlflow/metrics/get-history" in paths  # the warnings' histories
     assert pat not in out + err
 
 
