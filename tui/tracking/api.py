@@ -43,6 +43,7 @@ CREDENTIALS_HINT = (
     "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
 )
 RETRY_STATUS = {502, 503, 504}
+PUBLIC_HEADERS = {"x-mlflow-workspace", "x-mlflow-sm-tracking-server-arn"}  # no secret in them
 T = TypeVar("T")
 
 
@@ -501,7 +502,10 @@ def _credentials(parts: SplitResult, env: Mapping[str, str], auth: httpx.Auth | 
     elif token:
         headers["Authorization"] = f"Bearer {token}"
     headers.update(given)
-    secrets = [s for s in (env_pass, token, password, parts.password, *given.values())
+    # Extra headers may carry secrets (Snowflake's token...): their values are kept out of
+    # messages, but for the headers that only name where to go (a workspace, an ARN).
+    secrets = [s for s in (env_pass, token, password, parts.password,
+                           *(v for k, v in given.items() if k.lower() not in PUBLIC_HEADERS))
                if s and len(s) >= 6]
     return auth, headers, secrets
 
