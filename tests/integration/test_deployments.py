@@ -16,7 +16,9 @@ platform's front door, which cannot run here):
 from __future__ import annotations
 
 import json
+import secrets
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -25,10 +27,14 @@ import pytest
 from mlflow_tui.cli import main
 from tests.netservers import ReverseProxy
 from tests.server import MlflowServer
+from tests.sigv4 import ARN_HEADER, SigV4Front
 
 pytestmark = pytest.mark.server
 
 API = "/api/2.0/mlflow"
+ARN = "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team"
+KEY_ID = "AKIDMLFLOWTUITEST0001"
+SECRET = "test/" + secrets.token_hex(16)
 PREFIX = "mlflow-tui status: error: "
 CLEARED = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
            "MLFLOW_TRACKING_TOKEN", "MLFLOW_WORKSPACE", "HTTP_PROXY", "HTTPS_PROXY",
@@ -65,6 +71,100 @@ def one_error_line(err: str) -> str:
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert err.startswith(PREFIX), err
     return err[len(PREFIX):-1]
+
+
+# ---------------------------------------------------------------------- 1. SageMaker SigV4
+@pytest.fixture(scope="module")
+def upstream(mlflow_server):
+    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
+        mlflow_server.proc = None  # an earlier module stopped it
+        mlflow_server.start()
+    client = mlflow_server.client()
+    name = f"sm/{uuid.uuid4().hex[:6]}"
+    exp = client.create_experiment(name)
+    rid = client.create_run(exp, run_name="signed").info.run_id
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    client.log_batch(rid, metrics=[Metric(k, 1.0 / (s + 1), now + s, s) for s in range(5)
+                                   for k in ("train_loss", "val_loss")])
+    client.set_terminated(rid, "FINISHED")
+    return {"url": mlflow_server.url, "experiment": name, "run_id": rid}
+
+
+@pytest.fixture(scope="module")
+def front(upstream):
+    with SigV4Front(upstream["url"], keys={KEY_ID: SECRET}, region="eu-west-1", arn=ARN) as f:
+        yield f
+
+
+@pytest.fixture
+def aws(front, monkeypatch):
+    """The ARN mapped to the verifying front, the right credentials in the environment."""
+    pytest.importorskip("botocore", reason="the [aws] extra (botocore) signs the requests")
+    monkeypatch.setenv("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT", front.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    front.clear()
+    front.refusals.clear()
+    return front
+
+
+def test_sagemaker_arn_reads_runs_through_a_verifying_front(aws, upstream, capsys):
+    """Every request (GETs with query strings, POSTs with JSON bodies) carries a signature the
+    verifier recomputes and accepts, with the ARN header signed; the runs come back."""
+    code, out, err = status(capsys, ARN, "-e", upstream["experiment"], "--json")
+    assert code == 0, err
+    assert run_ids(out) == {upstream["run_id"]}
+    seen = aws.seen()
+    assert aws.refusals == []
+    assert {s.method for s in seen} == {"GET", "POST"}
+    assert all(s.status == 200 for s in seen), [(s.target, s.status) for s in seen]
+    assert all(s.authorization and s.authorization.startswith(
+        f"AWS4-HMAC-SHA256 Credential={KEY_ID}/") for s in seen)
+    assert SECRET not in out + err
+
+
+def test_sagemaker_wrong_secret_is_refused_in_one_clear_line(aws, upstream, monkeypatch,
+                                                              capsys):
+    wrong = "wrong/" + secrets.token_hex(16)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong)
+    code, out, err = status(capsys, ARN, "-e", upstream["experiment"], "--json")
+    assert code == 1 and out == ""
+    line = one_error_line(err)
+    assert line.startswith(f"{ARN} ({aws.url}) refused the AWS-signed request (403 "
+                           "InvalidSignatureException): The request signature we calculated "
+                           "does not match the signature you provided"), line
+    assert "AWS_SECRET_ACCESS_KEY" in line  # the hint: what to check
+    assert wrong not in err and SECRET not in err
+    assert aws.refusals and all(r.startswith("InvalidSignatureException") for r in aws.refusals)
+    assert {s.status for s in aws.seen()} == {403}  # nothing reached MLflow
+
+
+def test_the_front_refuses_unsigned_and_tampered_requests(aws):
+    """The verifier verifies: no signature, or a body changed after signing, is a 403; the
+    same request as signed passes."""
+    from botocore.credentials import Credentials
+
+    from mlflow_tui.tracking.auth import SigV4
+
+    url = aws.url + API + "/experiments/search"
+    with httpx.Client(trust_env=False, timeout=30) as client:
+        unsigned = client.post(url, json={"max_results": 1}, headers={ARN_HEADER: ARN})
+        assert unsigned.status_code == 403
+        assert unsigned.json() == {"message": "Missing Authentication Token"}
+        head = {ARN_HEADER: ARN, "Content-Type": "application/json"}
+        request = client.build_request("POST", url, content=b'{"max_results": 1}', headers=head)
+        signed = next(SigV4("eu-west-1", Credentials(KEY_ID, SECRET)).auth_flow(request))
+        assert client.send(signed).status_code == 200
+        tampered = client.build_request("POST", url, content=b'{"max_results": 9}',
+                                        headers=signed.headers)
+        refused = client.send(tampered)
+        assert refused.status_code == 403
+        assert refused.headers["x-amzn-errortype"] == "InvalidSignatureException"
+        other_region = next(SigV4("us-east-1", Credentials(KEY_ID, SECRET)).auth_flow(
+            client.build_request("POST", url, content=b'{"max_results": 1}', headers=head)))
+        assert client.send(other_region).status_code == 403
 
 
 # ---------------------------------------------------------------------- 2. workspaces

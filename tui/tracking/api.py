@@ -42,6 +42,8 @@ API = "/api/2.0/mlflow"
 CREDENTIALS_HINT = (
     "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
 )
+AWS_HINT = ("check the AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), the clock, and the IAM policy (sagemaker-mlflow:*)")
 RETRY_STATUS = {502, 503, 504}
 PUBLIC_HEADERS = {"x-mlflow-workspace", "x-mlflow-sm-tracking-server-arn"}  # no secret in them
 T = TypeVar("T")
@@ -317,6 +319,13 @@ class ApiClient:
                     f"{where} refused the Host header (403 Invalid Host header)",
                     hint="start the server with --allowed-hosts including this host name",
                 )
+            if type(self._auth).__name__ == "SigV4":
+                # AWS's answer: a signature made with a wrong secret, an unknown key, a
+                # clock far off, or an IAM policy without sagemaker-mlflow:* actions.
+                kind = response.headers.get("x-amzn-errortype", "").split(":")[0]
+                return AuthError(f"{where} refused the AWS-signed request (403"
+                                 + (f" {kind}" if kind else "") + f"): {text.split('. ')[0]}",
+                                 hint=AWS_HINT)
             return AuthError(f"{where} refused access (403): {text}",
                              hint="these credentials lack the permission" if
                              self.sends_credentials else CREDENTIALS_HINT)
