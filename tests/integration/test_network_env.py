@@ -63,6 +63,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # no netrc unless a test writes one
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -472,6 +473,59 @@ def test_basic_auth_right_password_lists_the_runs(where, auth_server, monkeypatc
     # The table too (it shows the server nowhere, but nothing may leak either way).
     code, out, err = status(capsys, url, "-e", "guarded")
     assert code == 0 and "secret-run" in out and auth_server.password not in out + err
+
+
+def _netrc(path: Path, login: str, password: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"machine other.example\n  login someone\n  password elsewhere\n\n"
+                    f"machine 127.0.0.1\n  login {login}\n  password {password}\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("where", ["NETRC", "HOME"])
+def test_basic_auth_from_netrc_lists_the_runs(where, auth_server, clean_env, monkeypatch,
+                                              capsys):
+    """No credentials given: the tracking host's entry in $NETRC, else ~/.netrc, as
+    requests (under MLflow's client) reads it. Its password is never shown."""
+    if where == "NETRC":
+        path = _netrc(clean_env / "credentials" / "netrc", auth_server.username,
+                      auth_server.password)
+        monkeypatch.setenv("NETRC", str(path))
+    else:
+        _netrc(clean_env / "home" / ".netrc", auth_server.username, auth_server.password)
+        monkeypatch.setenv("HOME", str(clean_env / "home"))
+        monkeypatch.delenv("NETRC")
+    code, out, err = status(capsys, auth_server.url, "-e", "guarded", "--json")
+    assert code == 0, err
+    assert run_ids(out) == {auth_server.run_id}
+    assert auth_server.password not in out + err
+
+
+def test_mlflow_credentials_win_over_netrc(auth_server, clean_env, monkeypatch, capsys):
+    """MLFLOW_TRACKING_USERNAME/PASSWORD come first: a wrong pair is refused even with the
+    right login in the netrc file."""
+    monkeypatch.setenv("NETRC", str(_netrc(clean_env / "netrc", auth_server.username,
+                                           auth_server.password)))
+    wrong = "wrong-" + secrets.token_hex(6)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", auth_server.username)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", wrong)
+    code, out, err = status(capsys, auth_server.url, "-e", "guarded", "--json")
+    assert code == 1 and out == ""
+    assert "refused the credentials (401)" in one_error_line(err)
+    assert wrong not in err and auth_server.password not in err
+
+
+def test_wrong_netrc_password_is_refused_naming_the_file(auth_server, clean_env, monkeypatch,
+                                                         capsys):
+    wrong = "wrong-" + secrets.token_hex(6)
+    path = _netrc(clean_env / "netrc", auth_server.username, wrong)
+    monkeypatch.setenv("NETRC", str(path))
+    code, out, err = status(capsys, auth_server.url, "-e", "guarded", "--json")
+    assert code == 1 and out == ""
+    assert one_error_line(err) == (f"{auth_server.url} refused the credentials (401) "
+                                   f"(check the login and password in {path})")
+    assert wrong not in err
 
 
 # ---------------------------------------------------------------------- 4. token_command
