@@ -33,3 +33,22 @@ def test_results_have_the_old_server_row_next_to_the_modern_one():
     old = rows[1]
     assert "old-server path (MLflow 2.9.2" in old
     assert re.search(r"\| \d+\.\d{3} MB/min \(\d+ requests/min over \d+ s", old), old
+
+
+def test_readme_claims_match_the_code_and_the_measurements():
+    """Issue 14's audit: the README said "one runs/get per run" for 2.0 - 2.3.0 (the code
+    sends one runs/search with attributes.run_id = '...' per id), 0.27 MB/min on 2.9.2 (the
+    measured figure is in RESULTS.md), and the workspace layering must read as the code does."""
+    readme = (ROOT / "README.md").read_text()
+    rest = (ROOT / "tui" / "tracking" / "rest.py").read_text()
+    assert "attributes.run_id = " in rest and "/runs/get" not in rest.split(
+        "async def _search_each_id", 1)[1].split("\n    async def ", 1)[0]
+    row = next(line for line in readme.splitlines() if line.startswith("| 2.0 – 2.3.0 |"))
+    assert "`runs/search` with `attributes.run_id = '…'` per run" in row and "runs/get" not in row
+    results = (ROOT / "bench" / "RESULTS.md").read_text()
+    old = re.search(r"old-server path \(MLflow 2\.9\.2.*?\| (\d+\.\d)\d* MB/min", results)
+    assert old and f"{old[1]} MB on an\n  MLflow 2.9.2 server" in readme
+    space = next(line for line in readme.splitlines() if line.startswith("| MLflow 3 workspaces"))
+    assert "(config < environment < flags)" in space
+    assert space.index("in the config") < space.index("MLFLOW_WORKSPACE") < space.index(
+        "--workspace")
