@@ -315,29 +315,8 @@ class ApiClient:
         text = self._scrub(text)[:300]
         if status == 407:  # an http:// URL through HTTP_PROXY: the proxy's own answer
             return self._proxy_error(407, text)
-        if status == 401:
-            if self.sends_credentials:
-                return AuthError(f"{where} refused the credentials (401)",
-                                 hint=f"check the login and password in {self.netrc_file}"
-                                 if self.netrc_file else
-                                 "check the user name and password, or the token")
-            return AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
-        if status == 403:
-            if "host header" in text.lower():
-                return AuthError(
-                    f"{where} refused the Host header (403 Invalid Host header)",
-                    hint="start the server with --allowed-hosts including this host name",
-                )
-            if type(self._auth).__name__ == "SigV4":
-                # AWS's answer: a signature made with a wrong secret, an unknown key, a
-                # clock far off, or an IAM policy without sagemaker-mlflow:* actions.
-                kind = response.headers.get("x-amzn-errortype", "").split(":")[0]
-                return AuthError(f"{where} refused the AWS-signed request (403"
-                                 + (f" {kind}" if kind else "") + f"): {text.split('. ')[0]}",
-                                 hint=AWS_HINT)
-            return AuthError(f"{where} refused access (403): {text}",
-                             hint="these credentials lack the permission" if
-                             self.sends_credentials else CREDENTIALS_HINT)
+        if status in (401, 403):
+            return _refused(self, response, text)
         if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
             return NotFound(text or "not found")
         if status == 404:
@@ -463,6 +442,32 @@ class ApiClient:
         if space:
             facts.append(("workspace", space))
         return facts
+
+
+def _refused(api: ApiClient, response: httpx.Response, text: str) -> AuthError:
+    """The line for a 401 or 403 from the server: credentials missing or refused (and where
+    they came from), a Host header refused, an AWS signature refused, or no permission."""
+    where, status = api.display_uri, response.status_code
+    if status == 401:
+        if api.sends_credentials:
+            return AuthError(f"{where} refused the credentials (401)",
+                             hint=f"check the login and password in {api.netrc_file}"
+                             if api.netrc_file else
+                             "check the user name and password, or the token")
+        return AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
+    if "host header" in text.lower():
+        return AuthError(f"{where} refused the Host header (403 Invalid Host header)",
+                         hint="start the server with --allowed-hosts including this host name")
+    if type(api._auth).__name__ == "SigV4":
+        # AWS's answer: a signature made with a wrong secret, an unknown key, a clock far
+        # off, or an IAM policy without sagemaker-mlflow:* actions.
+        kind = response.headers.get("x-amzn-errortype", "").split(":")[0]
+        return AuthError(f"{where} refused the AWS-signed request (403"
+                         + (f" {kind}" if kind else "") + f"): {text.split('. ')[0]}",
+                         hint=AWS_HINT)
+    return AuthError(f"{where} refused access (403): {text}",
+                     hint="these credentials lack the permission" if api.sends_credentials
+                     else CREDENTIALS_HINT)
 
 
 async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,
