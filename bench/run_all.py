@@ -1,6 +1,6 @@
 """Run every issue-6 benchmark and write bench/RESULTS.md.
 
-    python bench/run_all.py            # the full set, about 10 minutes
+    python bench/run_all.py            # the full set, about 20 minutes
     python bench/run_all.py --quick    # shorter windows and fewer repeats
     python bench/run_all.py --only traffic,idle --output /tmp/RESULTS.md
 
@@ -32,7 +32,10 @@ from common import load_average, yes_no  # noqa: E402
 # name, script, arguments (full), arguments (--quick), what it measures
 BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
     ("chart", "chart_render.py", [], ["--updates", "3"], "1. chart rendering"),
-    ("traffic", "traffic.py", [], ["--seconds", "30", "--naive-seconds", "20"],
+    # --old: the same workload on the old-server path too (MLflow 2.9.2, no bulk-interval;
+    # its venv is built once by tests/old_server.py), its row next to the modern one.
+    ("traffic", "traffic.py", ["--old"],
+     ["--seconds", "30", "--naive-seconds", "20", "--old", "--old-seconds", "120"],
      "2. server traffic"),
     ("freshness", "live_latency.py", ["--points-only", "--epochs", "30"],
      ["--points-only", "--epochs", "15"], "3. freshness"),
@@ -192,7 +195,9 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "(headless, interval 2 s) marks the 5 running runs and opens the compare view; "
               "bytes both ways counted by `tests/proxy.py` FaultProxy over the window; a naive "
               "httpx poller (runs/search + full get-history of the 10 series every 2 s) through "
-              "its own FaultProxy.",
+              "its own FaultProxy. `--old`: the same app, workload and poller against an MLflow "
+              "2.9.2 server (tests/old_server.py's venv, one gunicorn worker), counted over "
+              "240 s (its whole-series refreshes come every ~100 s).",
               "3. `live_latency.py --points-only`: a real training script logs val_loss each "
               "0.7 s; each point's own timestamp -> the point in the app's cached (charted) "
               "series.",

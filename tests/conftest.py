@@ -21,6 +21,9 @@ for _var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING
 # Nor the developer's own config file (~/.config/mlflow-tui/config.toml).
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mlflow-tui-test-config-")
 atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
+# Nor the developer's ~/.netrc (mlflow-tui, like requests under MLflow's client, reads the
+# tracking host's login there when no credentials are given): a file that does not exist.
+os.environ["NETRC"] = os.path.join(os.environ["XDG_CONFIG_HOME"], "no-netrc")
 # MLflow's client in tests: fail fast instead of retrying for minutes.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")

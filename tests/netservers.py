@@ -69,6 +69,11 @@ class Seen:
     status: int
     authorization: str | None
     tls: bool
+    headers: tuple[tuple[str, str], ...] = ()  # every header, as it arrived
+
+    def header(self, name: str) -> str | None:
+        low = name.lower()
+        return next((v for k, v in self.headers if k.lower() == low), None)
 
 
 async def read_request(reader: asyncio.StreamReader) -> Request | None:
@@ -151,7 +156,7 @@ class Service:
         with self._lock:
             self._seen.append(Seen(request.method, request.target, status,
                                    request.header("Authorization"),
-                                   self.ssl_context is not None))
+                                   self.ssl_context is not None, tuple(request.headers)))
 
     # ------------------------------------------------------------------ internals
     def _call(self, coro):  # type: ignore[no-untyped-def]

@@ -40,8 +40,10 @@ class MlflowServer:
     """A real `mlflow server` on 127.0.0.1 with a sqlite store, one worker, in its own process
     group. stop()/start() keep the port and the database (a restart, as users see it)."""
 
-    def __init__(self, root: Path, *, serve_artifacts: bool = False) -> None:
+    def __init__(self, root: Path, *, serve_artifacts: bool = False,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.root = root
+        self.extra_args = extra_args  # more `mlflow server` flags, e.g. --enable-workspaces
         # serve_artifacts: runs get proxied `mlflow-artifacts:` roots (--serve-artifacts with
         # --artifacts-destination), as most shared servers are set up; else a local root.
         self.serve_artifacts = serve_artifacts
@@ -59,7 +61,7 @@ class MlflowServer:
                  *(["--artifacts-destination", str(self.root / "artifacts"), "--serve-artifacts"]
                    if self.serve_artifacts else
                    ["--default-artifact-root", str(self.root / "artifacts")]),
-                 "--workers", "1",
+                 "--workers", "1", *self.extra_args,
                  "--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=self.root,

@@ -248,6 +248,9 @@ def layer(args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, st
         settings.pair = args.pair
     if args.stall_after is not None:
         settings.stall_after = args.stall_after
+    env_space = environ.get("MLFLOW_WORKSPACE", "").strip()
+    if env_space:  # the environment layer: over the config file's, under --workspace
+        settings.workspace = env_space
     for name in ("interval", "bell", "theme", "max_runs", "workspace"):
         value = getattr(args, name, None)
         if value is not None:

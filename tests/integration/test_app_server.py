@@ -155,21 +155,52 @@ async def test_empty_folder_no_uri_shows_start_screen_and_creates_nothing(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_a_new_experiment_shows_in_the_tree_at_the_next_refresh(live_server):
-    """A training script creating an experiment: in the tree within one or two refreshes, not
-    at the next 30 s listing (a one-result experiments/search probe each tick)."""
+async def test_a_new_experiment_shows_in_the_tree_at_the_next_refresh(live_server,
+                                                                      monkeypatch):
+    """A training script creating an experiment: in the tree at the end of the very refresh
+    it happens in, not at the next 30 s listing, nor a tick later (a one-result
+    experiments/search probe, the tick's last request). The boundaries are held still: the
+    loop is paused with no tick in flight, then the experiment is created on the real server
+    in the middle of the next tick (as that tick starts listing its runs: Poller.tick, which
+    only the monitor's loop calls, is wrapped to create it first); that tick must show it."""
+    import asyncio
+
+    from mlflow_tui.widgets import ExperimentTree
+
     client = live_server.client()
-    first = f"tree/{uuid.uuid4().hex[:6]}/a"
+    tag = uuid.uuid4().hex[:6]
+    first, second = f"tree/{tag}/a", f"tree/{tag}/b"
     client.create_experiment(first)
     app = make_app(Settings(uri=live_server.url, experiments=[first], interval=0.5))
     async with app.run_test(size=(160, 40)):
-        await wait_until(lambda: any(e.name == first for e in app.session.experiments), timeout=20)
-        ticks = app.ticks
-        second = f"tree/{uuid.uuid4().hex[:6]}/b"
-        client.create_experiment(second)
-        await wait_until(
-            lambda: any(e.name == second for e in app.session.experiments),
-            timeout=20,
-            message="the new experiment listed",
-        )
-        assert app.ticks - ticks <= 2
+        session = app.session
+        await wait_until(lambda: any(e.name == first for e in session.experiments), timeout=20)
+        await wait_until(lambda: session.watched != (), timeout=20)
+        session.paused = True  # as `p` does: no new tick starts
+        await wait_until(lambda: session.busy_since is None, timeout=20,
+                         message="the tick in flight done")
+        poller = session.poller
+        tick = poller.tick
+        created: list[bool] = []
+
+        async def tick_that_creates(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if not created:  # the tick is underway: the training script creates it now
+                created.append(True)
+                await asyncio.to_thread(client.create_experiment, second)
+            return await tick(*args, **kwargs)
+
+        monkeypatch.setattr(poller, "tick", tick_that_creates)
+        done: list[bool] = []  # per tick applied from now on: did the tree show it?
+        tree = app.monitor.query_one(ExperimentTree)
+        on_tick_done = type(app).on_tick_done
+
+        def recording(self, message):  # type: ignore[no-untyped-def]
+            on_tick_done(self, message)
+            if created and not message.partial:
+                done.append(tree.node_for_path(("tree", tag, "b")) is not None)
+
+        monkeypatch.setattr(type(app), "on_tick_done", recording)
+        session.toggle_pause()  # resume: the next tick starts now
+        await wait_until(lambda: len(done) >= 1, timeout=20, message="the tick to end")
+        assert done[0], "the tick during which the experiment was created did not show it"
+        assert any(e.name == second for e in session.experiments)

@@ -63,6 +63,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # no netrc unless a test writes one
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -474,6 +475,59 @@ def test_basic_auth_right_password_lists_the_runs(where, auth_server, monkeypatc
     assert code == 0 and "secret-run" in out and auth_server.password not in out + err
 
 
+def _netrc(path: Path, login: str, password: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"machine other.example\n  login someone\n  password elsewhere\n\n"
+                    f"machine 127.0.0.1\n  login {login}\n  password {password}\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("where", ["NETRC", "HOME"])
+def test_basic_auth_from_netrc_lists_the_runs(where, auth_server, clean_env, monkeypatch,
+                                              capsys):
+    """No credentials given: the tracking host's entry in $NETRC, else ~/.netrc, as
+    requests (under MLflow's client) reads it. Its password is never shown."""
+    if where == "NETRC":
+        path = _netrc(clean_env / "credentials" / "netrc", auth_server.username,
+                      auth_server.password)
+        monkeypatch.setenv("NETRC", str(path))
+    else:
+        _netrc(clean_env / "home" / ".netrc", auth_server.username, auth_server.password)
+        monkeypatch.setenv("HOME", str(clean_env / "home"))
+        monkeypatch.delenv("NETRC")
+    code, out, err = status(capsys, auth_server.url, "-e", "guarded", "--json")
+    assert code == 0, err
+    assert run_ids(out) == {auth_server.run_id}
+    assert auth_server.password not in out + err
+
+
+def test_mlflow_credentials_win_over_netrc(auth_server, clean_env, monkeypatch, capsys):
+    """MLFLOW_TRACKING_USERNAME/PASSWORD come first: a wrong pair is refused even with the
+    right login in the netrc file."""
+    monkeypatch.setenv("NETRC", str(_netrc(clean_env / "netrc", auth_server.username,
+                                           auth_server.password)))
+    wrong = "wrong-" + secrets.token_hex(6)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", auth_server.username)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", wrong)
+    code, out, err = status(capsys, auth_server.url, "-e", "guarded", "--json")
+    assert code == 1 and out == ""
+    assert "refused the credentials (401)" in one_error_line(err)
+    assert wrong not in err and auth_server.password not in err
+
+
+def test_wrong_netrc_password_is_refused_naming_the_file(auth_server, clean_env, monkeypatch,
+                                                         capsys):
+    wrong = "wrong-" + secrets.token_hex(6)
+    path = _netrc(clean_env / "netrc", auth_server.username, wrong)
+    monkeypatch.setenv("NETRC", str(path))
+    code, out, err = status(capsys, auth_server.url, "-e", "guarded", "--json")
+    assert code == 1 and out == ""
+    assert one_error_line(err) == (f"{auth_server.url} refused the credentials (401) "
+                                   f"(check the login and password in {path})")
+    assert wrong not in err
+
+
 # ---------------------------------------------------------------------- 4. token_command
 class Tokens:
     """A token file, and a command printing its content (and counting its runs)."""
@@ -673,8 +727,10 @@ def databricks_env(clean_env, monkeypatch):
 def test_databricks_uri_sends_the_personal_access_token(where, upstream, token_front,
                                                          databricks_env, monkeypatch, capsys):
     """`databricks` / `databricks://PROFILE` against a front that, like a workspace, lets
-    only `Bearer <PAT>` through: the runs come back, only public MLflow REST paths are used,
-    and the token is never printed."""
+    only `Bearer <PAT>` through: the runs come back, EVERY request is a public MLflow REST
+    route (no GET /version, no /ajax-api, no get-history-bulk-interval: none of them is in
+    Databricks' public API), histories come from get-history, and the token is never
+    printed."""
     pat = "dapi" + secrets.token_hex(16)
     token_front.token = pat
     token_front.clear()
@@ -692,8 +748,10 @@ def test_databricks_uri_sends_the_personal_access_token(where, upstream, token_f
     assert run_ids(out) == {upstream["run_id"]}
     seen = token_front.seen()
     assert seen and {s.authorization for s in seen} == {f"Bearer {pat}"}
-    api = [s.target for s in seen if "/api/" in s.target]
-    assert api and all("/api/2.0/mlflow/" in t for t in api), api
+    paths = [s.target.split("?")[0] for s in seen]
+    assert all(p.startswith("/api/2.0/mlflow/") for p in paths), paths
+    assert not any("bulk-interval" in p for p in paths), paths
+    assert "/api/2.0/mlflow/metrics/get-history" in paths  # the warnings' histories
     assert pat not in out + err
 
 

@@ -54,6 +54,19 @@ def test_env_uri_is_used(monkeypatch: pytest.MonkeyPatch):
     assert parse_settings([]).uri == "http://from-env:5000"
 
 
+def test_workspace_layers_config_then_environment_then_flag(clean_cwd: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    """As --help and the README say: defaults < config file < environment < flags."""
+    monkeypatch.delenv("MLFLOW_WORKSPACE", raising=False)
+    config = clean_cwd / "config.toml"
+    config.write_text('workspace = "from-config"\n')
+    assert parse_settings(["--config", str(config)]).workspace == "from-config"
+    monkeypatch.setenv("MLFLOW_WORKSPACE", "from-env")
+    assert parse_settings(["--config", str(config)]).workspace == "from-env"
+    assert parse_settings(["--config", str(config), "--workspace", "flag"]).workspace == "flag"
+    assert parse_settings([]).workspace == "from-env"
+
+
 def test_bare_path_becomes_absolute(clean_cwd: Path):
     assert parse_settings(["x.db"]).uri == f"sqlite:///{(clean_cwd / 'x.db').resolve()}"
 

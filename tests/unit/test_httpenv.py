@@ -82,3 +82,29 @@ def test_no_proxy(no_proxy, url, bypassed):
     net = network_settings({"HTTPS_PROXY": "http://p:1", "HTTP_PROXY": "http://p:1",
                             "NO_PROXY": no_proxy})
     assert (proxy_for(url, net) is None) is bypassed
+
+
+def test_netrc_login_as_requests_reads_it(tmp_path):
+    """$NETRC, else ~/.netrc then ~/_netrc; the host's entry, else `default`; the account when
+    there is no login; an unreadable or malformed file is ignored (no credentials)."""
+    from mlflow_tui.tracking.httpenv import netrc_login
+
+    home = tmp_path / "home"
+    home.mkdir()
+    assert netrc_login("h.example", {"HOME": str(home)}) is None
+    (home / "_netrc").write_text("machine h.example login u2 password p2\n")
+    assert netrc_login("h.example", {"HOME": str(home)}) == ("u2", "p2", str(home / "_netrc"))
+    (home / ".netrc").write_text("machine h.example login u1 password p1\n"
+                                 "default login anyone password any\n")
+    assert netrc_login("h.example", {"HOME": str(home)})[:2] == ("u1", "p1")
+    assert netrc_login("other.example", {"HOME": str(home)})[:2] == ("anyone", "any")
+    named = tmp_path / "n"
+    named.write_text("machine h.example account acct password p3\n")
+    assert netrc_login("h.example", {"HOME": str(home), "NETRC": str(named)})[:2] == (
+        "acct", "p3")
+    named.write_text("machine h.example login\n")  # nothing in the entry
+    assert netrc_login("h.example", {"HOME": str(home), "NETRC": str(named)}) is None
+    named.write_text("machine h.example frobnicate x\n")  # malformed
+    assert netrc_login("h.example", {"HOME": str(home), "NETRC": str(named)}) is None
+    assert netrc_login("h.example", {"NETRC": str(tmp_path / "none")}) is None
+    assert netrc_login(None, {"HOME": str(home)}) is None

@@ -184,3 +184,25 @@ async def test_sagemaker_requests_are_signed(monkeypatch):
     assert "x-mlflow-sm-tracking-server-arn" in auth  # the routing header is signed
     import hashlib
     assert request.headers["x-amz-content-sha256"] == hashlib.sha256(request.content).hexdigest()
+
+
+def test_the_test_sigv4_verifier_matches_aws_published_example():
+    """tests/sigv4.py (the verifying front of tests/integration/test_deployments.py) against
+    the worked example of AWS's SigV4 documentation (IAM ListUsers, 2015-08-30): the hash of
+    the canonical request, the signing key and the signature it publishes."""
+    import hashlib
+
+    from tests.sigv4 import canonical_request, signature, signing_key, string_to_sign
+
+    secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+               ("Host", "iam.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")]
+    request = canonical_request("GET", "/", "Version=2010-05-08&Action=ListUsers", headers,
+                                ["host", "content-type", "x-amz-date"], b"")
+    assert hashlib.sha256(request.encode()).hexdigest() == (
+        "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59")
+    assert signing_key(secret, "20150830", "us-east-1", "iam").hex() == (
+        "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9")
+    to_sign = string_to_sign("20150830T123600Z", "20150830/us-east-1/iam/aws4_request", request)
+    assert signature(secret, "20150830", "us-east-1", "iam", to_sign) == (
+        "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")

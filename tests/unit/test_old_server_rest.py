@@ -515,3 +515,53 @@ async def test_other_bad_requests_stay_errors():
         assert source._run_id_in is None
     finally:
         await source.aclose()
+
+
+@pytest.mark.parametrize(("caps", "label"), [
+    (Capabilities("2.9.2", windows=False), "old server (MLflow 2.9.2): slower charts"),
+    (Capabilities(None, windows=False, run_id_in=False),
+     "history read whole: this server has no bulk-interval route"),
+    (Capabilities(None, windows=False), "history read whole: this server has no bulk-interval "
+     "route"),
+    (Capabilities(None, windows=False, public_only=True),
+     "history read whole: public REST API only"),
+    (Capabilities(None, attribute_filters=False),
+     "server refuses some filters: runs filtered here"),
+    (Capabilities(None), None),
+])
+def test_the_header_says_what_was_found_never_a_version_not_reported(caps, label):
+    """The state line over the monitor: a server that reported no version is not called
+    "MLflow 2.0" (it may be a proxy hiding /version, or a platform); the words say what was
+    found."""
+    from types import SimpleNamespace
+
+    from mlflow_tui.screens.base import state_line
+
+    source = SimpleNamespace(display_uri=URL, known_capabilities=caps)
+    session = SimpleNamespace(source=source, retry_at=0.0, paused=False, state="live",
+                              waiting_for_server=lambda: 0, last_ok=None, state_detail="")
+    text = state_line(session).plain  # type: ignore[arg-type]
+    if label is None:
+        assert "slower" not in text and "whole" not in text and "filters" not in text
+    else:
+        assert f" {label} · e " in text, text
+    assert "MLflow 2.0" not in text
+
+
+async def test_a_public_api_only_platform_is_asked_nothing_outside_it():
+    """Databricks' profile: capabilities are known without a request (no /version, no
+    bulk-interval probe), and a window is cut from get-history, the public route."""
+    mock = MockMlflow("3.0.0", windows=True)
+    source = RestSource(URL, transport=httpx.MockTransport(mock), public_api_only=True)
+    try:
+        caps = await source.capabilities()
+        assert (caps.version, caps.windows, caps.public_only) == (None, False, True)
+        assert mock.paths() == []
+        mock.add("r1", "loss", [Point(i, 1.0 / (i + 1), 1000 + i) for i in range(30)])
+        got = await source.get_history_window(["r1"], "loss", start_step=None, end_step=None,
+                                              max_results=10)
+        assert len(got["r1"]) == 10
+        assert mock.paths() and all(p == f"{API}/metrics/get-history" for p in mock.paths())
+        assert dict(source.describe())["server version"] == "not asked (public REST API only)"
+    finally:
+        await source.aclose()

@@ -90,13 +90,9 @@ def state_line(session: MonitorSession) -> Text:
     if session.last_ok:
         text.append(f" refreshed {fmt.clock(session.last_ok)} ", style="dim")
     caps = getattr(source, "known_capabilities", None)
-    if caps is not None and caps.note:
+    if caps is not None and caps.label:
         # The whole note is in the connection details (e); here only what it means.
-        if caps.old:
-            text.append(f" old server (MLflow {caps.version or '2.0'}): slower charts · e ",
-                        style="yellow")
-        else:
-            text.append(" server refuses some filters: runs filtered here · e ", style="yellow")
+        text.append(f" {caps.label} · e ", style="yellow")
     if session.state_detail and session.state != "live":
         text.append(" " + session.state_detail, style="italic")
     return text

@@ -130,12 +130,6 @@ class MonitorSession:
                     # one a training script is about to create (each tick, not every 30 s).
                     waiting = (not self.user_chose and not poller.runs) or bool(
                         self.pending_names)
-                    # The new-experiment probe serves the tree: not while the compare view
-                    # covers it (the first tick back probes).
-                    if (self.compare.poller is None and not self.force_experiments
-                            and self.experiments
-                            and await poller.new_experiment(self.experiments)):
-                        self.force_experiments = True  # a new one: in the tree this tick
                     if (self.force_experiments or now >= next_experiments or waiting
                             or not self.watched):
                         summary = await poller.refresh_experiments()
@@ -160,6 +154,14 @@ class MonitorSession:
                                                    on_listed=listed)
                         self._good_filter = flt
                         await self.fetch_system(poller.ordered_runs())
+                        # The new-experiment probe, last: an experiment created while this
+                        # tick was underway is in the tree when it ends, not one tick later.
+                        # It serves the tree: not while the compare view covers it (this
+                        # branch; the first tick back probes).
+                        if (summary is None and self.experiments
+                                and await poller.new_experiment(self.experiments)):
+                            summary = await poller.refresh_experiments()
+                            next_experiments = now + settings.experiments_interval
                         out.ticked(result, summary, watched)
                         out.feed(summary.experiments if summary is not None
                                  else self.experiments)

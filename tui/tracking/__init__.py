@@ -16,8 +16,10 @@ def open_source(target: Target, *, read_timeout: float = 15.0,
                 workspace: str | None = None) -> TrackingSource:
     """A source for a classified URI. The http path never imports mlflow.
 
-    `token_command`, `headers` and `workspace` (the config file's; MLFLOW_WORKSPACE for the
-    workspace) apply to http(s) servers; Databricks and SageMaker bring their own auth."""
+    `token_command`, `headers` and `workspace` (the layered settings': the CLI puts
+    MLFLOW_WORKSPACE over the config file's workspace and --workspace over both; MLFLOW_WORKSPACE
+    also when no workspace is given) apply to http(s) servers; Databricks and SageMaker bring
+    their own auth."""
     if target.kind == "local":
         from mlflow_tui.tracking.local import LocalSource
 
@@ -35,6 +37,7 @@ def open_source(target: Target, *, read_timeout: float = 15.0,
         extra["X-MLFLOW-WORKSPACE"] = space
     auth: httpx.Auth | None = TokenCommand(token_command) if token_command else None
     url, display = target.uri, None
+    public_only = False
     if target.kind in ("databricks", "sagemaker"):
         try:
             platform = databricks(target.uri) if target.kind == "databricks" else \
@@ -43,6 +46,7 @@ def open_source(target: Target, *, read_timeout: float = 15.0,
             return RestSource("https://unresolved.invalid", setup_error=ConnectionFailed(
                 str(exc)), display=target.uri)
         url, display = platform.base_url, f"{target.uri} ({platform.base_url})"
+        public_only = platform.public_api_only
         extra.update(platform.headers)
         if platform.token:
             extra["Authorization"] = f"Bearer {platform.token}"
@@ -52,7 +56,7 @@ def open_source(target: Target, *, read_timeout: float = 15.0,
             except AuthError as exc:
                 return RestSource(url, setup_error=exc, display=display)
     return RestSource(url, read_timeout=read_timeout, auth=auth, headers=extra,
-                      display=display)
+                      display=display, public_api_only=public_only)
 
 
 __all__ = ["Experiment", "InvalidURI", "Point", "Run", "RunStatus", "Target", "TrackingError",

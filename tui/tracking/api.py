@@ -33,7 +33,13 @@ from mlflow_tui.tracking.errors import (
     ServerError,
     TrackingError,
 )
-from mlflow_tui.tracking.httpenv import TLS_HINT, NetworkSettings, network_settings, proxy_for
+from mlflow_tui.tracking.httpenv import (
+    TLS_HINT,
+    NetworkSettings,
+    netrc_login,
+    network_settings,
+    proxy_for,
+)
 from mlflow_tui.tracking.httpenv import transport as http_transport
 from mlflow_tui.tracking.jsonstream import loads_yielding
 from mlflow_tui.tracking.uri import redact
@@ -42,7 +48,10 @@ API = "/api/2.0/mlflow"
 CREDENTIALS_HINT = (
     "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
 )
+AWS_HINT = ("check the AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), the clock, and the IAM policy (sagemaker-mlflow:*)")
 RETRY_STATUS = {502, 503, 504}
+PUBLIC_HEADERS = {"x-mlflow-workspace", "x-mlflow-sm-tracking-server-arn"}  # no secret in them
 T = TypeVar("T")
 
 
@@ -78,7 +87,8 @@ class ApiClient:
         self.requests = 0  # counters, for benchmarks and the status line
         self.bytes_in = 0
         self._lost = False  # a connection failed since the last look (RestSource.capabilities)
-        auth, headers, self._secrets = _credentials(parts, env, auth, headers or {})
+        auth, headers, self._secrets, self.netrc_file = _credentials(parts, env, auth,
+                                                                      headers or {})
         self._auth = auth
         self.sends_credentials = auth is not None or "Authorization" in headers
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
@@ -305,20 +315,8 @@ class ApiClient:
         text = self._scrub(text)[:300]
         if status == 407:  # an http:// URL through HTTP_PROXY: the proxy's own answer
             return self._proxy_error(407, text)
-        if status == 401:
-            if self.sends_credentials:
-                return AuthError(f"{where} refused the credentials (401)",
-                                 hint="check the user name and password, or the token")
-            return AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
-        if status == 403:
-            if "host header" in text.lower():
-                return AuthError(
-                    f"{where} refused the Host header (403 Invalid Host header)",
-                    hint="start the server with --allowed-hosts including this host name",
-                )
-            return AuthError(f"{where} refused access (403): {text}",
-                             hint="these credentials lack the permission" if
-                             self.sends_credentials else CREDENTIALS_HINT)
+        if status in (401, 403):
+            return _refused(self, response, text)
         if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
             return NotFound(text or "not found")
         if status == 404:
@@ -424,6 +422,7 @@ class ApiClient:
         auth = self._auth
         kind = ("a token command" if type(auth).__name__ == "TokenCommand" else
                 "AWS SigV4" if type(auth).__name__ == "SigV4" else
+                f"Basic (from {self.netrc_file})" if self.netrc_file else
                 "Basic (user and password)" if isinstance(auth, httpx.BasicAuth) else
                 "a bearer token / header" if "Authorization" in self._client.headers else
                 "none")
@@ -443,6 +442,32 @@ class ApiClient:
         if space:
             facts.append(("workspace", space))
         return facts
+
+
+def _refused(api: ApiClient, response: httpx.Response, text: str) -> AuthError:
+    """The line for a 401 or 403 from the server: credentials missing or refused (and where
+    they came from), a Host header refused, an AWS signature refused, or no permission."""
+    where, status = api.display_uri, response.status_code
+    if status == 401:
+        if api.sends_credentials:
+            return AuthError(f"{where} refused the credentials (401)",
+                             hint=f"check the login and password in {api.netrc_file}"
+                             if api.netrc_file else
+                             "check the user name and password, or the token")
+        return AuthError(f"{where} needs credentials (401)", hint=CREDENTIALS_HINT)
+    if "host header" in text.lower():
+        return AuthError(f"{where} refused the Host header (403 Invalid Host header)",
+                         hint="start the server with --allowed-hosts including this host name")
+    if type(api._auth).__name__ == "SigV4":
+        # AWS's answer: a signature made with a wrong secret, an unknown key, a clock far
+        # off, or an IAM policy without sagemaker-mlflow:* actions.
+        kind = response.headers.get("x-amzn-errortype", "").split(":")[0]
+        return AuthError(f"{where} refused the AWS-signed request (403"
+                         + (f" {kind}" if kind else "") + f"): {text.split('. ')[0]}",
+                         hint=AWS_HINT)
+    return AuthError(f"{where} refused access (403): {text}",
+                     hint="these credentials lack the permission" if api.sends_credentials
+                     else CREDENTIALS_HINT)
 
 
 async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,
@@ -481,17 +506,21 @@ def _base_url(uri: str) -> tuple[str, SplitResult]:
 
 def _credentials(parts: SplitResult, env: Mapping[str, str], auth: httpx.Auth | None,
                  given: Mapping[str, str]
-                 ) -> tuple[httpx.Auth | None, dict[str, str], list[str]]:
-    """(the auth, the headers, the secrets to keep out of messages), as MLflow's client
-    chooses: a token command or SigV4 given, else an Authorization header given (a
-    platform's token, the config file's headers), else MLFLOW_TRACKING_USERNAME/_PASSWORD,
-    else credentials in the URI, else MLFLOW_TRACKING_TOKEN."""
+                 ) -> tuple[httpx.Auth | None, dict[str, str], list[str], str]:
+    """(the auth, the headers, the secrets to keep out of messages, the netrc file the
+    credentials came from or ""), as MLflow's client chooses: a token command or SigV4 given,
+    else an Authorization header given (a platform's token, the config file's headers), else
+    MLFLOW_TRACKING_USERNAME/_PASSWORD, else credentials in the URI, else
+    MLFLOW_TRACKING_TOKEN, else the host's entry in $NETRC or ~/.netrc (requests, under
+    MLflow's client, reads it when nothing else is given)."""
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     headers = {"User-Agent": "mlflow-tui", "Accept": "application/json"}
     env_user = env.get("MLFLOW_TRACKING_USERNAME")
     env_pass = env.get("MLFLOW_TRACKING_PASSWORD")
     token = env.get("MLFLOW_TRACKING_TOKEN")
+    netrc_file = ""
+    netrc_pass = None
     if auth is not None or "Authorization" in given:
         pass
     elif env_user and env_pass:
@@ -500,10 +529,18 @@ def _credentials(parts: SplitResult, env: Mapping[str, str], auth: httpx.Auth | 
         auth = httpx.BasicAuth(user, password or "")
     elif token:
         headers["Authorization"] = f"Bearer {token}"
+    else:
+        found = netrc_login(parts.hostname, env)
+        if found is not None:
+            login, netrc_pass, netrc_file = found
+            auth = httpx.BasicAuth(login, netrc_pass)
     headers.update(given)
-    secrets = [s for s in (env_pass, token, password, parts.password, *given.values())
+    # Extra headers may carry secrets (Snowflake's token...): their values are kept out of
+    # messages, but for the headers that only name where to go (a workspace, an ARN).
+    secrets = [s for s in (env_pass, token, password, parts.password, netrc_pass,
+                           *(v for k, v in given.items() if k.lower() not in PUBLIC_HEADERS))
                if s and len(s) >= 6]
-    return auth, headers, secrets
+    return auth, headers, secrets, netrc_file
 
 
 def _range_total(header: str | None) -> int | None:

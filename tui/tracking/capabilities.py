@@ -42,12 +42,16 @@ class Capabilities:
     2.0.x, or a platform that does not serve it). `windows`: get-history-bulk-interval exists
     (2.11+), so a step window or a sample of a series costs only itself; without it every
     history read is the whole series. `run_id_in`: `attributes.run_id IN (...)` filters work.
-    `note`: one line for the header when the server is old; "" when nothing is missing."""
+    `note`: one line for the connection details when the server is old; "" when nothing is
+    missing; `label`: a few words of it for the header. `public_only`: a platform whose
+    profile promises only its public REST API (Databricks): no /version, no ajax-api, no
+    bulk-interval; histories are read with get-history."""
 
     version: str | None = None
     windows: bool = True
     run_id_in: bool = True
     attribute_filters: bool = True  # False: status/start_time/LIKE refused (Azure ML)
+    public_only: bool = False
 
     @property
     def version_tuple(self) -> tuple[int, int, int] | None:
@@ -66,18 +70,37 @@ class Capabilities:
                     "LIKE): mlflow-tui filters those runs itself")
         if self.version:
             who = f"MLflow {self.version}"
+        elif self.public_only:
+            who = "public REST API only"
         elif not self.run_id_in:
             who = "MLflow 2.0.x"  # no /version (2.1+) and no run_id IN (2.3.1+)
         else:
             who = "MLflow (version not reported)"
         parts = []
-        if not self.windows:
+        if not self.windows and self.public_only:
+            parts.append("no windowed history in it (get-history only): charts refresh from "
+                         "full histories")
+        elif not self.windows:
             parts.append("no windowed history (before 2.11): charts refresh from full histories")
         if not self.run_id_in:
             parts.append("no run_id IN filters (before 2.3.1)")
         if not self.attribute_filters:
             parts.append("run-attribute filters refused: filtered here")
         return f"{who}: " + "; ".join(parts)
+
+    @property
+    def label(self) -> str:
+        """The header's few words: what was found, never a version the server did not
+        report; "" when nothing is missing."""
+        if not self.note:
+            return ""
+        if not self.old:
+            return "server refuses some filters: runs filtered here"
+        if self.version:
+            return f"old server (MLflow {self.version}): slower charts"
+        if self.public_only:
+            return "history read whole: public REST API only"
+        return "history read whole: this server has no bulk-interval route"
 
     def with_windows(self, windows: bool) -> Capabilities:
         return replace(self, windows=windows)

@@ -5,8 +5,10 @@ does too.
 MLflow's client is `requests` with `trust_env`: HTTP_PROXY / HTTPS_PROXY / ALL_PROXY /
 NO_PROXY, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, plus MLflow's MLFLOW_TRACKING_SERVER_CERT_PATH,
 MLFLOW_TRACKING_CLIENT_CERT_PATH and MLFLOW_TRACKING_INSECURE_TLS
-(mlflow/utils/rest_utils.py, mlflow/utils/request_utils.py). OpenSSL's SSL_CERT_FILE /
-SSL_CERT_DIR are honoured too, as httpx and most command-line tools do.
+(mlflow/utils/rest_utils.py, mlflow/utils/request_utils.py), and the tracking host's login in
+$NETRC or ~/.netrc when no credentials are given (netrc_login; tui/tracking/api.py decides).
+OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR are honoured too, as httpx and most command-line tools
+do.
 
 Everything is read from the `environ` mapping given (the process environment by default), so
 that tests can hand in their own.
@@ -15,15 +17,17 @@ that tests can hand in their own.
 from __future__ import annotations
 
 import ipaddress
+import netrc
 import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["NetworkSettings", "TLS_HINT", "network_settings", "proxy_for"]
+__all__ = ["NetworkSettings", "TLS_HINT", "netrc_login", "network_settings", "proxy_for"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -148,3 +152,25 @@ def transport(url: str, settings: NetworkSettings, **kwargs: object) -> httpx.As
     """An httpx transport for `url` with the TLS context and the proxy (if any) it needs."""
     proxy = proxy_for(url, settings)
     return httpx.AsyncHTTPTransport(verify=settings.verify, proxy=proxy, **kwargs)  # type: ignore[arg-type]
+
+
+def netrc_login(host: str | None, env: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """(login, password, the file) of `host`'s entry, or of the default entry, in the netrc
+    file requests reads: $NETRC, else the first of ~/.netrc and ~/_netrc that exists. None
+    when there is none, or the file cannot be read or parsed (requests ignores it then)."""
+    if not host:
+        return None
+    named = (env.get("NETRC") or "").strip()
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    places = [Path(named).expanduser()] if named else [home / ".netrc", home / "_netrc"]
+    path = next((p for p in places if p.is_file()), None)
+    if path is None:
+        return None
+    try:
+        entry = netrc.netrc(str(path)).authenticators(host)
+    except (OSError, UnicodeDecodeError, netrc.NetrcParseError):
+        return None
+    if not entry or not (entry[0] or entry[1] or entry[2]):
+        return None
+    login, account, password = entry
+    return (login or account or ""), (password or ""), str(path)

@@ -4,7 +4,9 @@
   MLFLOW_TRACKING_URI): the workspace host and a personal access token from DATABRICKS_HOST /
   DATABRICKS_TOKEN, else from the profile in ``~/.databrickscfg`` (DATABRICKS_CONFIG_FILE
   names another file; the profile defaults to DEFAULT). Requests go to the workspace's public
-  ``/api/2.0/mlflow/`` endpoints with ``Authorization: Bearer``.
+  ``/api/2.0/mlflow/`` endpoints with ``Authorization: Bearer``, and only to those: no
+  ``GET /version``, no ``/ajax-api`` route, no get-history-bulk-interval (histories are read
+  with ``metrics/get-history``; ``public_api_only``).
 - **SageMaker managed MLflow**: ``arn:aws:sagemaker:REGION:ACCOUNT:mlflow-tracking-server/NAME``
   (the URI the official ``sagemaker-mlflow`` plugin takes): the regional endpoint
   ``https://REGION.experiments.sagemaker.aws`` with the ARN in ``x-mlflow-sm-tracking-server-arn``
@@ -37,6 +39,9 @@ class Platform:
     headers: Mapping[str, str] = field(default_factory=dict)
     token: str | None = None  # Bearer
     region: str | None = None  # SigV4
+    # Only the platform's public REST API (/api/2.0/mlflow/...): no GET /version, no
+    # /ajax-api routes, no get-history-bulk-interval (Databricks documents none of them).
+    public_api_only: bool = False
 
 
 def is_platform_uri(uri: str) -> bool:
@@ -75,7 +80,7 @@ def databricks(uri: str, environ: Mapping[str, str] | None = None,
                             "~/.databrickscfg (personal access token)")
     if "://" not in host:
         host = "https://" + host
-    return Platform("databricks", host.rstrip("/"), token=token)
+    return Platform("databricks", host.rstrip("/"), token=token, public_api_only=True)
 
 
 def sagemaker(arn: str, environ: Mapping[str, str] | None = None) -> Platform:

@@ -58,10 +58,13 @@ _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
 class RestSource(ApiClient):
     """TrackingSource for http(s) servers: what the server can answer, runs, histories."""
 
-    def __init__(self, uri: str, **options: Any) -> None:
+    def __init__(self, uri: str, *, public_api_only: bool = False, **options: Any) -> None:
         """`options`: ApiClient's (environ, timeouts, retries, transport, auth, headers,
-        display, setup_error)."""
+        display, setup_error). `public_api_only`: send nothing but the public
+        `/api/2.0/mlflow/` routes (Databricks): no GET /version, no probes of routes outside
+        it; histories with get-history (tui/tracking/platforms.py)."""
         super().__init__(uri, **options)
+        self.public_api_only = public_api_only
         # run id -> (the JSON text of its record, its Run), least recently seen first: a run
         # listed again with the same text keeps its Run object (no parsing; cheap to compare
         # for whoever shows it). Most runs of a listing are unchanged from one to the next.
@@ -72,7 +75,8 @@ class RestSource(ApiClient):
         # `_run_id_in` are also learnt on the way (an HTML 404 on bulk-interval, a 400 on IN).
         self._caps: Capabilities | None = None
         self._caps_lock = asyncio.Lock()
-        self._windows: bool | None = None
+        # A public-API-only platform has no bulk-interval route to use: whole series.
+        self._windows: bool | None = False if public_api_only else None
         self._run_id_in: bool | None = None
         # False once the server refused status / start_time / LIKE clauses (Azure ML):
         # they are applied here from then on (tui/tracking/clientfilter.py).
@@ -87,7 +91,8 @@ class RestSource(ApiClient):
         facts = self.describe_connection()
         caps = self._caps
         if caps is not None:
-            facts.append(("server version", caps.version or "not reported (MLflow 2.0.x?)"))
+            facts.append(("server version", caps.version or (
+                "not asked (public REST API only)" if caps.public_only else "not reported")))
             facts.append(("history", "windows (get-history-bulk-interval)" if caps.windows else
                           "whole series only (metrics/get-history): charts refresh from full "
                           "histories, paced by their size"))
@@ -137,6 +142,14 @@ class RestSource(ApiClient):
         if the version changed (an upgraded server). Raises TrackingError like any call, and
         ServerError ("has no MLflow API") when the URL is not an MLflow server at all."""
         async with self._caps_lock:
+            if self.public_api_only:
+                # Known without asking: /version and bulk-interval are not public routes.
+                # `run_id IN` is assumed and learnt from a 400 if refused (search_runs).
+                self._lost = False
+                self._caps = Capabilities(None, False, self._run_id_in is not False,
+                                          self._attribute_filters is not False,
+                                          public_only=True)
+                return self._caps
             if self._caps is not None and not self._lost:
                 return self._caps
             version = await self._version()
