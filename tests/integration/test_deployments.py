@@ -15,7 +15,6 @@ platform's front door, which cannot run here):
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 import uuid
@@ -24,10 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlflow_tui.cli import main
 from tests.netservers import ReverseProxy
 from tests.server import MlflowServer
 from tests.sigv4 import ARN_HEADER, SigV4Front
+from tests.status_cli import one_error_line, run_ids, status
 
 pytestmark = pytest.mark.server
 
@@ -35,7 +34,6 @@ API = "/api/2.0/mlflow"
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team"
 KEY_ID = "AKIDMLFLOWTUITEST0001"
 SECRET = "test/" + secrets.token_hex(16)
-PREFIX = "mlflow-tui status: error: "
 CLEARED = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
            "MLFLOW_TRACKING_TOKEN", "MLFLOW_WORKSPACE", "HTTP_PROXY", "HTTPS_PROXY",
            "ALL_PROXY", "NO_PROXY", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
@@ -57,20 +55,6 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def status(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["status", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_ids(out: str) -> set[str]:
-    return {row["run_id"] for row in json.loads(out)}
-
-
-def one_error_line(err: str) -> str:
-    assert err.count("\n") == 1 and err.endswith("\n"), err
-    assert err.startswith(PREFIX), err
-    return err[len(PREFIX):-1]
 
 
 # ---------------------------------------------------------------------- 1. SageMaker SigV4

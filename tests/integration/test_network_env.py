@@ -32,7 +32,6 @@ from pathlib import Path
 import pytest
 from mlflow.entities import Metric
 
-from mlflow_tui.cli import main
 from mlflow_tui.tracking.rest import CREDENTIALS_HINT
 from tests.conftest import wait_rows, wait_until
 from tests.netservers import (
@@ -44,6 +43,7 @@ from tests.netservers import (
     make_pki,
 )
 from tests.server import free_port
+from tests.status_cli import one_error_line, run_ids, status
 
 pytestmark = pytest.mark.server
 
@@ -54,7 +54,6 @@ NETWORK_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_
                 "MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_USERNAME",
                 "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_URI",
                 "MLFLOW_WORKSPACE", "MLFLOW_ALLOW_FILE_STORE")
-PREFIX = "mlflow-tui status: error: "
 
 
 @pytest.fixture(autouse=True)
@@ -69,21 +68,6 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def status(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["status", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_ids(out: str) -> set[str]:
-    return {row["run_id"] for row in json.loads(out)}
-
-
-def one_error_line(err: str) -> str:
-    """The message of a one-line `status` error."""
-    assert err.count("\n") == 1 and err.endswith("\n"), err
-    assert err.startswith(PREFIX), err
-    return err[len(PREFIX):-1]
 
 
 def _log_run(client, experiment_id: str, name: str) -> str:
