@@ -24,7 +24,6 @@ from mlflow_tui.screens.artifact_cells import model_label, model_text, table_cel
 from mlflow_tui.screens.artifacts_view import (
     FOLLOW_EVERY,
     ArtifactsView,
-    _visible,
     is_binary,
     kind_of,
     size_text,
@@ -40,7 +39,7 @@ from mlflow_tui.tracking.artifacts import (
 )
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
-from mlflow_tui.widgets import plain
+from mlflow_tui.widgets import plain, safe_block
 
 
 class ArtifactsScreen(ArtifactsView):
@@ -151,8 +150,8 @@ class ArtifactsScreen(ArtifactsView):
 
     def _show_model(self, model: LoggedModel) -> None:
         self._show("#art-preview")
-        self.shown = model_text(model, self.run.run_id)
-        self.query_one("#art-text", Static).update(Text(_visible(self.shown)))
+        self.shown = safe_block(model_text(model, self.run.run_id))
+        self.query_one("#art-text", Static).update(Text(self.shown))
         self._head(f"logged model {model.name} · {model.model_id}")
 
     @on(Tree.NodeExpanded, "#art-tree")
@@ -227,7 +226,7 @@ class ArtifactsScreen(ArtifactsView):
             self._head(f"find {self.find_term!r}: not in what is shown")
             return
         self.find_at = next((i for i in hits if i > self.find_at), hits[0])
-        text = Text(_visible(self.shown))
+        text = Text(self.shown)  # already made safe (safe_block)
         text.highlight_words([self.find_term], style="reverse", case_sensitive=False)
         self.query_one("#art-text", Static).update(text)
         pane = self.query_one("#art-preview", VerticalScroll)

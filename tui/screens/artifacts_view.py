@@ -32,7 +32,7 @@ from mlflow_tui.tracking.artifacts import (
 )
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
-from mlflow_tui.widgets import RunTable, plain
+from mlflow_tui.widgets import RunTable, plain, safe_block
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
           ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",
@@ -164,8 +164,8 @@ class ArtifactsView(Screen[None]):
 
     def _show_message(self, message: str, style: str = "") -> None:
         self._show("#art-preview")
-        self.shown = message
-        self.query_one("#art-text", Static).update(Text(message, style=style))
+        self.shown = safe_block(message)  # an error's text may hold the server's words
+        self.query_one("#art-text", Static).update(Text(self.shown, style=style))
 
     @work(group="preview", exclusive=True)
     async def _preview(self, entry: Artifact) -> None:
@@ -222,13 +222,16 @@ class ArtifactsView(Screen[None]):
             note += f" · the {'last' if tail else 'first'} {PREVIEW_LINES:,} lines shown"
             cut = True
         self._head(f"{self.where(entry)} · {note}")
+        # The file's contents are the server's text: every escape sequence and control
+        # character made visible before anything draws it (rich.Syntax passes ESC through).
+        text = safe_block(text)
         self.shown = text
         widget = self.query_one("#art-text", Static)
         if language and not cut:
             widget.update(Syntax(text, language, theme="ansi_dark", word_wrap=True,
                                  line_numbers=False))
         else:
-            widget.update(Text(_visible(text)))
+            widget.update(Text(text))
         if self.tail or self.following:
             self.query_one("#art-preview", VerticalScroll).scroll_end(animate=False)
 
@@ -286,20 +289,3 @@ class ArtifactsView(Screen[None]):
                        f"{len(group.steps)}: [ and ] move) · {size_text(chunk.total)} · {how}")
         else:
             self._head(f"{self.where(entry)} · {size_text(chunk.total)} · {how}")
-
-
-def _visible(text: str) -> str:
-    """Terminal escape sequences and control characters in a file shown as visible symbols
-    (a log with colours must not repaint the screen)."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t":
-            out.append(ch)
-        elif code < 32:
-            out.append(chr(0x2400 + code))
-        elif code == 127 or 0x80 <= code < 0xA0:
-            out.append("�")
-        else:
-            out.append(ch)
-    return "".join(out)

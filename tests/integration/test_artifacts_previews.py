@@ -1,0 +1,111 @@
+"""Previews of hostile and awkward files on a real `mlflow server --serve-artifacts`: file
+contents carrying terminal escape sequences (drawn as visible symbols, whatever the file's
+kind), CSV tables, Parquet, binary files, images too large to show."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from textual.widgets import Tree
+
+from mlflow_tui.app import make_app
+from mlflow_tui.config import Settings
+from tests.conftest import running, wait_until
+from tests.integration.test_artifacts_server import _open_artifacts
+
+PREFIX = f"previews-{uuid.uuid4().hex[:6]}"  # unique on the session server
+
+# What a hostile file may carry: colours (CSI ... m), a clipboard write (OSC 52), a hyperlink
+# (OSC 8), 8-bit C1 controls (CSI, OSC, ST as U+009B, U+009D, U+009C), BEL, backspace, and
+# a lone ESC c (full reset).
+EVIL = ("plain \x1b[31mred\x1b[0m text\n"
+        "osc52 \x1b]52;c;ZXZpbA==\x07 after\n"
+        "osc8 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\ after\n"
+        "c1 \u009b31m csi \u009d0;title\u009c st\n"
+        "bell \x07 backspace \x08 reset \x1bc end\n")
+HOSTILE = {
+    "evil.yaml": "key: value\n" + EVIL,
+    "evil.toml": "[table]\nkey = 1\n" + EVIL,
+    "evil.py": "def f():\n    return 1\n" + EVIL,
+    "bad.json": "{not json\n" + EVIL,
+    # Valid JSON: pretty-printing decodes its strings, and json.dumps escapes C0 controls
+    # again (\u001b) but writes C1 controls (U+009B: CSI) as they are.
+    "good.json": json.dumps({"colour": "\x1b[31mred", "c1": "\u009b31m csi"}),
+    "evil.txt": EVIL,
+    "model/MLmodel": "flavors:\n  python_function: {}\n" + EVIL,
+    "evil.csv": "name,value\n\x1b[31mred\x1b[0m,1\n\x1b]52;c;ZXZpbA==\x07,2\nc1\u009b31m,3\n",
+}
+# Control characters a terminal acts on (line breaks are the drawing's own, not the file's).
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def drawn(app) -> tuple[str, str]:
+    """What Textual would write for the whole screen now: the characters of every cell (the
+    text of the segments, which the driver writes as they are), and the bytes with the styles
+    and cursor moves Textual adds."""
+    update = app.screen._compositor.render_full_update()
+    cells = "\n".join("".join(segment.text for strip in line for segment in strip)
+                      for line in update.strips)
+    return cells, update.render_segments(app.console)
+
+
+@pytest.fixture(scope="module")
+def previews(mlflow_server, tmp_path_factory):
+    server = running(mlflow_server)
+    root = tmp_path_factory.mktemp("previews")
+    client = server.client()
+    exp = client.create_experiment(f"{PREFIX}/hostile")
+    rid = client.create_run(exp, run_name="hostile-files").info.run_id
+    for name, body in HOSTILE.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body.encode())
+        client.log_artifact(rid, str(path), name.rsplit("/", 1)[0] if "/" in name else None)
+    return {"server": server, "client": client, "experiment": exp, "run_id": rid,
+            "root": root}
+
+
+def _node(tree: Tree, *names: str):
+    node = tree.root
+    for name in names:
+        node = next(n for n in node.children if n.data is not None and n.data.name == name)
+    return node
+
+
+async def test_escape_sequences_in_file_contents_never_reach_the_terminal(previews, tmp_path):
+    """YAML, TOML, Python, MLmodel (highlighted), invalid and valid JSON, plain text and CSV
+    cells: every escape sequence and control character is drawn as a visible symbol."""
+    app = make_app(Settings(uri=previews["server"].url, experiments=[f"{PREFIX}/hostile"],
+                            interval=0.5, export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        model = _node(tree, "model")
+        model.expand()
+        await wait_until(lambda: len(model.children) == 1, timeout=20)
+        for name in HOSTILE:
+            node = _node(tree, *name.split("/"))
+            tree.select_node(node)
+            if name.endswith(".csv"):
+                await wait_until(lambda: screen.query_one("#art-table").display
+                                 and screen.shown == "name,value", timeout=20)
+            else:
+                marker = '"c1"' if name == "good.json" else "reset"
+                await wait_until(lambda m=marker: m in screen.shown, timeout=20)
+            await pilot.pause()
+            cells, written = drawn(app)
+            assert not CONTROL.search(cells), (name, CONTROL.findall(cells))
+            # Textual's own output holds its colours and cursor moves (CSI), never an OSC, a
+            # BEL or an 8-bit control.
+            assert "\x1b]" not in written and "\x07" not in written, name
+            assert not re.search("[\x80-\x9f]", written), name
+            # The visible replacements, as names get them (safe_text).
+            if name == "good.json":
+                assert '"c1": "␛ csi"' in screen.shown
+            elif not name.endswith(".csv"):
+                assert "red␛ text" in screen.shown and "reset ␛ end" in screen.shown
+            assert "␛" in cells, f"{name}: the escapes are shown as ␛"
