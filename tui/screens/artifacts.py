@@ -34,6 +34,7 @@ from mlflow_tui.tracking.artifacts import (
     ArtifactError,
     Chunk,
     LoggedModel,
+    MissingRoot,
     image_steps,
     save_tree,
 )
@@ -82,6 +83,10 @@ class ArtifactsScreen(ArtifactsView):
         try:
             entries = await (self.store if owner is None else
                              self.store_for(owner)).list(self.run, path)
+        except MissingRoot as exc:  # not "no artifacts": where they should be, and why not
+            self._show_message(f"No artifacts: {exc}", "dim")
+            self._head("the artifact root is missing")
+            return
         except TrackingError as exc:
             self._show_message(f"✘ {exc}", "bold red")
             return

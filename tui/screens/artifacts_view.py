@@ -7,9 +7,11 @@ range): a 5 GB checkpoint is never downloaded to look at.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import PurePosixPath
+from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -20,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from mlflow_tui.images import found, image_widget
+from mlflow_tui.images import decode_image, found, image_widget
 from mlflow_tui.screens.artifact_cells import table_cells
 from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
@@ -186,7 +188,7 @@ class ArtifactsView(Screen[None]):
                                "s saves it.", "dim")
             return
         if kind == "table":
-            self._preview_table(entry, chunk)
+            await self._preview_table(entry, chunk)
             return
         if kind == "parquet":
             self._show_message("Parquet previews need the whole file and pyarrow: s saves it, "
@@ -235,15 +237,13 @@ class ArtifactsView(Screen[None]):
         if self.tail or self.following:
             self.query_one("#art-preview", VerticalScroll).scroll_end(animate=False)
 
-    def _preview_table(self, entry: Artifact, chunk: Chunk) -> None:
-        import pandas as pd
-
+    async def _preview_table(self, entry: Artifact, chunk: Chunk) -> None:
         sep = TABLES[PurePosixPath(entry.path.lower()).suffix]
         data = chunk.data
         if not chunk.complete and b"\n" in data:
             data = data[: data.rfind(b"\n") + 1]  # whole rows only
-        try:
-            frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=TABLE_ROWS)
+        try:  # pandas (its import too) in a thread: the UI stays responsive
+            frame = await asyncio.to_thread(_read_csv, data, sep)
         except Exception as exc:  # noqa: BLE001 - a malformed file is shown as text
             self._show_text(entry, "text", data.decode("utf-8", "replace") +
                             f"\n\n(not a table: {exc})", chunk)
@@ -258,14 +258,20 @@ class ArtifactsView(Screen[None]):
 
     async def _preview_image(self, entry: Artifact) -> None:
         if entry.size is not None and entry.size > MAX_IMAGE:
-            self._show_message(f"{entry.name}: {size_text(entry.size)}, too large to show; "
-                               "s saves it.", "dim")
+            self._show_message(f"{entry.name}: {size_text(entry.size)}, too large to show "
+                               f"(over {size_text(MAX_IMAGE)}); s saves it.", "dim")
             return
         chunk = await self.store_for(entry).read(self.run, entry.path, start=0,
                                                  length=MAX_IMAGE)
+        if chunk.total is not None and chunk.total > MAX_IMAGE:
+            self._show_message(f"{entry.name}: {size_text(chunk.total)}, too large to show "
+                               f"(over {size_text(MAX_IMAGE)}); s saves it.", "dim")
+            return
         holder = self.query_one("#art-image", Vertical)
         try:
-            image = image_widget(chunk.data)
+            # Decoding (and shrinking a large picture to what a terminal can show) in a
+            # thread: a big PNG took the UI for a while.
+            image = image_widget(await asyncio.to_thread(decode_image, chunk.data))
             await holder.remove_children()
             await holder.mount(image)
         except ImportError:
@@ -289,3 +295,10 @@ class ArtifactsView(Screen[None]):
                        f"{len(group.steps)}: [ and ] move) · {size_text(chunk.total)} · {how}")
         else:
             self._head(f"{self.where(entry)} · {size_text(chunk.total)} · {how}")
+
+
+def _read_csv(data: bytes, sep: str) -> Any:
+    """The first TABLE_ROWS rows of a CSV/TSV head (pandas; run in a thread)."""
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data), sep=sep, nrows=TABLE_ROWS)
