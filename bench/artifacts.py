@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import time
@@ -80,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = Report("artifacts")
     with mlflow_server(serve_artifacts=True) as server:
-        exp, rid = seed(server, args.files, args.log_mb)
-        got = asyncio.run(measure(server.url, exp, rid, args.repeats))
+        try:
+            exp, rid = seed(server, args.files, args.log_mb)
+            got = asyncio.run(measure(server.url, exp, rid, args.repeats))
+        finally:  # the 1 GB log and the 10,000 files are not left in the temporary folder
+            shutil.rmtree(server.root / "artifacts", ignore_errors=True)
     report.extra.update(got)
     report.add(f"list a folder of {got['files']:,} artifacts (median of {args.repeats})",
                f"{got['list_s']:.2f} s", None)
