@@ -109,3 +109,127 @@ async def test_escape_sequences_in_file_contents_never_reach_the_terminal(previe
             elif not name.endswith(".csv"):
                 assert "red␛ text" in screen.shown and "reset ␛ end" in screen.shown
             assert "␛" in cells, f"{name}: the escapes are shown as ␛"
+
+
+# ---------------------------------------------------------------------- tables and odd files
+CSV_ROWS = 500
+PARQUET_ROWS = 200_000
+
+
+@pytest.fixture(scope="module")
+def tables(previews):
+    """A run with a CSV longer than the table shows, a Parquet file of many row groups, a
+    file named .parquet that is not one, a binary file and an image."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image as PILImage
+
+    root, client = previews["root"] / "tables", previews["client"]
+    root.mkdir()
+    exp = client.create_experiment(f"{PREFIX}/tables")
+    rid = client.create_run(exp, run_name="tables").info.run_id
+    (root / "metrics.csv").write_text("step,loss,note\n" + "".join(
+        f"{i},{1 / (i + 1):.4f},n{i}\n" for i in range(CSV_ROWS)))
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"step": np.arange(PARQUET_ROWS),
+                          "loss": rng.random(PARQUET_ROWS),
+                          "label": [f"class-{i % 97}" for i in range(PARQUET_ROWS)]})
+    frame.to_parquet(root / "preds.parquet", row_group_size=5_000)
+    (root / "fake.parquet").write_bytes(b"PAR1" + b"not really" * 100)
+    (root / "weights.bin").write_bytes(bytes(range(256)) * 64)
+    PILImage.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+        root / "noise.png")
+    for name in ("metrics.csv", "preds.parquet", "fake.parquet", "weights.bin", "noise.png"):
+        client.log_artifact(rid, str(root / name))
+    return {"experiment": f"{PREFIX}/tables", "parquet_size":
+            (root / "preds.parquet").stat().st_size}
+
+
+async def _open_tables(previews, tables, tmp_path):
+    app = make_app(Settings(uri=previews["server"].url, experiments=[tables["experiment"]],
+                            interval=0.5, export_dir=str(tmp_path)))
+    return app
+
+
+def _head(screen) -> str:
+    return str(screen.query_one("#art-head").render())
+
+
+async def test_a_csv_shows_its_first_rows_and_how_many_there_are(previews, tables, tmp_path):
+    from mlflow_tui.screens.artifacts_view import TABLE_ROWS
+    from mlflow_tui.widgets import RunTable
+
+    app = await _open_tables(previews, tables, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        tree.select_node(_node(tree, "metrics.csv"))
+        table = screen.query_one("#art-table", RunTable)
+        await wait_until(lambda: table.display and screen.shown == "step,loss,note", timeout=20)
+        assert table.row_count == TABLE_ROWS < CSV_ROWS
+        assert f"the first {TABLE_ROWS} of {CSV_ROWS} rows" in _head(screen)
+        assert [str(c) for c in table.get_row_at(0)][:3] == ["0", "1.0000", "n0"]
+
+
+async def test_a_parquet_file_shows_its_first_rows_reading_only_what_it_needs(
+        previews, tables, tmp_path):
+    from mlflow_tui.screens.artifacts_view import TABLE_ROWS
+    from mlflow_tui.widgets import RunTable
+
+    app = await _open_tables(previews, tables, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        before = app.source.bytes_in
+        tree.select_node(_node(tree, "preds.parquet"))
+        table = screen.query_one("#art-table", RunTable)
+        await wait_until(lambda: table.display and screen.shown == "step,loss,label",
+                         timeout=30)
+        moved = app.source.bytes_in - before
+        assert table.row_count == TABLE_ROWS
+        assert [str(c) for c in table.get_row_at(1)][2] == "class-1"
+        head = _head(screen)
+        assert f"Parquet: the first {TABLE_ROWS} of {PARQUET_ROWS:,} rows (40 row groups)" \
+            in head
+        # The footer and the first of 40 row groups: a small part of the file.
+        assert moved < tables["parquet_size"] / 5, (moved, tables["parquet_size"])
+        # Not Parquet after all: said in one line.
+        tree.select_node(_node(tree, "fake.parquet"))
+        await wait_until(lambda: "not a readable Parquet file" in screen.shown, timeout=20)
+
+
+async def test_without_pyarrow_a_parquet_file_names_what_to_install(previews, tables,
+                                                                    tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow: ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    app = await _open_tables(previews, tables, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        tree.select_node(_node(tree, "preds.parquet"))
+        await wait_until(lambda: "pip install pyarrow" in screen.shown, timeout=20)
+        assert "\n" not in screen.shown
+
+
+async def test_a_binary_file_and_an_image_too_large_say_so(previews, tables, tmp_path,
+                                                           monkeypatch):
+    from mlflow_tui.screens import artifacts_view
+
+    monkeypatch.setattr(artifacts_view, "MAX_IMAGE", 1000)  # noise.png is ~12 KB
+    app = await _open_tables(previews, tables, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        tree.select_node(_node(tree, "weights.bin"))
+        await wait_until(lambda: "binary file" in screen.shown, timeout=20)
+        assert screen.shown == "weights.bin: a binary file of 16.0 KB; s saves it."
+        tree.select_node(_node(tree, "noise.png"))
+        await wait_until(lambda: "too large to show" in screen.shown, timeout=20)
+        assert "(over 1000 B); s saves it." in screen.shown
+        assert not screen.query_one("#art-image").display

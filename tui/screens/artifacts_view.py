@@ -34,6 +34,7 @@ from mlflow_tui.tracking.artifacts import (
 )
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
+from mlflow_tui.tracking.parquet import ParquetUnavailable, TooMuch, parquet_head
 from mlflow_tui.widgets import RunTable, plain, safe_block
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
@@ -176,6 +177,9 @@ class ArtifactsView(Screen[None]):
             if kind == "image":
                 await self._preview_image(entry)
                 return
+            if kind == "parquet":
+                await self._preview_parquet(entry)
+                return
             chunk = await self.store_for(entry).read(self.run, entry.path,
                                           start=None if self.tail else 0,
                                           length=PREVIEW_BYTES)
@@ -189,10 +193,6 @@ class ArtifactsView(Screen[None]):
             return
         if kind == "table":
             await self._preview_table(entry, chunk)
-            return
-        if kind == "parquet":
-            self._show_message("Parquet previews need the whole file and pyarrow: s saves it, "
-                               "then open it with pandas.", "dim")
             return
         text = chunk.data.decode("utf-8", "replace")
         if chunk.start > 0:  # started mid-line: drop the broken first line
@@ -251,10 +251,35 @@ class ArtifactsView(Screen[None]):
         self._show("#art-table")
         table = self.query_one("#art-table", RunTable)
         table.set_rows(*table_cells(frame))
-        more = "" if chunk.complete else f" (the first {size_text(len(data))})"
+        if chunk.complete:  # the whole file read: its rows counted (lines, less the header)
+            rows = data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
+            count = (f"the first {len(frame):,} of {rows:,} rows" if rows > len(frame) else
+                     f"{len(frame):,} rows")
+        else:
+            count = f"the first {len(frame):,} rows (of the first {size_text(len(data))} read)"
         self.shown = ",".join(str(c) for c in frame.columns)
-        self._head(f"{self.where(entry)} · {len(frame)} rows shown{more} of "
-                   f"{size_text(chunk.total)}")
+        self._head(f"{self.where(entry)} · {count} · {size_text(chunk.total)}")
+
+    async def _preview_parquet(self, entry: Artifact) -> None:
+        """The first rows of a Parquet file: its footer and first row group, read by byte
+        ranges (tracking/parquet.py), the table drawn like a CSV's."""
+        try:
+            head = await parquet_head(self.store_for(entry), self.run, entry, TABLE_ROWS)
+        except ParquetUnavailable as exc:
+            self._show_message(f"{entry.name}: {exc}; s saves it.", "dim")
+            return
+        except TooMuch as exc:
+            self._show_message(f"{entry.name}: {exc} (its first row group is too large); "
+                               "s saves it.", "dim")
+            return
+        self._show("#art-table")
+        table = self.query_one("#art-table", RunTable)
+        table.set_rows(*table_cells(head.frame))
+        self.shown = ",".join(str(c) for c in head.frame.columns)
+        groups = f"{head.row_groups} row group{'s' if head.row_groups != 1 else ''}"
+        self._head(f"{self.where(entry)} · Parquet: the first {len(head.frame):,} of "
+                   f"{head.rows:,} rows ({groups}) · read {size_text(head.moved)} of "
+                   f"{size_text(head.size)}")
 
     async def _preview_image(self, entry: Artifact) -> None:
         if entry.size is not None and entry.size > MAX_IMAGE:

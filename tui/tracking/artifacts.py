@@ -266,32 +266,7 @@ class LocalArtifacts:
     300 MB took the event loop (the UI) for a second or more."""
 
     async def list(self, run: Run, path: str = "") -> list[Artifact]:
-        return await asyncio.to_thread(self._list, run, path)
-
-    def _list(self, run: Run, path: str) -> list[Artifact]:
-        folder = self._where(run, path)
-        if not folder.is_dir():
-            if not path:
-                root = local_root(run.artifact_uri)
-                raise MissingRoot(f"the run's artifact root {root} does not exist",
-                                  hint="MLflow creates it with the run's first artifact; if "
-                                  "files were logged, the store was moved or is not mounted")
-            raise ArtifactError(f"no artifact folder {path!r} at {folder}")
-        out = []
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            raise ArtifactError(f"cannot list {folder}: {exc.strerror or exc}") from None
-        base = check_relative(path)
-        for entry in entries:
-            rel = f"{base}/{entry.name}" if base else entry.name
-            try:
-                is_dir = entry.is_dir()
-                size = None if is_dir else entry.stat().st_size
-            except OSError:
-                is_dir, size = False, None
-            out.append(Artifact(rel, is_dir, size))
-        return sort_entries(out)
+        return await asyncio.to_thread(_list_local, run, path)
 
     async def read(self, run: Run, path: str, *, start: int | None = 0,
                    length: int = PREVIEW_BYTES) -> Chunk:
@@ -341,6 +316,33 @@ class LocalArtifacts:
     @staticmethod
     def _where(run: Run, path: str) -> Path:
         return local_root(run.artifact_uri) / check_relative(path)
+
+
+def _list_local(run: Run, path: str) -> list[Artifact]:
+    """LocalArtifacts.list's work (in a thread)."""
+    folder = LocalArtifacts._where(run, path)
+    if not folder.is_dir():
+        if not path:
+            root = local_root(run.artifact_uri)
+            raise MissingRoot(f"the run's artifact root {root} does not exist",
+                              hint="MLflow creates it with the run's first artifact; if "
+                              "files were logged, the store was moved or is not mounted")
+        raise ArtifactError(f"no artifact folder {path!r} at {folder}")
+    out = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        raise ArtifactError(f"cannot list {folder}: {exc.strerror or exc}") from None
+    base = check_relative(path)
+    for entry in entries:
+        rel = f"{base}/{entry.name}" if base else entry.name
+        try:
+            is_dir = entry.is_dir()
+            size = None if is_dir else entry.stat().st_size
+        except OSError:
+            is_dir, size = False, None
+        out.append(Artifact(rel, is_dir, size))
+    return sort_entries(out)
 
 
 def local_root(uri: str) -> Path:
