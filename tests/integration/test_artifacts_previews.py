@@ -233,3 +233,37 @@ async def test_a_binary_file_and_an_image_too_large_say_so(previews, tables, tmp
         await wait_until(lambda: "too large to show" in screen.shown, timeout=20)
         assert "(over 1000 B); s saves it." in screen.shown
         assert not screen.query_one("#art-image").display
+
+
+async def test_a_tail_from_a_server_that_ignores_ranges_is_capped_and_said(
+        previews, tmp_path, monkeypatch):
+    """Behind a proxy that drops the Range header the server sends whole files: the tail of
+    a log (the default preview of a .log) must not download the whole file; the preview
+    says why it stopped, and the head (t) still shows."""
+    from mlflow_tui.tracking import api
+    from tests.proxy import FaultProxy
+
+    monkeypatch.setattr(api, "TAIL_LIMIT", 1 << 20)  # 1 MB, for a 3 MB log
+    client = previews["client"]
+    exp = client.create_experiment(f"{PREFIX}/no-ranges")
+    rid = client.create_run(exp, run_name="big-log").info.run_id
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step {i:08d} loss 0.5\n" for i in range(120_000)))
+    size = log.stat().st_size
+    assert size > 2 << 20
+    client.log_artifact(rid, str(log))
+    with FaultProxy(previews["server"].url, drop_headers=("range",)) as proxy:
+        app = make_app(Settings(uri=proxy.url, experiments=[f"{PREFIX}/no-ranges"],
+                                interval=0.5, export_dir=str(tmp_path)))
+        async with app.run_test(size=(160, 45)) as pilot:
+            screen = await _open_artifacts(app, pilot)
+            await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+            tree = screen.query_one("#art-tree", Tree)
+            before = app.source.bytes_in
+            tree.select_node(_node(tree, "train.log"))
+            await wait_until(lambda: "not byte ranges" in screen.shown, timeout=20)
+            assert "a tail reads at most 1 MB" in screen.shown and "t shows its head" in \
+                screen.shown
+            assert app.source.bytes_in - before < 1 << 20
+            await pilot.press("t")
+            await wait_until(lambda: screen.shown.startswith("step 00000000 loss"), timeout=20)

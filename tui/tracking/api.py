@@ -30,6 +30,7 @@ from mlflow_tui.tracking.errors import (
     ConnectionFailed,
     MissingRoute,
     NotFound,
+    RangeIgnored,
     ServerError,
     TrackingError,
 )
@@ -43,6 +44,9 @@ CREDENTIALS_HINT = (
     "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN"
 )
 RETRY_STATUS = {502, 503, 504}
+# The most a tail (the end of a file) downloads from a server that ignores byte ranges and
+# sends the whole file: past it, RangeIgnored rather than a 5 GB download for 256 KB.
+TAIL_LIMIT = 16 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -240,14 +244,20 @@ class ApiClient:
                         _range_total(span)
                 chunks: list[bytes] = []
                 got = 0
-                # 200: the whole file. The head: stop once there is enough.
+                # 200: the whole file. The head: stop once there is enough. The tail: read to
+                # the end, but never past TAIL_LIMIT.
                 declared = response.headers.get("content-length")
                 size = int(declared) if declared and declared.isdigit() else None
+                if start is None and size is not None and size > TAIL_LIMIT:
+                    raise _range_ignored(size)
                 tail: bytes = b""
                 async for chunk in response.aiter_bytes():
                     got += len(chunk)
                     if start is None:
                         tail = (tail + chunk)[-length:]
+                        if got > TAIL_LIMIT:
+                            self.bytes_in += got
+                            raise _range_ignored(None)
                     else:
                         chunks.append(chunk)
                         if got >= start + length:
@@ -443,6 +453,13 @@ class ApiClient:
         if space:
             facts.append(("workspace", space))
         return facts
+
+
+def _range_ignored(size: int | None) -> RangeIgnored:
+    what = f"a {size / 2**20:.1f} MB file" if size is not None else "this file"
+    return RangeIgnored(f"the server sends whole files, not byte ranges: the end of {what} "
+                        f"would mean downloading all of it (a tail reads at most "
+                        f"{TAIL_LIMIT // 2**20} MB)", hint="t shows its head; s saves it")
 
 
 async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,
