@@ -267,3 +267,64 @@ async def test_a_tail_from_a_server_that_ignores_ranges_is_capped_and_said(
             assert app.source.bytes_in - before < 1 << 20
             await pilot.press("t")
             await wait_until(lambda: screen.shown.startswith("step 00000000 loss"), timeout=20)
+
+
+# ---------------------------------------------------------------------- copy (OSC 52)
+def _osc52(text: str) -> str:
+    import base64
+
+    return f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\a"
+
+
+async def test_y_and_shift_y_write_the_run_id_and_its_web_address_as_osc_52(
+        previews, tmp_path, monkeypatch):
+    app = make_app(Settings(uri=previews["server"].url, experiments=[f"{PREFIX}/hostile"],
+                            interval=0.5, export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        written: list[str] = []
+        monkeypatch.setattr(app._driver, "write", written.append)  # what reaches the terminal
+        await pilot.press("y")
+        await wait_until(lambda: _osc52(previews["run_id"]) in written)
+        url = (f"{previews['server'].url}/#/experiments/{previews['experiment']}/runs/"
+               f"{previews['run_id']}")
+        await pilot.press("Y")
+        await wait_until(lambda: _osc52(url) in written)
+        assert screen.copied == url
+
+
+async def test_a_local_stores_artifacts_through_the_screen(tmp_path, monkeypatch):
+    """A sqlite store with a local artifact root, opened as the CLI opens it: the artifacts
+    screen lists, previews, copies the run id (OSC 52) and says there is no web address."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.test_artifacts_server import SEED_LOCAL
+
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", HOME=str(tmp_path))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run([sys.executable, "-c", SEED_LOCAL], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rid = done.stdout.split()[-1]
+    app = make_app(Settings(uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+                            experiments=["local/artifacts"], interval=0.5,
+                            export_dir=str(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open_artifacts(app, pilot)
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=30)
+        tree = screen.query_one("#art-tree", Tree)
+        logs = _node(tree, "logs")
+        logs.expand()
+        await wait_until(lambda: len(logs.children) == 1, timeout=20)
+        tree.select_node(_node(tree, "logs", "out.txt"))
+        await wait_until(lambda: screen.shown == "hello\n" * 1000, timeout=20)
+        written: list[str] = []
+        monkeypatch.setattr(app._driver, "write", written.append)
+        await pilot.press("y")
+        await wait_until(lambda: _osc52(rid) in written)
+        await pilot.press("Y")
+        await wait_until(lambda: any("No web UI for a local store" in str(n.message)
+                                     for n in app._notifications))
+        assert not any("]52;" in w for w in written[1:])
