@@ -205,3 +205,20 @@ async def test_permission_denied_is_one_clear_line(tmp_path, monkeypatch, how):
     finally:
         secret.chmod(0o644)
         locked.chmod(0o755)
+
+
+async def test_a_folder_shows_its_file_count_and_size_once_listed(tmp_path):
+    root = tmp_path / "root"
+    (root / "conf" / "deeper").mkdir(parents=True)
+    for name, size in (("a.json", 10), ("b.json", 20), ("c.yaml", 2000)):
+        (root / "conf" / name).write_bytes(b"x" * size)
+    app = Host(_run(root))
+    async with app.run_test(size=(140, 30)):
+        screen = await _screen(app)
+        await wait_until(lambda: screen.loaded_folders >= 1)
+        tree = screen.query_one("#art-tree", Tree)
+        folder = _child(tree, "conf")
+        assert str(folder.label) == "conf/"  # not listed yet: nothing known
+        folder.expand()
+        await wait_until(lambda: len(folder.children) == 4)
+        await wait_until(lambda: str(folder.label) == "conf/  3 files, 2.0 KB + 1 folder")

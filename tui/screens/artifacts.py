@@ -98,6 +98,10 @@ class ArtifactsScreen(ArtifactsView):
             return
         if not entries and not path:  # a logged model without files (its facts stay shown)
             node.add_leaf(Text("no files", style="dim"), None)
+        if owner is not None and owner.path:  # a folder, listed now: what it holds
+            label = plain(owner.name + "/", 60, style="bold")
+            label.append(f"  {folder_note(entries)}", style="dim")
+            node.set_label(label)
         groups, entries = image_steps(entries)
         for group in groups:
             latest = group.steps[-1][1]
@@ -334,6 +338,21 @@ class ArtifactsScreen(ArtifactsView):
         self.notify(f"Copied the {what}: {text}", title="Clipboard", markup=False)
 
 
+def folder_note(entries: list[Artifact]) -> str:
+    """What a listed folder holds, at its own level (its folders are listed when opened):
+    `3 files, 1.2 MB + 2 folders`; the size left out where the store gives none."""
+    files = [e for e in entries if not e.is_dir]
+    folders = len(entries) - len(files)
+    note = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    if files and all(e.size is not None for e in files):
+        note += f", {size_text(sum(e.size or 0 for e in files))}"
+    elif files:
+        note += ", size not reported"
+    if folders:
+        note += f" + {folders} folder{'s' if folders != 1 else ''}"
+    return note
+
+
 def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen | None:
     """The artifacts screen of `run`, read the way its source reaches them: through the
     tracking server (RestSource), or from the local store's artifact root."""
@@ -348,5 +367,5 @@ def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen
     return ArtifactsScreen(run, LocalArtifacts(), save_dir=save_dir)
 
 
-__all__ = ["ArtifactsScreen", "artifacts_screen", "is_binary", "kind_of", "model_label",
-           "model_text", "size_text", "table_cells"]
+__all__ = ["ArtifactsScreen", "artifacts_screen", "folder_note", "is_binary", "kind_of",
+           "model_label", "model_text", "size_text", "table_cells"]
