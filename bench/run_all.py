@@ -46,6 +46,8 @@ BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
      ["--runs", "20", "--keys", "2", "--steps", "100000", "--sqlite", "--repeat", "1",
       "--when", "settled", "--timeout", "90"],
      "7. compare 20 runs x 2 x 100k"),
+    ("artifacts", "artifacts.py", [], ["--files", "2000", "--log-mb", "256", "--repeats", "2"],
+     "8. artifacts (issue 18)"),
 ]
 
 
@@ -208,6 +210,12 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "metric rows in sqlite; headless app, every run marked, `c` -> the table, every "
               "one of the 40 curves as a labelled sketch, then the full curves and statistics; "
               "pressed once the monitor settled, and 1 s after the table filled (busy).",
+              "8. `artifacts.py`: a server with --serve-artifacts; a folder of 10,000 small files "
+              "and a 1 GB log written into its artifact store; `RestArtifacts.list` of the "
+              "folder and `read` of the log's tail (what the artifacts pane asks), median of 5, "
+              "bytes counted by the client; then the same folder and log as a local store's "
+              "artifact root (`LocalArtifacts`): list and save, with the longest stall of the "
+              "event loop meanwhile (a 5 ms ticker).",
               "", "Run times:", "", *infos, ""]
     return "\n".join(lines)
 

@@ -242,31 +242,8 @@ class ApiClient:
                     first = _range_start(span)
                     return data[:length], (start or 0) if first is None else first, \
                         _range_total(span)
-                chunks: list[bytes] = []
-                got = 0
-                # 200: the whole file. The head: stop once there is enough. The tail: read to
-                # the end, but never past TAIL_LIMIT.
-                declared = response.headers.get("content-length")
-                size = int(declared) if declared and declared.isdigit() else None
-                if start is None and size is not None and size > TAIL_LIMIT:
-                    raise _range_ignored(size)
-                tail: bytes = b""
-                async for chunk in response.aiter_bytes():
-                    got += len(chunk)
-                    if start is None:
-                        tail = (tail + chunk)[-length:]
-                        if got > TAIL_LIMIT:
-                            self.bytes_in += got
-                            raise _range_ignored(None)
-                    else:
-                        chunks.append(chunk)
-                        if got >= start + length:
-                            break
-                self.bytes_in += got
-                if start is None:
-                    return tail, max(0, got - len(tail)), size if size is not None else got
-                data = b"".join(chunks)[start:start + length]
-                return data, start, size
+                # 200: the whole file (a server or proxy ignoring Range).
+                return await _from_whole_file(self, response, start, length)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
 
@@ -453,6 +430,35 @@ class ApiClient:
         if space:
             facts.append(("workspace", space))
         return facts
+
+
+async def _from_whole_file(api: ApiClient, response: httpx.Response, start: int | None,
+                           length: int) -> tuple[bytes, int, int | None]:
+    """ApiClient.get_range's answer from a response holding the whole file: the head read
+    only as far as needed; the tail read to the end, but never past TAIL_LIMIT."""
+    chunks: list[bytes] = []
+    got = 0
+    declared = response.headers.get("content-length")
+    size = int(declared) if declared and declared.isdigit() else None
+    if start is None and size is not None and size > TAIL_LIMIT:
+        raise _range_ignored(size)
+    tail: bytes = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            got += len(chunk)
+            if start is None:
+                tail = (tail + chunk)[-length:]
+                if got > TAIL_LIMIT:
+                    raise _range_ignored(None)
+            else:
+                chunks.append(chunk)
+                if got >= start + length:
+                    break
+    finally:
+        api.bytes_in += got
+    if start is None:
+        return tail, max(0, got - len(tail)), size if size is not None else got
+    return b"".join(chunks)[start:start + length], start, size
 
 
 def _range_ignored(size: int | None) -> RangeIgnored:
