@@ -83,3 +83,28 @@ def test_a_parquet_head_reads_by_ranges_and_stops_at_its_limit(tmp_path):
     assert head.row_groups == 10 and head.moved < len(data) / 3
     with pytest.raises(TooMuch):
         _head(RangeFile(fetch, len(data), limit=len(data) // 20), 5)
+
+
+def test_a_parquet_head_passes_the_stores_errors_on(tmp_path):
+    """A read that fails (a lost connection) is said as such, not as a broken file."""
+    import io
+
+    import pandas as pd
+    import pytest
+
+    from mlflow_tui.tracking.errors import ConnectionFailed
+    from mlflow_tui.tracking.parquet import RangeFile, _head
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"x": range(300_000)}).to_parquet(buffer, row_group_size=50_000)
+    data = buffer.getvalue()
+    calls = []
+
+    def fetch(start: int, length: int) -> bytes:
+        calls.append(start)
+        if len(calls) > 1:
+            raise ConnectionFailed("the server went away")
+        return data[start:start + length]
+
+    with pytest.raises(ConnectionFailed):
+        _head(RangeFile(fetch, len(data)), 5)

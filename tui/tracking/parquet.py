@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow_tui.tracking.artifacts import Artifact, ArtifactError, Artifacts
+from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
 
 PARQUET_MAX = 32 * 1024 * 1024  # bytes a preview may read (footer + first row group)
@@ -113,7 +114,7 @@ def _head(file: RangeFile, rows: int) -> ParquetHead:
             batch = next(parquet.iter_batches(batch_size=rows, row_groups=[0]), None)
             frame = (batch.to_pandas() if batch is not None else
                      parquet.schema_arrow.empty_table().to_pandas())
-    except (TooMuch, ArtifactError):
+    except TrackingError:  # the store's (TooMuch, a lost connection...), through pyarrow
         raise
     except Exception as exc:  # noqa: BLE001 - pyarrow's errors: a broken or odd file
         raise ArtifactError(f"not a readable Parquet file: {exc}") from None
