@@ -108,3 +108,14 @@ def test_a_parquet_head_passes_the_stores_errors_on(tmp_path):
 
     with pytest.raises(ConnectionFailed):
         _head(RangeFile(fetch, len(data)), 5)
+
+
+def test_a_logged_models_label_shows_escapes_in_its_status_and_metrics_visibly():
+    from mlflow_tui.screens.artifact_cells import model_label
+    from mlflow_tui.tracking.artifacts import LoggedModel
+
+    model = LoggedModel("m-1", "clf\x1b[2J", "READY\x1b]52;c;eA==\x07", "",
+                        metrics=(("acc\x1b[31m", 0.5, 3),))
+    label = model_label(model).plain
+    assert "\x1b" not in label and "\x07" not in label
+    assert label == "clf␛  ready␛ · acc␛ 0.5000 @3"

@@ -40,7 +40,7 @@ from mlflow_tui.tracking.artifacts import (
 )
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
-from mlflow_tui.widgets import plain, safe_block
+from mlflow_tui.widgets import plain, safe_block, safe_text
 
 
 class ArtifactsScreen(ArtifactsView):
@@ -310,7 +310,8 @@ class ArtifactsScreen(ArtifactsView):
             files, size = await save_tree(self.store_for(entry), self.run, entry.path, dest,
                                           progress)
         except (ArtifactError, TrackingError) as exc:
-            self.notify(str(exc), title="Not saved", severity="error", markup=False)
+            self.notify(safe_text(str(exc), 400), title="Not saved", severity="error",
+                        markup=False)
             self._head("")
             return
         took = time.monotonic() - started
