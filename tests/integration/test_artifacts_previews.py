@@ -195,6 +195,12 @@ async def test_a_parquet_file_shows_its_first_rows_reading_only_what_it_needs(
             in head
         # The footer and the first of 40 row groups: a small part of the file.
         assert moved < tables["parquet_size"] / 5, (moved, tables["parquet_size"])
+        # f (follow) and t (head/tail) mean nothing for a table of rows: nothing changes.
+        for key in ("f", "t"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not screen.following and not screen.tail, key
+            assert table.display and screen.shown == "step,loss,label"
         # Not Parquet after all: said in one line.
         tree.select_node(_node(tree, "fake.parquet"))
         await wait_until(lambda: "not a readable Parquet file" in screen.shown, timeout=20)

@@ -246,14 +246,14 @@ class ArtifactsScreen(ArtifactsView):
                    f"{hits.index(self.find_at) + 1} of {len(hits)} (n: next)")
 
     def action_tail(self) -> None:
-        if self.current is not None and kind_of(self.current.path) != "image":
+        if self.current is not None and kind_of(self.current.path) not in ("image", "parquet"):
             self.tail = not self.tail
             self.following = False
             self._preview(self.current)
 
     def action_follow(self) -> None:
         """Follow the file: its new lines appear as the run writes them."""
-        if self.current is None or kind_of(self.current.path) in ("image", "table"):
+        if self.current is None or kind_of(self.current.path) in ("image", "table", "parquet"):
             return
         self.following = not self.following
         if self.following and not self.tail:
