@@ -53,6 +53,7 @@ def _child(tree: Tree, name: str):
     return next(n for n in tree.root.children if n.data is not None and n.data.name == name)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 async def test_a_key_is_answered_while_a_big_local_file_is_saved(tmp_path):
     """The file is a named pipe fed by a thread: 4 MB, then the rest only once the app has
     answered a key (y). A save that blocks the event loop cannot answer it: the pipe then
