@@ -1,6 +1,9 @@
 """Artifacts on a real `mlflow server --serve-artifacts`: the time to list a folder of 10,000
 files, and what previewing the end of a 1 GB log costs (bytes moved, time), through the same
-calls the artifacts pane (a) makes.
+calls the artifacts pane (a) makes. Then the same folder and log read as a local store's
+artifact root (LocalArtifacts): the time to list the folder and to save the log, and the
+longest the event loop (the UI) went without running meanwhile (a 5 ms ticker's worst
+lateness; the file system is read in threads, so it stays small).
 
     python bench/artifacts.py [--files 10000] [--log-mb 1024] [--json PATH]
 """
@@ -9,16 +12,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Report, mlflow_server  # noqa: E402
 
-from mlflow_tui.tracking.artifacts import RestArtifacts  # noqa: E402
+from mlflow_tui.tracking.artifacts import LocalArtifacts, RestArtifacts  # noqa: E402
+from mlflow_tui.tracking.models import Run, RunStatus  # noqa: E402
 from mlflow_tui.tracking.rest import RestSource  # noqa: E402
 from tests.server import MlflowServer  # noqa: E402
 
@@ -71,6 +78,42 @@ async def measure(url: str, exp: str, rid: str, repeats: int) -> dict[str, float
         await source.aclose()
 
 
+async def _stall(work: Awaitable[Any]) -> tuple[float, float, Any]:
+    """(seconds `work` took, the event loop's longest stall meanwhile in seconds, its result)."""
+    worst = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal worst
+        while running:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.005)
+            worst = max(worst, time.perf_counter() - t0 - 0.005)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    t0 = time.perf_counter()
+    result = await work
+    took = time.perf_counter() - t0
+    running = False
+    await tick
+    return took, worst, result
+
+
+async def measure_local(root: Path, save_to: Path) -> dict[str, float]:
+    """The seeded folder and log read as a local store's artifact root."""
+    store = LocalArtifacts()
+    run = Run("b" * 32, "1", "local", RunStatus.FINISHED, 0, artifact_uri=str(root))
+    list_s, list_stall, entries = await _stall(store.list(run, "many"))
+    try:
+        save_s, save_stall, saved = await _stall(store.save_file(run, "stdout.txt", save_to))
+    finally:
+        save_to.unlink(missing_ok=True)
+    return {"local_files": float(len(entries)), "local_list_s": list_s,
+            "local_list_stall_s": list_stall, "local_save_bytes": float(saved),
+            "local_save_s": save_s, "local_save_stall_s": save_stall}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
@@ -80,14 +123,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = Report("artifacts")
     with mlflow_server(serve_artifacts=True) as server:
-        exp, rid = seed(server, args.files, args.log_mb)
-        got = asyncio.run(measure(server.url, exp, rid, args.repeats))
+        try:
+            exp, rid = seed(server, args.files, args.log_mb)
+            got: dict[str, float] = asyncio.run(measure(server.url, exp, rid, args.repeats))
+            root = server.root / "artifacts" / str(exp) / rid / "artifacts"
+            got.update(asyncio.run(measure_local(root, server.root / "saved-stdout.txt")))
+        finally:  # the 1 GB log and the 10,000 files are not left in the temporary folder
+            shutil.rmtree(server.root / "artifacts", ignore_errors=True)
     report.extra.update(got)
     report.add(f"list a folder of {got['files']:,} artifacts (median of {args.repeats})",
                f"{got['list_s']:.2f} s", None)
     report.add(f"preview the tail of a {got['log_bytes'] / 2**30:.2f} GB log",
                f"{got['tail_s'] * 1000:.0f} ms, {got['tail_moved'] / 1024:.0f} KB moved",
                got["tail_moved"] < 1 << 20)
+    report.add(f"for scale: local store, list a folder of {got['local_files']:,.0f} files",
+               f"{got['local_list_s']:.2f} s; the UI's event loop stalled "
+               f"{got['local_list_stall_s'] * 1000:.0f} ms at most", None)
+    report.add(f"for scale: local store, save a {got['local_save_bytes'] / 2**30:.2f} GB file",
+               f"{got['local_save_s']:.1f} s; the UI's event loop stalled "
+               f"{got['local_save_stall_s'] * 1000:.0f} ms at most", None)
     report.print("Artifacts (bench/artifacts.py)")
     report.write(args.json)
     return 0

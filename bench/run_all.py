@@ -51,6 +51,8 @@ BENCHES: list[tuple[str, str, list[str], list[str], str]] = [
      "7. compare 20 runs x 2 x 100k"),
     ("watch", "watch_traffic.py", [], ["--seconds", "30"], "8. watch traffic"),
     ("now", "now_query.py", [], ["--seconds", "30"], "9. Now view refresh"),
+    ("artifacts", "artifacts.py", [], ["--files", "2000", "--log-mb", "256", "--repeats", "2"],
+     "10. artifacts (issue 18)"),
 ]
 
 
@@ -224,6 +226,12 @@ def render(sections: list[tuple[str, dict | None, float, str]], quick: bool, loa
               "last hour; the Now feed's NowPoller.tick every 2 s over every experiment id "
               "for 60 s; requests (by endpoint) and bytes per refresh counted by "
               "`tests/proxy.py` FaultProxy.",
+              "10. `artifacts.py`: a server with --serve-artifacts; a folder of 10,000 small files "
+              "and a 1 GB log written into its artifact store; `RestArtifacts.list` of the "
+              "folder and `read` of the log's tail (what the artifacts pane asks), median of 5, "
+              "bytes counted by the client; then the same folder and log as a local store's "
+              "artifact root (`LocalArtifacts`): list and save, with the longest stall of the "
+              "event loop meanwhile (a 5 ms ticker).",
               "", "Run times:", "", *infos, ""]
     return "\n".join(lines)
 

@@ -59,6 +59,7 @@ class FaultProxy:
     records: list[Record] = field(default_factory=list)
     on_request: Callable[[str, str], None] | None = None
     on_header: Callable[[str], None] | None = None  # each request's Authorization header
+    drop_headers: tuple[str, ...] = ()  # request headers not forwarded (lower case): "range"
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -172,7 +173,8 @@ class FaultProxy:
                 length = int(value)
             if name.lower() == "authorization" and self.on_header is not None:
                 self.on_header(value)
-            if name.lower() not in _HOP and name.lower() != "host":
+            if name.lower() not in _HOP and name.lower() != "host" and \
+                    name.lower() not in self.drop_headers:
                 headers.append((name, value))
         body = await reader.readexactly(length) if length else b""
         if self.on_request is not None:

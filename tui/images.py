@@ -281,13 +281,30 @@ def _widgets() -> Any:
     return widgets
 
 
-def image_widget(data: bytes) -> Any:
-    """textual-image's widget for the graphics found, showing `data` (PNG, JPEG, ...)."""
+MAX_PIXELS = 2048  # a decoded image is shrunk to at most this many pixels a side
+
+
+def decode_image(data: bytes) -> Any:
+    """`data` (PNG, JPEG, ...) decoded, shrunk to at most MAX_PIXELS a side (no terminal
+    shows more): slow work for a big picture, meant for a thread, not the UI's loop.
+    ImportError without Pillow (the [images] extra)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    if max(image.size) > MAX_PIXELS:
+        image.thumbnail((MAX_PIXELS, MAX_PIXELS))
+    return image
+
+
+def image_widget(image: Any) -> Any:
+    """textual-image's widget for the graphics found, showing `image` (decode_image's, or
+    the bytes of a PNG, JPEG, ...)."""
     kinds = _widgets()
     kind = found().kind
     cls = {KITTY: kinds.TGPImage, SIXEL: kinds.SixelImage}.get(kind, kinds.HalfcellImage)
-    return cls(io.BytesIO(data))
+    return cls(io.BytesIO(image) if isinstance(image, bytes) else image)
 
 
-__all__ = ["Asked", "Graphics", "HALFBLOCKS", "KITTY", "SIXEL", "Prepared", "ask", "found",
-           "image_widget", "placeholders", "prepare", "probe", "read_answers"]
+__all__ = ["Asked", "Graphics", "HALFBLOCKS", "KITTY", "SIXEL", "Prepared", "ask", "decode_image",
+           "found", "image_widget", "placeholders", "prepare", "probe", "read_answers"]

@@ -20,7 +20,7 @@ from .chart import (
 from .experiment_tree import ExperimentEntry, ExperimentTree, NodeInfo, split_name
 from .run_table import RunTable
 from .sparklines import Sparklines, SparkRow, spark
-from .text import plain, safe_text, title
+from .text import plain, safe_block, safe_text, title
 
 __all__ = [
     "title",
@@ -42,6 +42,7 @@ __all__ = [
     "last_n",
     "log_safe",
     "plain",
+    "safe_block",
     "safe_text",
     "spark",
     "split_name",

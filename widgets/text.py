@@ -33,7 +33,7 @@ from rich.cells import get_character_cell_size
 from rich.text import Text
 from textual.content import Content
 
-__all__ = ["ELLIPSIS", "plain", "safe_text", "title"]
+__all__ = ["ELLIPSIS", "plain", "safe_block", "safe_text", "title"]
 
 ELLIPSIS = "…"
 
@@ -77,6 +77,24 @@ def _sanitise(text: str) -> str:
     text = _ANSI_RE.sub("\x1b", text)
     text = text.replace("\r\n", "\n")
     return text.translate(_TABLE)
+
+
+# The same, for a block of text (a previewed file): its line breaks and tabs are kept.
+_BLOCK_TABLE = {code: shown for code, shown in _TABLE.items() if code not in (0x09, 0x0A)}
+_BLOCK_NEEDS_WORK_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + _BIDI_CONTROLS +
+                                  "]")
+
+
+def safe_block(text: str) -> str:
+    """A file's contents (many lines) made safe to draw: every escape sequence and control
+    character replaced as `safe_text` replaces them (one table: the module docstring), but
+    line breaks (``\\n``, ``\\r\\n``) and tabs kept; no truncation. Whatever draws it
+    afterwards (rich.Syntax, a Text) then holds no byte a terminal would act on."""
+    if _BLOCK_NEEDS_WORK_RE.search(text) is None:
+        return text
+    text = _ANSI_RE.sub("\x1b", text)
+    text = text.replace("\r\n", "\n")
+    return text.translate(_BLOCK_TABLE)
 
 
 def _truncate(text: str, max_len: int, force_ellipsis: bool) -> str:

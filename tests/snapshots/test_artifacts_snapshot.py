@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.app import App
 
 from mlflow_tui.screens.artifacts import ArtifactsScreen
@@ -21,9 +22,12 @@ FILES = {
 
 
 class FakeStore:
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files = FILES if files is None else files
+
     async def list(self, run, path=""):
         out = {}
-        for name, data in FILES.items():
+        for name, data in self.files.items():
             if path and not name.startswith(path + "/"):
                 continue
             rest = name[len(path) + 1:] if path else name
@@ -33,7 +37,7 @@ class FakeStore:
         return sorted(out.values(), key=lambda a: (not a.is_dir, a.name))
 
     async def read(self, run, path, *, start=0, length=1 << 18):
-        data = FILES[path]
+        data = self.files[path]
         first = max(0, len(data) - length) if start is None else start
         return Chunk(data[first:first + length], first, len(data))
 
@@ -45,8 +49,12 @@ RUN = Run("f" * 32, "1", "resnet18-lr0.1", RunStatus.RUNNING, 1_700_000_000_000)
 
 
 class Host(App[None]):
+    def __init__(self, store: FakeStore | None = None) -> None:
+        super().__init__()
+        self.store = store or FakeStore()
+
     def on_mount(self) -> None:
-        self.push_screen(ArtifactsScreen(RUN, FakeStore()))
+        self.push_screen(ArtifactsScreen(RUN, self.store))
 
 
 def test_artifacts_pane_with_a_json_preview(snap_compare):
@@ -98,3 +106,55 @@ async def test_an_image_is_shown_inline_or_named_with_the_extra_to_install():
             await pilot.pause()
     finally:
         FILES.pop("plots/confusion.png", None)
+
+
+def _select(name: str):
+    """A run_before: the file `name` (at the top) previewed once `shown` says `done`."""
+    async def before(pilot, done):
+        app = pilot.app
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        await wait_until(lambda: screen.loaded_folders >= 1)
+        tree = screen.query_one("#art-tree")
+        tree.select_node(next(n for n in tree.root.children if n.data.name == name))
+        await wait_until(lambda: done(screen))
+        await pilot.pause()
+    return before
+
+
+def test_artifacts_pane_with_a_csv_table(snap_compare):
+    files = {"metrics.csv": b"step,train_loss,val_loss,note\n" + b"".join(
+        f"{i},{1 / (i + 1):.4f},{1.2 / (i + 1):.4f},epoch {i}\n".encode() for i in range(40)),
+        "stdout.txt": b"x\n"}
+
+    async def before(pilot):
+        await _select("metrics.csv")(
+            pilot, lambda screen: screen.shown == "step,train_loss,val_loss,note")
+
+    assert snap_compare(Host(FakeStore(files)), terminal_size=(110, 24), run_before=before)
+
+
+def test_artifacts_pane_with_an_image_in_half_blocks(snap_compare, monkeypatch):
+    """A small generated PNG (left half green, right half red), drawn in half blocks (the
+    graphics every colour terminal has; forced here, with a fixed cell size)."""
+    import io
+
+    pytest.importorskip("textual_image")
+    from PIL import Image as PILImage
+    from textual_image import _terminal
+
+    from mlflow_tui import images
+
+    monkeypatch.setattr(images, "_found", images.Graphics(images.HALFBLOCKS, (10, 20)))
+    monkeypatch.setattr(_terminal.get_cell_size, "_result", _terminal.CellSize(10, 20),
+                        raising=False)
+    picture = PILImage.new("RGB", (120, 60), (200, 30, 30))
+    picture.paste(PILImage.new("RGB", (60, 60), (20, 200, 40)), (0, 0))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    files = {"sample.png": buffer.getvalue(), "stdout.txt": b"x\n"}
+
+    async def before(pilot):
+        await _select("sample.png")(pilot, lambda screen: screen.shown == "image sample.png")
+
+    assert snap_compare(Host(FakeStore(files)), terminal_size=(110, 24), run_before=before)

@@ -58,3 +58,64 @@ def test_a_logged_model_from_the_search_answer():
                         "data": {"metrics": [{"key": "x"}, {"key": "y", "value": "nan"}]}})
     assert odd.status == "PENDING" and [k for k, _, _ in odd.metrics] == ["y"]
     assert odd.step == 0 and odd.created_ms is None
+
+
+def test_a_parquet_head_reads_by_ranges_and_stops_at_its_limit(tmp_path):
+    """RangeFile (tracking/parquet.py): pyarrow reads the footer and the first row group
+    through it; past its limit it refuses (TooMuch) instead of reading the whole file."""
+    import pandas as pd
+    import pytest
+
+    from mlflow_tui.tracking.parquet import RangeFile, TooMuch, _head
+
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"x": range(100_000), "y": [f"v{i}" for i in range(100_000)]}).to_parquet(
+        path, row_group_size=10_000)
+    data = path.read_bytes()
+    asked: list[tuple[int, int]] = []
+
+    def fetch(start: int, length: int) -> bytes:
+        asked.append((start, length))
+        return data[start:start + length]
+
+    head = _head(RangeFile(fetch, len(data)), 5)
+    assert list(head.frame["x"]) == [0, 1, 2, 3, 4] and head.rows == 100_000
+    assert head.row_groups == 10 and head.moved < len(data) / 3
+    with pytest.raises(TooMuch):
+        _head(RangeFile(fetch, len(data), limit=len(data) // 20), 5)
+
+
+def test_a_parquet_head_passes_the_stores_errors_on(tmp_path):
+    """A read that fails (a lost connection) is said as such, not as a broken file."""
+    import io
+
+    import pandas as pd
+    import pytest
+
+    from mlflow_tui.tracking.errors import ConnectionFailed
+    from mlflow_tui.tracking.parquet import RangeFile, _head
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"x": range(300_000)}).to_parquet(buffer, row_group_size=50_000)
+    data = buffer.getvalue()
+    calls = []
+
+    def fetch(start: int, length: int) -> bytes:
+        calls.append(start)
+        if len(calls) > 1:
+            raise ConnectionFailed("the server went away")
+        return data[start:start + length]
+
+    with pytest.raises(ConnectionFailed):
+        _head(RangeFile(fetch, len(data)), 5)
+
+
+def test_a_logged_models_label_shows_escapes_in_its_status_and_metrics_visibly():
+    from mlflow_tui.screens.artifact_cells import model_label
+    from mlflow_tui.tracking.artifacts import LoggedModel
+
+    model = LoggedModel("m-1", "clf\x1b[2J", "READY\x1b]52;c;eA==\x07", "",
+                        metrics=(("acc\x1b[31m", 0.5, 3),))
+    label = model_label(model).plain
+    assert "\x1b" not in label and "\x07" not in label
+    assert label == "clf␛  ready␛ · acc␛ 0.5000 @3"

@@ -97,3 +97,13 @@ def test_titles_are_literal_content_without_doubled_backslashes():
     for raw in ("a\\", "run\\[x]", "[@click=app.quit]x[/]"):
         assert title(raw).plain == raw
     assert title("ok\x1b[31m").plain == "ok␛"
+
+
+def test_safe_block_keeps_lines_and_tabs_and_shows_every_control():
+    from mlflow_tui.widgets import safe_block
+
+    text = ("a\tb\r\nc \x1b[31mred\x1b[0m\n\x1b]52;c;ZXZp\x07 \x1b]8;;u\x1b\\l\x1b]8;;\x1b\\\n"
+            "\x9b31m \x9d0;t\x9c \x07\x08\x7f \x1bc\r")
+    shown = safe_block(text)
+    assert shown == ("a\tb\nc ␛red␛\n␛ ␛l␛\n␛ ␛ ␇␈␡ ␛␍")
+    assert safe_block("plain\n\ttext") == "plain\n\ttext"

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from mlflow_tui import format as fmt
 from mlflow_tui.tracking.artifacts import LoggedModel
-from mlflow_tui.widgets import plain
+from mlflow_tui.widgets import plain, safe_text
 
 
 def table_cells(frame: Any) -> tuple[list[tuple[str, str]], list[tuple[str, list[Any]]]]:
@@ -25,8 +25,9 @@ def model_label(model: LoggedModel) -> Text:
     text = plain(model.name or model.model_id, 40)
     shown = ", ".join(f"{k} {fmt.number(v)}" for k, v, _ in model.metrics[:2])
     step = model.step
-    text.append(f"  {model.status.lower()}" + (f" · {shown}" if shown else "") +
-                (f" @{step}" if step is not None else ""), style="dim")
+    # Status and metric keys are the server's text too: made safe like the name.
+    text.append(safe_text(f"  {model.status.lower()}" + (f" · {shown}" if shown else "") +
+                          (f" @{step}" if step is not None else ""), 200), style="dim")
     return text
 
 

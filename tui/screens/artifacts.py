@@ -24,7 +24,6 @@ from mlflow_tui.screens.artifact_cells import model_label, model_text, table_cel
 from mlflow_tui.screens.artifacts_view import (
     FOLLOW_EVERY,
     ArtifactsView,
-    _visible,
     is_binary,
     kind_of,
     size_text,
@@ -35,12 +34,13 @@ from mlflow_tui.tracking.artifacts import (
     ArtifactError,
     Chunk,
     LoggedModel,
+    MissingRoot,
     image_steps,
     save_tree,
 )
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
-from mlflow_tui.widgets import plain
+from mlflow_tui.widgets import plain, safe_block, safe_text
 
 
 class ArtifactsScreen(ArtifactsView):
@@ -83,6 +83,10 @@ class ArtifactsScreen(ArtifactsView):
         try:
             entries = await (self.store if owner is None else
                              self.store_for(owner)).list(self.run, path)
+        except MissingRoot as exc:  # not "no artifacts": where they should be, and why not
+            self._show_message(f"No artifacts: {exc}", "dim")
+            self._head("the artifact root is missing")
+            return
         except TrackingError as exc:
             self._show_message(f"✘ {exc}", "bold red")
             return
@@ -94,6 +98,10 @@ class ArtifactsScreen(ArtifactsView):
             return
         if not entries and not path:  # a logged model without files (its facts stay shown)
             node.add_leaf(Text("no files", style="dim"), None)
+        if owner is not None and owner.path:  # a folder, listed now: what it holds
+            label = plain(owner.name + "/", 60, style="bold")
+            label.append(f"  {folder_note(entries)}", style="dim")
+            node.set_label(label)
         groups, entries = image_steps(entries)
         for group in groups:
             latest = group.steps[-1][1]
@@ -151,8 +159,8 @@ class ArtifactsScreen(ArtifactsView):
 
     def _show_model(self, model: LoggedModel) -> None:
         self._show("#art-preview")
-        self.shown = model_text(model, self.run.run_id)
-        self.query_one("#art-text", Static).update(Text(_visible(self.shown)))
+        self.shown = safe_block(model_text(model, self.run.run_id))
+        self.query_one("#art-text", Static).update(Text(self.shown))
         self._head(f"logged model {model.name} · {model.model_id}")
 
     @on(Tree.NodeExpanded, "#art-tree")
@@ -227,7 +235,7 @@ class ArtifactsScreen(ArtifactsView):
             self._head(f"find {self.find_term!r}: not in what is shown")
             return
         self.find_at = next((i for i in hits if i > self.find_at), hits[0])
-        text = Text(_visible(self.shown))
+        text = Text(self.shown)  # already made safe (safe_block)
         text.highlight_words([self.find_term], style="reverse", case_sensitive=False)
         self.query_one("#art-text", Static).update(text)
         pane = self.query_one("#art-preview", VerticalScroll)
@@ -238,14 +246,14 @@ class ArtifactsScreen(ArtifactsView):
                    f"{hits.index(self.find_at) + 1} of {len(hits)} (n: next)")
 
     def action_tail(self) -> None:
-        if self.current is not None and kind_of(self.current.path) != "image":
+        if self.current is not None and kind_of(self.current.path) not in ("image", "parquet"):
             self.tail = not self.tail
             self.following = False
             self._preview(self.current)
 
     def action_follow(self) -> None:
         """Follow the file: its new lines appear as the run writes them."""
-        if self.current is None or kind_of(self.current.path) in ("image", "table"):
+        if self.current is None or kind_of(self.current.path) in ("image", "table", "parquet"):
             return
         self.following = not self.following
         if self.following and not self.tail:
@@ -302,7 +310,8 @@ class ArtifactsScreen(ArtifactsView):
             files, size = await save_tree(self.store_for(entry), self.run, entry.path, dest,
                                           progress)
         except (ArtifactError, TrackingError) as exc:
-            self.notify(str(exc), title="Not saved", severity="error", markup=False)
+            self.notify(safe_text(str(exc), 400), title="Not saved", severity="error",
+                        markup=False)
             self._head("")
             return
         took = time.monotonic() - started
@@ -330,6 +339,21 @@ class ArtifactsScreen(ArtifactsView):
         self.notify(f"Copied the {what}: {text}", title="Clipboard", markup=False)
 
 
+def folder_note(entries: list[Artifact]) -> str:
+    """What a listed folder holds, at its own level (its folders are listed when opened):
+    `3 files, 1.2 MB + 2 folders`; the size left out where the store gives none."""
+    files = [e for e in entries if not e.is_dir]
+    folders = len(entries) - len(files)
+    note = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    if files and all(e.size is not None for e in files):
+        note += f", {size_text(sum(e.size or 0 for e in files))}"
+    elif files:
+        note += ", size not reported"
+    if folders:
+        note += f" + {folders} folder{'s' if folders != 1 else ''}"
+    return note
+
+
 def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen | None:
     """The artifacts screen of `run`, read the way its source reaches them: through the
     tracking server (RestSource), or from the local store's artifact root."""
@@ -344,5 +368,5 @@ def artifacts_screen(run: Run, source: object, save_dir: str) -> ArtifactsScreen
     return ArtifactsScreen(run, LocalArtifacts(), save_dir=save_dir)
 
 
-__all__ = ["ArtifactsScreen", "artifacts_screen", "is_binary", "kind_of", "model_label",
-           "model_text", "size_text", "table_cells"]
+__all__ = ["ArtifactsScreen", "artifacts_screen", "folder_note", "is_binary", "kind_of",
+           "model_label", "model_text", "size_text", "table_cells"]

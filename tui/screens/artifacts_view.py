@@ -7,9 +7,11 @@ range): a 5 GB checkpoint is never downloaded to look at.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import PurePosixPath
+from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -20,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from mlflow_tui.images import found, image_widget
+from mlflow_tui.images import decode_image, found, image_widget
 from mlflow_tui.screens.artifact_cells import table_cells
 from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
@@ -32,7 +34,8 @@ from mlflow_tui.tracking.artifacts import (
 )
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
-from mlflow_tui.widgets import RunTable, plain
+from mlflow_tui.tracking.parquet import ParquetUnavailable, TooMuch, parquet_head
+from mlflow_tui.widgets import RunTable, plain, safe_block
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
           ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",
@@ -164,8 +167,8 @@ class ArtifactsView(Screen[None]):
 
     def _show_message(self, message: str, style: str = "") -> None:
         self._show("#art-preview")
-        self.shown = message
-        self.query_one("#art-text", Static).update(Text(message, style=style))
+        self.shown = safe_block(message)  # an error's text may hold the server's words
+        self.query_one("#art-text", Static).update(Text(self.shown, style=style))
 
     @work(group="preview", exclusive=True)
     async def _preview(self, entry: Artifact) -> None:
@@ -173,6 +176,9 @@ class ArtifactsView(Screen[None]):
         try:
             if kind == "image":
                 await self._preview_image(entry)
+                return
+            if kind == "parquet":
+                await self._preview_parquet(entry)
                 return
             chunk = await self.store_for(entry).read(self.run, entry.path,
                                           start=None if self.tail else 0,
@@ -186,11 +192,7 @@ class ArtifactsView(Screen[None]):
                                "s saves it.", "dim")
             return
         if kind == "table":
-            self._preview_table(entry, chunk)
-            return
-        if kind == "parquet":
-            self._show_message("Parquet previews need the whole file and pyarrow: s saves it, "
-                               "then open it with pandas.", "dim")
+            await self._preview_table(entry, chunk)
             return
         text = chunk.data.decode("utf-8", "replace")
         if chunk.start > 0:  # started mid-line: drop the broken first line
@@ -222,25 +224,26 @@ class ArtifactsView(Screen[None]):
             note += f" · the {'last' if tail else 'first'} {PREVIEW_LINES:,} lines shown"
             cut = True
         self._head(f"{self.where(entry)} · {note}")
+        # The file's contents are the server's text: every escape sequence and control
+        # character made visible before anything draws it (rich.Syntax passes ESC through).
+        text = safe_block(text)
         self.shown = text
         widget = self.query_one("#art-text", Static)
         if language and not cut:
             widget.update(Syntax(text, language, theme="ansi_dark", word_wrap=True,
                                  line_numbers=False))
         else:
-            widget.update(Text(_visible(text)))
+            widget.update(Text(text))
         if self.tail or self.following:
             self.query_one("#art-preview", VerticalScroll).scroll_end(animate=False)
 
-    def _preview_table(self, entry: Artifact, chunk: Chunk) -> None:
-        import pandas as pd
-
+    async def _preview_table(self, entry: Artifact, chunk: Chunk) -> None:
         sep = TABLES[PurePosixPath(entry.path.lower()).suffix]
         data = chunk.data
         if not chunk.complete and b"\n" in data:
             data = data[: data.rfind(b"\n") + 1]  # whole rows only
-        try:
-            frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=TABLE_ROWS)
+        try:  # pandas (its import too) in a thread: the UI stays responsive
+            frame = await asyncio.to_thread(_read_csv, data, sep)
         except Exception as exc:  # noqa: BLE001 - a malformed file is shown as text
             self._show_text(entry, "text", data.decode("utf-8", "replace") +
                             f"\n\n(not a table: {exc})", chunk)
@@ -248,21 +251,52 @@ class ArtifactsView(Screen[None]):
         self._show("#art-table")
         table = self.query_one("#art-table", RunTable)
         table.set_rows(*table_cells(frame))
-        more = "" if chunk.complete else f" (the first {size_text(len(data))})"
+        if chunk.complete:  # the whole file read: its rows counted (lines, less the header)
+            rows = data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
+            count = (f"the first {len(frame):,} of {rows:,} rows" if rows > len(frame) else
+                     f"{len(frame):,} rows")
+        else:
+            count = f"the first {len(frame):,} rows (of the first {size_text(len(data))} read)"
         self.shown = ",".join(str(c) for c in frame.columns)
-        self._head(f"{self.where(entry)} · {len(frame)} rows shown{more} of "
-                   f"{size_text(chunk.total)}")
+        self._head(f"{self.where(entry)} · {count} · {size_text(chunk.total)}")
+
+    async def _preview_parquet(self, entry: Artifact) -> None:
+        """The first rows of a Parquet file: its footer and first row group, read by byte
+        ranges (tracking/parquet.py), the table drawn like a CSV's."""
+        try:
+            head = await parquet_head(self.store_for(entry), self.run, entry, TABLE_ROWS)
+        except ParquetUnavailable as exc:
+            self._show_message(f"{entry.name}: {exc}; s saves it.", "dim")
+            return
+        except TooMuch as exc:
+            self._show_message(f"{entry.name}: {exc} (its first row group is too large); "
+                               "s saves it.", "dim")
+            return
+        self._show("#art-table")
+        table = self.query_one("#art-table", RunTable)
+        table.set_rows(*table_cells(head.frame))
+        self.shown = ",".join(str(c) for c in head.frame.columns)
+        groups = f"{head.row_groups} row group{'s' if head.row_groups != 1 else ''}"
+        self._head(f"{self.where(entry)} · Parquet: the first {len(head.frame):,} of "
+                   f"{head.rows:,} rows ({groups}) · read {size_text(head.moved)} of "
+                   f"{size_text(head.size)}")
 
     async def _preview_image(self, entry: Artifact) -> None:
         if entry.size is not None and entry.size > MAX_IMAGE:
-            self._show_message(f"{entry.name}: {size_text(entry.size)}, too large to show; "
-                               "s saves it.", "dim")
+            self._show_message(f"{entry.name}: {size_text(entry.size)}, too large to show "
+                               f"(over {size_text(MAX_IMAGE)}); s saves it.", "dim")
             return
         chunk = await self.store_for(entry).read(self.run, entry.path, start=0,
                                                  length=MAX_IMAGE)
+        if chunk.total is not None and chunk.total > MAX_IMAGE:
+            self._show_message(f"{entry.name}: {size_text(chunk.total)}, too large to show "
+                               f"(over {size_text(MAX_IMAGE)}); s saves it.", "dim")
+            return
         holder = self.query_one("#art-image", Vertical)
         try:
-            image = image_widget(chunk.data)
+            # Decoding (and shrinking a large picture to what a terminal can show) in a
+            # thread: a big PNG took the UI for a while.
+            image = image_widget(await asyncio.to_thread(decode_image, chunk.data))
             await holder.remove_children()
             await holder.mount(image)
         except ImportError:
@@ -288,18 +322,8 @@ class ArtifactsView(Screen[None]):
             self._head(f"{self.where(entry)} · {size_text(chunk.total)} · {how}")
 
 
-def _visible(text: str) -> str:
-    """Terminal escape sequences and control characters in a file shown as visible symbols
-    (a log with colours must not repaint the screen)."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t":
-            out.append(ch)
-        elif code < 32:
-            out.append(chr(0x2400 + code))
-        elif code == 127 or 0x80 <= code < 0xA0:
-            out.append("�")
-        else:
-            out.append(ch)
-    return "".join(out)
+def _read_csv(data: bytes, sep: str) -> Any:
+    """The first TABLE_ROWS rows of a CSV/TSV head (pandas; run in a thread)."""
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data), sep=sep, nrows=TABLE_ROWS)

@@ -30,6 +30,7 @@ from mlflow_tui.tracking.errors import (
     ConnectionFailed,
     MissingRoute,
     NotFound,
+    RangeIgnored,
     ServerError,
     TrackingError,
 )
@@ -52,6 +53,9 @@ AWS_HINT = ("check the AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY), the clock, and the IAM policy (sagemaker-mlflow:*)")
 RETRY_STATUS = {502, 503, 504}
 PUBLIC_HEADERS = {"x-mlflow-workspace", "x-mlflow-sm-tracking-server-arn"}  # no secret in them
+# The most a tail (the end of a file) downloads from a server that ignores byte ranges and
+# sends the whole file: past it, RangeIgnored rather than a 5 GB download for 256 KB.
+TAIL_LIMIT = 16 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -248,25 +252,8 @@ class ApiClient:
                     first = _range_start(span)
                     return data[:length], (start or 0) if first is None else first, \
                         _range_total(span)
-                chunks: list[bytes] = []
-                got = 0
-                # 200: the whole file. The head: stop once there is enough.
-                declared = response.headers.get("content-length")
-                size = int(declared) if declared and declared.isdigit() else None
-                tail: bytes = b""
-                async for chunk in response.aiter_bytes():
-                    got += len(chunk)
-                    if start is None:
-                        tail = (tail + chunk)[-length:]
-                    else:
-                        chunks.append(chunk)
-                        if got >= start + length:
-                            break
-                self.bytes_in += got
-                if start is None:
-                    return tail, max(0, got - len(tail)), size if size is not None else got
-                data = b"".join(chunks)[start:start + length]
-                return data, start, size
+                # 200: the whole file (a server or proxy ignoring Range).
+                return await _from_whole_file(self, response, start, length)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
 
@@ -468,6 +455,42 @@ def _refused(api: ApiClient, response: httpx.Response, text: str) -> AuthError:
     return AuthError(f"{where} refused access (403): {text}",
                      hint="these credentials lack the permission" if api.sends_credentials
                      else CREDENTIALS_HINT)
+
+
+async def _from_whole_file(api: ApiClient, response: httpx.Response, start: int | None,
+                           length: int) -> tuple[bytes, int, int | None]:
+    """ApiClient.get_range's answer from a response holding the whole file: the head read
+    only as far as needed; the tail read to the end, but never past TAIL_LIMIT."""
+    chunks: list[bytes] = []
+    got = 0
+    declared = response.headers.get("content-length")
+    size = int(declared) if declared and declared.isdigit() else None
+    if start is None and size is not None and size > TAIL_LIMIT:
+        raise _range_ignored(size)
+    tail: bytes = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            got += len(chunk)
+            if start is None:
+                tail = (tail + chunk)[-length:]
+                if got > TAIL_LIMIT:
+                    raise _range_ignored(None)
+            else:
+                chunks.append(chunk)
+                if got >= start + length:
+                    break
+    finally:
+        api.bytes_in += got
+    if start is None:
+        return tail, max(0, got - len(tail)), size if size is not None else got
+    return b"".join(chunks)[start:start + length], start, size
+
+
+def _range_ignored(size: int | None) -> RangeIgnored:
+    what = f"a {size / 2**20:.1f} MB file" if size is not None else "this file"
+    return RangeIgnored(f"the server sends whole files, not byte ranges: the end of {what} "
+                        f"would mean downloading all of it (a tail reads at most "
+                        f"{TAIL_LIMIT // 2**20} MB)", hint="t shows its head; s saves it")
 
 
 async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,

@@ -17,6 +17,7 @@ Names from the server are kept as given; showing them safely is the UI's job.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -30,6 +31,7 @@ from mlflow_tui.tracking.models import Run
 
 PREVIEW_BYTES = 256 * 1024  # what a preview reads at most (head or tail)
 LIST_PAGE = 1000
+SAVE_BLOCK = 1 << 20  # bytes copied a step when saving from a local store
 MAX_LIST_PAGES = 1000
 
 Progress = Callable[[int, int | None], None]  # (bytes done, total when known)
@@ -254,33 +256,23 @@ class ModelArtifacts:
             self._file_path, sink, params={"artifact_file_path": path}, progress=progress))
 
 
+class MissingRoot(ArtifactError):
+    """The run's artifact root is not there (nothing logged yet, or the store was moved)."""
+
+
 class LocalArtifacts:
-    """Artifacts of a local store, read from the run's artifact root on this machine."""
+    """Artifacts of a local store, read from the run's artifact root on this machine. Every
+    file-system call runs in a thread (asyncio.to_thread): listing 10,000 files or copying
+    300 MB took the event loop (the UI) for a second or more."""
 
     async def list(self, run: Run, path: str = "") -> list[Artifact]:
-        folder = self._where(run, path)
-        if not folder.is_dir():
-            if not path:
-                return []  # nothing logged yet: MLflow creates the root with the first file
-            raise ArtifactError(f"no artifact folder {path!r} at {folder}")
-        out = []
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            raise ArtifactError(f"cannot list {folder}: {exc.strerror or exc}") from None
-        base = check_relative(path)
-        for entry in entries:
-            rel = f"{base}/{entry.name}" if base else entry.name
-            try:
-                is_dir = entry.is_dir()
-                size = None if is_dir else entry.stat().st_size
-            except OSError:
-                is_dir, size = False, None
-            out.append(Artifact(rel, is_dir, size))
-        return sort_entries(out)
+        return await asyncio.to_thread(_list_local, run, path)
 
     async def read(self, run: Run, path: str, *, start: int | None = 0,
                    length: int = PREVIEW_BYTES) -> Chunk:
+        return await asyncio.to_thread(self._read, run, path, start, length)
+
+    def _read(self, run: Run, path: str, start: int | None, length: int) -> Chunk:
         file = self._where(run, path)
         try:
             with open(file, "rb") as f:
@@ -298,14 +290,25 @@ class LocalArtifacts:
         file = self._where(run, path)
 
         async def copy(sink: Any) -> int:
+            try:
+                total = (await asyncio.to_thread(file.stat)).st_size
+                source = await asyncio.to_thread(open, file, "rb")
+            except OSError as exc:
+                raise ArtifactError(f"cannot read {file}: {exc.strerror or exc}") from None
+
+            def step() -> int:  # one block, in a thread
+                block = source.read(SAVE_BLOCK)
+                sink.write(block)
+                return len(block)
+
             done = 0
-            total = file.stat().st_size
-            with open(file, "rb") as f:
-                while block := f.read(1 << 20):
-                    sink.write(block)
-                    done += len(block)
-                    if progress is not None:
+            try:
+                while moved := await asyncio.to_thread(step):
+                    done += moved
+                    if progress is not None:  # on the event loop: the UI redraws it
                         progress(done, total)
+            finally:
+                source.close()
             return done
 
         return await _write_new(dest, copy)
@@ -313,6 +316,33 @@ class LocalArtifacts:
     @staticmethod
     def _where(run: Run, path: str) -> Path:
         return local_root(run.artifact_uri) / check_relative(path)
+
+
+def _list_local(run: Run, path: str) -> list[Artifact]:
+    """LocalArtifacts.list's work (in a thread)."""
+    folder = LocalArtifacts._where(run, path)
+    if not folder.is_dir():
+        if not path:
+            root = local_root(run.artifact_uri)
+            raise MissingRoot(f"the run's artifact root {root} does not exist",
+                              hint="MLflow creates it with the run's first artifact; if "
+                              "files were logged, the store was moved or is not mounted")
+        raise ArtifactError(f"no artifact folder {path!r} at {folder}")
+    out = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        raise ArtifactError(f"cannot list {folder}: {exc.strerror or exc}") from None
+    base = check_relative(path)
+    for entry in entries:
+        rel = f"{base}/{entry.name}" if base else entry.name
+        try:
+            is_dir = entry.is_dir()
+            size = None if is_dir else entry.stat().st_size
+        except OSError:
+            is_dir, size = False, None
+        out.append(Artifact(rel, is_dir, size))
+    return sort_entries(out)
 
 
 def local_root(uri: str) -> Path:
@@ -420,6 +450,6 @@ def image_steps(entries: Sequence[Artifact]) -> tuple[list[ImageSteps], list[Art
     return groups, rest
 
 __all__ = ["Artifact", "ArtifactError", "Artifacts", "Chunk", "ImageSteps", "LocalArtifacts",
-           "LoggedModel", "ModelArtifacts", "logged_model",
+           "LoggedModel", "MissingRoot", "ModelArtifacts", "logged_model",
            "PREVIEW_BYTES", "RestArtifacts", "check_relative", "local_root", "save_tree",
            "image_steps", "sort_entries"]

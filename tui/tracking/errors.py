@@ -50,6 +50,13 @@ class BadRequest(TrackingError):
     retryable = False
 
 
+class RangeIgnored(TrackingError):
+    """The server sends whole files, not the byte range asked: the end of a large file would
+    mean downloading all of it, which is refused."""
+
+    retryable = False
+
+
 class StoreError(TrackingError):
     """A local store could not be opened or read."""
 
