@@ -4,8 +4,8 @@
 
 A headless Textual app holds one `MetricChart` (the app's widget) at 160x45. For each history
 length N it gives the chart 2 series of N points (train and val) as the monitor does: the
-cached `Point` lists go through a `mlflow_tui.charting.XYCache` (show_chart keeps one), then
-`set_data`. Then, as a live tick does, it changes each cached list the way the poller does
+cached `Point` lists go through a `mlflow_tui.analysis.charting.XYCache` (show_chart keeps one),
+then `set_data`. Then, as a live tick does, it changes each cached list the way the poller does
 (the last point comes back as a new object, one new step is appended) and updates again,
 several times. Per update it measures, inside the running app:
 - convert: `XYCache.view()` over the cached Points (it converts the changed points only),
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Report, until  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 
-from mlflow_tui.charting import XYCache  # noqa: E402
+from mlflow_tui.analysis.charting import XYCache  # noqa: E402
 from mlflow_tui.tracking.models import Point  # noqa: E402
 from mlflow_tui.widgets import MetricChart  # noqa: E402
 

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import Report, Seeder, create_experiment, load_average  # noqa: E402
 
 from mlflow_tui.app import make_app  # noqa: E402
-from mlflow_tui.config import Settings  # noqa: E402
 from mlflow_tui.screens.compare import CompareScreen  # noqa: E402
+from mlflow_tui.settings.config import Settings  # noqa: E402
 from mlflow_tui.widgets import MetricChart, RunTable  # noqa: E402
 from tests.server import MlflowServer  # noqa: E402
 

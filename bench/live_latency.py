@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import Report  # noqa: E402
 
 from mlflow_tui.app import make_app  # noqa: E402
-from mlflow_tui.config import Settings  # noqa: E402
+from mlflow_tui.settings.config import Settings  # noqa: E402
 from mlflow_tui.widgets import RunTable  # noqa: E402
 from tests.server import MlflowServer  # noqa: E402
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import Report, mlflow_server  # noqa: E402
 from mlflow_tui.app import make_app  # noqa: E402
-from mlflow_tui.config import Settings  # noqa: E402
+from mlflow_tui.settings.config import Settings  # noqa: E402
 from tests.proxy import Fault, FaultProxy  # noqa: E402
 
 FAULTS = ["down", "503", "slow", "reset", "html", "restart"]

@@ -47,8 +47,8 @@ import httpx  # noqa: E402
 from common import API, Report, Seeder, create_experiment, mlflow_server, until  # noqa: E402
 
 from mlflow_tui.app import make_app  # noqa: E402
-from mlflow_tui.config import Settings  # noqa: E402
 from mlflow_tui.screens.compare import CompareScreen  # noqa: E402
+from mlflow_tui.settings.config import Settings  # noqa: E402
 from mlflow_tui.widgets import MetricChart, RunTable  # noqa: E402
 from tests.proxy import FaultProxy  # noqa: E402
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import RunTable
 
 HERE = Path(__file__).resolve().parent

@@ -61,7 +61,7 @@ def sample_source() -> FakeSource:
 def fake_app(source: FakeSource | None = None, **settings):
     """The app on an in-memory source, with the clock frozen at NOW."""
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
 
     settings.setdefault("interval", 0.3)
     return make_app(Settings(uri=FakeSource.display_uri, **settings),

@@ -20,13 +20,6 @@ from textual.app import App
 from textual.binding import Binding
 
 from mlflow_tui import __version__
-from mlflow_tui.commands import BindingCommands
-from mlflow_tui.config import Settings
-from mlflow_tui.format import one_toast_per_run, toast_title
-from mlflow_tui.goto import GoToExperiment, GoToRun, RunRef
-from mlflow_tui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
-from mlflow_tui.now_controller import NowController, NowDone
-from mlflow_tui.relay import Relay
 from mlflow_tui.screens.base import ChartScreen, bindings, state_line
 from mlflow_tui.screens.compare import CompareScreen
 from mlflow_tui.screens.help import HelpScreen
@@ -34,8 +27,15 @@ from mlflow_tui.screens.monitor import MonitorScreen
 from mlflow_tui.screens.now import NowScreen
 from mlflow_tui.screens.start import StartScreen
 from mlflow_tui.session.monitor import MonitorSession
+from mlflow_tui.settings.config import Settings
+from mlflow_tui.text.format import one_toast_per_run, toast_title
 from mlflow_tui.tracking import TrackingError, classify, open_source
 from mlflow_tui.tracking.source import TrackingSource
+from mlflow_tui.ui.commands import BindingCommands
+from mlflow_tui.ui.goto import GoToExperiment, GoToRun, RunRef
+from mlflow_tui.ui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
+from mlflow_tui.ui.now_controller import NowController, NowDone
+from mlflow_tui.ui.relay import Relay
 from mlflow_tui.widgets import ChartOptions
 
 

@@ -238,7 +238,7 @@ async def test_the_raw_line_behind_a_smoothed_curve_is_dimmer_than_the_curve():
     run's) and the monitor's own default colour, on a dark and a light theme: the smoothed
     curve in its colour, the raw points behind it in a colour that stands out less from the
     background (WCAG contrast, with the colours the terminal shows)."""
-    from mlflow_tui import format as fmt
+    from mlflow_tui.text import format as fmt
 
     noisy = [(float(i), 1.0 / (i + 1) + (0.3 if i % 2 else -0.3) / (1 + i / 50))
              for i in range(400)]

@@ -3,7 +3,7 @@ converts only the new points (XYCache) and the chart extends its tracks in place
 
 from __future__ import annotations
 
-from mlflow_tui.charting import XYSeries, xy
+from mlflow_tui.analysis.charting import XYSeries, xy
 from mlflow_tui.tracking.models import Point
 from mlflow_tui.widgets import MetricChart
 from tests.conftest import wait_rows, wait_until

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from textual.widgets._data_table import ColumnKey
 
-from mlflow_tui import format as fmt
 from mlflow_tui.screens.compare import CompareScreen, unique_names
+from mlflow_tui.text import format as fmt
 from mlflow_tui.widgets import MetricChart, RunTable, plain
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app

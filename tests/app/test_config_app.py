@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
-from mlflow_tui.configfile import parse
+from mlflow_tui.settings.config import Settings
+from mlflow_tui.settings.configfile import parse
 from tests.conftest import wait_until
 from tests.sample_data import NOW, sample_source
 

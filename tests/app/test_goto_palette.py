@@ -1,4 +1,4 @@
-"""ctrl+p "Go to experiment" / "Go to run" (tui/goto.py) on a screen that can jump."""
+"""ctrl+p "Go to experiment" / "Go to run" (tui/ui/goto.py) on a screen that can jump."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
-from mlflow_tui.goto import GoToExperiment, GoToRun, RunRef, name_score
+from mlflow_tui.ui.goto import GoToExperiment, GoToRun, RunRef, name_score
 from tests.conftest import screen_text, wait_until
 
 EXPERIMENTS = [("1", "team/vision/resnet"), ("2", "team/vision/vit"), ("3", "team/other"),
@@ -111,7 +111,7 @@ async def test_a_command_named_by_the_query_stays_above_a_name_spelling_it():
     """'pause' + enter runs Pause; an experiment 'pa-use' (the letters in order) comes after."""
     from textual.binding import Binding
 
-    from mlflow_tui.commands import BindingCommands
+    from mlflow_tui.ui.commands import BindingCommands
 
     class Pausing(Target):
         BINDINGS = [Binding("p", "pause", "Pause")]

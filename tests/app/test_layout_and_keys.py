@@ -8,14 +8,14 @@ from textual.command import CommandPalette
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from mlflow_tui import format as fmt
-from mlflow_tui.commands import binding_commands
 from mlflow_tui.screens.compare import CompareScreen
 from mlflow_tui.screens.details import RunDetailsScreen
 from mlflow_tui.screens.help import HelpScreen
 from mlflow_tui.screens.monitor import MonitorScreen
 from mlflow_tui.screens.picker import PickerScreen
 from mlflow_tui.screens.start import StartScreen
+from mlflow_tui.text import format as fmt
+from mlflow_tui.ui.commands import binding_commands
 from mlflow_tui.widgets import ExperimentTree, MetricChart, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.sample_data import fake_app
@@ -191,7 +191,7 @@ async def test_help_lists_every_key_of_every_view():
 
 async def test_help_on_the_start_screen_and_with_a_keymap():
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
 
     app = make_app(Settings(uri=None, keymap={"start.demo": "D"}))
     async with app.run_test(size=(110, 30)) as pilot:

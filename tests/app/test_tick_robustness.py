@@ -110,7 +110,7 @@ async def test_log_scale_with_values_above_1e308_does_not_crash():
 
 async def test_live_durations_tick_one_cell_each_not_the_whole_table():
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from mlflow_tui.widgets import RunTable
     from tests.fakes import FakeSource
 

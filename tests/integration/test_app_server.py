@@ -15,7 +15,7 @@ from pathlib import Path
 from mlflow.entities import Metric
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.models import RunStatus
 from mlflow_tui.widgets import MetricChart, RunTable
 from tests.conftest import wait_until

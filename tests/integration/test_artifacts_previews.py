@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Tree
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from tests.conftest import running, wait_until
 from tests.integration.test_artifacts_server import _open_artifacts
 

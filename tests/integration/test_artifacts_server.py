@@ -192,8 +192,8 @@ async def test_the_artifacts_screen_lists_previews_follows_and_saves(proxied, tm
     from textual.widgets import Input, Tree
 
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
     from mlflow_tui.screens.artifacts import ArtifactsScreen
+    from mlflow_tui.settings.config import Settings
     from tests.conftest import wait_until
 
     app = make_app(Settings(uri=proxied["server"].url, experiments=[f"{PREFIX}/proxied"],
@@ -279,7 +279,7 @@ async def test_logged_images_are_one_entry_per_key_with_their_steps(proxied, tmp
     from textual.widgets import Tree
 
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from tests.conftest import wait_until
 
     client = proxied["client"]
@@ -318,7 +318,7 @@ async def test_logged_models_are_listed_with_their_metrics(proxied, tmp_path):
     from textual.widgets import Tree
 
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from tests.conftest import wait_until
 
     client = proxied["client"]
@@ -459,7 +459,7 @@ async def test_enter_on_a_logged_model_lists_its_files(proxied, model_files, tmp
     from textual.widgets import Input, Tree
 
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from tests.conftest import wait_until
 
     app = make_app(Settings(uri=proxied["server"].url, experiments=[f"{PREFIX}/model-files"],

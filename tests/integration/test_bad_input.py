@@ -13,7 +13,7 @@ from mlflow.entities import Metric
 
 from bench.common import Seeder
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import MetricChart, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
 

@@ -11,9 +11,9 @@ import pandas as pd
 from mlflow.entities import Metric, Param
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.screens.compare import CompareScreen
 from mlflow_tui.screens.picker import PickerScreen
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import ExperimentTree, MetricChart, RunTable
 from tests.conftest import wait_until
 from tests.sample_data import curves

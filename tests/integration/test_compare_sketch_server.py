@@ -15,8 +15,8 @@ import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.screens.compare import CompareScreen
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking import sketch as sketch_module
 from mlflow_tui.tracking.models import Point
 from mlflow_tui.tracking.rest import RestSource

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.local import LocalSource
 from mlflow_tui.widgets import RunTable
 from tests.conftest import screen_text, wait_until

@@ -13,8 +13,8 @@ import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.screens.help import HelpScreen
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy

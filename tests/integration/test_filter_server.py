@@ -8,7 +8,7 @@ import uuid
 from textual.widgets import Input
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import RunTable
 from tests.conftest import screen_text, wait_until
 

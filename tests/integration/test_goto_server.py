@@ -8,8 +8,8 @@ import functools
 import uuid
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.session import monitor as session_module
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.poller import Poller
 from mlflow_tui.widgets import RunTable
 from tests.conftest import screen_text, wait_until

@@ -10,7 +10,7 @@ from mlflow.entities import Metric
 
 from mlflow_tui.analysis import detect_overfitting
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import RunTable
 from tests.conftest import wait_until
 from tests.sample_data import curves

@@ -16,9 +16,9 @@ import uuid
 from mlflow.entities import Metric, Param, RunTag
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.screens.compare import CompareScreen
 from mlflow_tui.screens.details import RunDetailsScreen
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import MetricChart, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
 

@@ -10,7 +10,7 @@ real app (`python -m mlflow_tui`) in real terminals (issue 18's acceptance):
   Unicode placeholders in the cells); the same terminal answering Sixel in DA1 gets a Sixel
   image (DCS `ESC P ... q`).
 
-Why the app asks the terminal itself, before Textual starts: tui/images.py.
+Why the app asks the terminal itself, before Textual starts: tui/ui/images.py.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def test_status_pairs_and_warns_every_library_run(logged, capsys):
 async def test_monitor_shows_the_same_verdicts(logged):
     """The monitor, opened fresh on each experiment, badges exactly the overfitting runs."""
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from mlflow_tui.widgets import RunTable
 
     names = sorted(set(logged["experiments"].values()))
@@ -148,7 +148,7 @@ async def test_a_finished_hugging_face_run_has_one_verdict_everywhere(mlflow_ser
     from mlflow.entities import Metric
 
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
 
     fx = next(f for f in fixtures("hf-trainer-steps-overfit.json"))
     client = mlflow_server.client()

@@ -565,7 +565,7 @@ def test_token_command_from_the_config_file(upstream, token_front, clean_env, ca
 
 async def test_rotated_token_is_renewed_without_the_user(upstream, token_front, clean_env):
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
 
     tokens = Tokens(clean_env)
     old, new = "old-" + secrets.token_hex(8), "new-" + secrets.token_hex(8)

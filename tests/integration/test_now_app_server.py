@@ -10,9 +10,9 @@ import uuid
 from mlflow.entities import Metric
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.screens.monitor import MonitorScreen
 from mlflow_tui.screens.now import NowScreen
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import ExperimentTree, RunTable
 from mlflow_tui.widgets.experiment_tree import split_name
 from tests.conftest import screen_text, wait_until

@@ -10,9 +10,9 @@ import uuid
 from mlflow.entities import Metric
 
 from mlflow_tui.analysis.health import Kind
-from mlflow_tui.config import Settings
+from mlflow_tui.cli.status import collect
 from mlflow_tui.session.now import NowFeed
-from mlflow_tui.status import collect
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.rest import RestSource
 from tests.sample_data import curves
 

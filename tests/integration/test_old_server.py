@@ -237,7 +237,7 @@ async def test_app_on_2_9_2_shows_live_points(old):
     """The monitor on a 2.9.2 server: live, no "has no MLflow API" error, and a running run's
     new points reach its series after the next ticks."""
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from mlflow_tui.widgets import MetricChart, RunTable
 
     name = _name("old/app")

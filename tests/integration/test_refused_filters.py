@@ -18,8 +18,8 @@ import uuid
 import pytest
 from mlflow.entities import Metric
 
+from mlflow_tui.analysis.filtering import name_search
 from mlflow_tui.cli import main
-from mlflow_tui.filtering import name_search
 from mlflow_tui.tracking.models import RunStatus
 from mlflow_tui.tracking.poller import ACTIVE, Poller
 from mlflow_tui.tracking.rest import RestSource
@@ -149,7 +149,7 @@ def test_status_lists_every_run(azure_like, tmp_path, monkeypatch, capsys):
 
 async def test_app_shows_the_note_and_live_points(azure_like):
     from mlflow_tui.app import make_app
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
     from mlflow_tui.widgets import RunTable
 
     rid = azure_like["ids"]["delta-live"]

@@ -12,11 +12,11 @@ import pytest
 from mlflow.entities import Metric, Param
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
 from mlflow_tui.screens.compare import CompareScreen
 from mlflow_tui.screens.details import RunDetailsScreen
 from mlflow_tui.screens.help import HelpScreen
 from mlflow_tui.screens.picker import PickerScreen
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import ExperimentTree, RunTable
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy

@@ -215,8 +215,8 @@ def test_refused_credentials_are_one_line_exit_1():
     # A 401 from a server that wants credentials (a transport stands in for the proxy).
     import httpx
 
-    from mlflow_tui.config import Settings
-    from mlflow_tui.status import run_status
+    from mlflow_tui.cli.status import run_status
+    from mlflow_tui.settings.config import Settings
     from mlflow_tui.tracking.rest import RestSource
 
     def refuse(request: httpx.Request) -> httpx.Response:

@@ -8,9 +8,9 @@ import uuid
 
 from mlflow.entities import Metric
 
+from mlflow_tui.analysis.system_metrics import WINDOW_STEPS
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
-from mlflow_tui.system_metrics import WINDOW_STEPS
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import Sparklines
 from tests.conftest import screen_text, wait_until
 

@@ -25,7 +25,7 @@ from mlflow.entities import Metric
 from mlflow_tui.alerts.delivery import ExecSink, StdoutSink, WebhookSink
 from mlflow_tui.alerts.watcher import Watcher
 from mlflow_tui.analysis.judge import judge
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.models import Point, Run, RunStatus
 from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import wait_until

@@ -143,7 +143,7 @@ def test_artifacts_pane_with_an_image_in_half_blocks(snap_compare, monkeypatch):
     from PIL import Image as PILImage
     from textual_image import _terminal
 
-    from mlflow_tui import images
+    from mlflow_tui.ui import images
 
     monkeypatch.setattr(images, "_found", images.Graphics(images.HALFBLOCKS, (10, 20)))
     monkeypatch.setattr(_terminal.get_cell_size, "_result", _terminal.CellSize(10, 20),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mlflow_tui.app import make_app
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.widgets import RunTable
 from tests.conftest import wait_until
 from tests.sample_data import NOW, fake_app

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pytest
 
 import mlflow_tui.widgets.chart.tracks as chart_tracks
-from mlflow_tui.charting import XYCache, XYSeries, xy
+from mlflow_tui.analysis.charting import XYCache, XYSeries, xy
 from mlflow_tui.tracking.models import Point
 from mlflow_tui.widgets import ChartOptions, downsample, ema, log_safe
 from mlflow_tui.widgets.chart import SMALL_SERIES, _Extremes, _sorted_finite_x, _Track

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_tui.cli import main, parse_settings
-from mlflow_tui.status import RunRow, cells, clean, render_table, use_colour
+from mlflow_tui.cli.status import RunRow, cells, clean, render_table, use_colour
 from mlflow_tui.tracking.models import RunStatus
 
 
@@ -176,11 +176,11 @@ def test_status_without_any_uri_exits_2(capsys: pytest.CaptureFixture[str]):
 
 def test_status_and_cli_never_import_textual_or_rich():
     code = ("import sys\n"
-            "import mlflow_tui.cli, mlflow_tui.status, mlflow_tui.configfile\n"
+            "import mlflow_tui.cli, mlflow_tui.cli.status, mlflow_tui.settings.configfile\n"
             "from mlflow_tui.cli import build_status_parser, layer\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'"
             " or m.split('.')[:2] == ['mlflow_tui', 'widgets']"
-            " or m in ('rich.text', 'rich.markup', 'mlflow_tui.app', 'mlflow_tui.format')))\n")
+            " or m in ('rich.text', 'rich.markup', 'mlflow_tui.app', 'mlflow_tui.text.format')))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -255,7 +255,7 @@ def test_local_stores_and_demo_need_the_local_extra(monkeypatch, tmp_path, capsy
     import importlib.util
 
     from mlflow_tui import cli
-    from mlflow_tui.config import Settings
+    from mlflow_tui.settings.config import Settings
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

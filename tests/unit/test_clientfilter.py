@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlflow_tui.filtering import name_search
+from mlflow_tui.analysis.filtering import name_search
 from mlflow_tui.tracking.clientfilter import (
     Clause,
     apply,

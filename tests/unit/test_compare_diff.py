@@ -1,4 +1,4 @@
-"""The compare table reads like a diff (tui/compare.py): differing params first, metric
+"""The compare table reads like a diff (tui/analysis/compare.py): differing params first, metric
 summaries with readable headers, identical columns dropped, a transposed layout."""
 
 from __future__ import annotations
@@ -7,7 +7,13 @@ import math
 
 import pytest
 
-from mlflow_tui.compare import compare_frame, header, only_differences, series_stats, transpose
+from mlflow_tui.analysis.compare import (
+    compare_frame,
+    header,
+    only_differences,
+    series_stats,
+    transpose,
+)
 from mlflow_tui.tracking.models import Point, Run, RunStatus
 
 NOW = 1_800_000_000_000

@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from mlflow_tui.cli import parse_settings
-from mlflow_tui.config import Settings
-from mlflow_tui.configfile import ConfigError, check_names, default_path, key_lines, load, parse
+from mlflow_tui.settings.config import Settings
+from mlflow_tui.settings.configfile import (
+    ConfigError,
+    check_names,
+    default_path,
+    key_lines,
+    load,
+    parse,
+)
 
 EXAMPLE = """\
 # mlflow-tui settings

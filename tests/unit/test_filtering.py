@@ -1,6 +1,6 @@
 import pytest
 
-from mlflow_tui.filtering import is_search_expression, name_matches
+from mlflow_tui.analysis.filtering import is_search_expression, name_matches
 from mlflow_tui.tracking.models import Run, RunStatus
 
 

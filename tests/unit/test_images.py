@@ -1,4 +1,4 @@
-"""Which graphics the terminal speaks (tui/images.py): its answers read, the probe over a
+"""Which graphics the terminal speaks (tui/ui/images.py): its answers read, the probe over a
 real pseudo-terminal, and textual-image imported without a query of its own."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from mlflow_tui.images import (
+from mlflow_tui.ui.images import (
     CELL_QUERY,
     DA1,
     HALFBLOCKS,
@@ -114,12 +114,12 @@ def test_probe_asks_once_fenced_by_da1_and_leaves_the_mode_as_it_was():
 
 def test_textual_image_is_imported_without_asking_the_terminal(tmp_path):
     """textual-image asks the terminal when first imported on a tty (DA1, a Kitty query,
-    CSI 16 t); through mlflow_tui.images it asks nothing, whatever the terminal would answer."""
+    CSI 16 t); through mlflow_tui.ui.images it asks nothing, whatever the terminal would answer."""
     from PIL import Image as PILImage
 
     png = tmp_path / "x.png"
     PILImage.new("RGB", (8, 8), (255, 0, 0)).save(png)
-    code = ("import sys, mlflow_tui.images as i; "
+    code = ("import sys, mlflow_tui.ui.images as i; "
             "w = i.image_widget(open(sys.argv[1], 'rb').read()); print(type(w).__name__)")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": root, "TERM": "xterm-kitty"}
@@ -137,7 +137,7 @@ def test_the_answers_arrive_while_the_app_is_imported_and_are_not_echoed(monkeyp
     import termios
     import time
 
-    from mlflow_tui.images import Asked
+    from mlflow_tui.ui.images import Asked
 
     master, slave = os.openpty()
     try:
@@ -166,7 +166,7 @@ def test_the_answers_arrive_while_the_app_is_imported_and_are_not_echoed(monkeyp
             assert timeout == 0, f"waited again: {timeout} s"
             return real_select(r, w, x, timeout)
 
-        monkeypatch.setattr("mlflow_tui.images.select.select", no_wait)
+        monkeypatch.setattr("mlflow_tui.ui.images.select.select", no_wait)
         assert asked.finish().why == "the terminal did not answer DA1"
         assert termios.tcgetattr(slave) == before
     finally:
@@ -181,7 +181,7 @@ def test_the_cli_asks_before_building_the_app_and_reads_before_it_runs(monkeypat
     would get them)."""
     import mlflow_tui.app
     import mlflow_tui.cli as cli
-    import mlflow_tui.images as images
+    import mlflow_tui.ui.images as images
 
     calls: list[str] = []
 
@@ -219,8 +219,8 @@ def test_a_terminal_that_has_begun_to_answer_is_waited_for(monkeypatch):
     import termios
     import time
 
-    import mlflow_tui.images as images
-    from mlflow_tui.images import Asked
+    import mlflow_tui.ui.images as images
+    from mlflow_tui.ui.images import Asked
 
     master, slave = os.openpty()
     try:
@@ -264,8 +264,8 @@ def test_a_key_typed_during_the_probe_is_no_answer(monkeypatch):
     for the rest of an answer."""
     import time
 
-    import mlflow_tui.images as images
-    from mlflow_tui.images import Asked
+    import mlflow_tui.ui.images as images
+    from mlflow_tui.ui.images import Asked
 
     monkeypatch.setattr(images, "LATE_GRACE", 30.0)
     master, slave = os.openpty()

@@ -1,10 +1,11 @@
-"""Nested runs (tui/nesting.py): children under their parent, folded or not, the best child."""
+"""Nested runs (tui/analysis/nesting.py): children under their parent, folded or not, the best
+child."""
 
 from __future__ import annotations
 
 import math
 
-from mlflow_tui.nesting import PARENT_TAG, nest
+from mlflow_tui.analysis.nesting import PARENT_TAG, nest
 from mlflow_tui.tracking.models import Run, RunStatus
 
 SCORES = {"c1": 0.5, "c2": 0.2, "c3": None, "d1": math.nan}

@@ -1,4 +1,4 @@
-"""Terminal desktop notifications (tui/notify.py): the right sequence per terminal, tmux
+"""Terminal desktop notifications (tui/alerts/notify.py): the right sequence per terminal, tmux
 pass-through, and server text that can never break out of the sequence."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from mlflow_tui.notify import pick, sequence
+from mlflow_tui.alerts.notify import pick, sequence
 
 
 @pytest.mark.parametrize("env,kind", [

@@ -1,4 +1,4 @@
-"""The monitor's desktop notifications (tui/now_controller.py): one per new warning and one per
+"""The monitor's desktop notifications (tui/ui/now_controller.py): one per new warning and one per
 run that ended, in the experiments named with -e only; a failed run (a FAILED warning and a
 run in `ended`) is one notification, not two."""
 
@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import mlflow_tui.terminal
-from mlflow_tui.config import Settings
-from mlflow_tui.now_controller import NowController
+import mlflow_tui.ui.terminal
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.models import Experiment, Run, RunStatus
+from mlflow_tui.ui.now_controller import NowController
 from tests.fakes import FakeSource
 from tests.sample_data import curves
 
@@ -49,7 +49,7 @@ def _fail(src: FakeSource, rid: str) -> None:
 ])
 async def test_a_failed_run_is_one_desktop_notification(monkeypatch, named, expected):
     written: list[str] = []
-    monkeypatch.setattr(mlflow_tui.terminal, "write_raw",
+    monkeypatch.setattr(mlflow_tui.ui.terminal, "write_raw",
                         lambda app, text: written.append(text) or True)
     src = FakeSource()
     src.experiments = [Experiment("1", "team/a"), Experiment("2", "team/b")]

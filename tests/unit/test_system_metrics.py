@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlflow_tui.charting import chart_views, warning_pair
-from mlflow_tui.system_metrics import (
+from mlflow_tui.analysis.charting import chart_views, warning_pair
+from mlflow_tui.analysis.system_metrics import (
     WINDOW_STEPS,
     advance,
     fetch_window,

@@ -1,4 +1,4 @@
-"""tui/terminal.py reaches into Textual's driver (no public API writes raw sequences): this
+"""tui/ui/terminal.py reaches into Textual's driver (no public API writes raw sequences): this
 fails loudly when Textual changes what it relies on."""
 
 from __future__ import annotations
@@ -8,14 +8,15 @@ import inspect
 from textual.app import App
 from textual.driver import Driver
 
-from mlflow_tui.terminal import write_raw
+from mlflow_tui.ui.terminal import write_raw
 
 
 def test_textual_still_has_what_write_raw_uses():
-    assert "_driver" in inspect.getsource(App.__init__), "App._driver is gone: see tui/terminal.py"
-    assert callable(getattr(Driver, "write", None)), "Driver.write is gone: see tui/terminal.py"
+    assert "_driver" in inspect.getsource(App.__init__), (
+        "App._driver is gone: see tui/ui/terminal.py")
+    assert callable(getattr(Driver, "write", None)), "Driver.write is gone: see tui/ui/terminal.py"
     assert 'self._driver.write("\\07")' in inspect.getsource(App.bell), (
-        "App.bell no longer writes through the driver: check tui/terminal.py still works")
+        "App.bell no longer writes through the driver: check tui/ui/terminal.py still works")
 
 
 class _Driver:

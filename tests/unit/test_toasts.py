@@ -1,11 +1,11 @@
-"""One toast a run: new warnings of one refresh grouped by run (tui/format.py)."""
+"""One toast a run: new warnings of one refresh grouped by run (tui/text/format.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
-from mlflow_tui.format import one_toast_per_run, toast_title
+from mlflow_tui.text.format import one_toast_per_run, toast_title
 
 
 class Kind(Enum):

@@ -1,5 +1,5 @@
-"""`mlflow-tui watch`'s command line and config file (tui/cli.py watch_main): the config keys
-`webhook`, `exec` and `notify` through the loader, --interval, --webhook over the file, and
+"""`mlflow-tui watch`'s command line and config file (tui/cli/__init__.py watch_main): the config
+keys `webhook`, `exec` and `notify` through the loader, --interval, --webhook over the file, and
 the --text line as printed (server text made safe)."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 from mlflow_tui.alerts.delivery import StdoutSink, WebhookSink
 from mlflow_tui.alerts.events import FORGET_MS
 from mlflow_tui.alerts.watcher import Watcher
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.models import Experiment, Run, RunStatus
 from tests.conftest import wait_until
 from tests.fakes import FakeSource

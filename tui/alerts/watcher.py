@@ -31,8 +31,8 @@ from typing import Any
 from mlflow_tui.alerts.delivery import Sink
 from mlflow_tui.alerts.events import Event, EventTracker
 from mlflow_tui.analysis.judge import Choices
-from mlflow_tui.config import Settings
 from mlflow_tui.session.now import NowFeed
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Experiment
 from mlflow_tui.tracking.now import ID_CHUNK, RECENT_MS
@@ -71,7 +71,7 @@ def default_state_path(uri: str, experiments: Sequence[str],
 
 
 def choose(experiments: list[Experiment], wanted: Sequence[str]) -> list[Experiment]:
-    from mlflow_tui.status import _choose
+    from mlflow_tui.cli.status import _choose
 
     return _choose(experiments, wanted)
 

@@ -1,8 +1,8 @@
 """The one judge of runs: which metric pairs a run is judged on, and its warnings.
 
-The monitor (through :class:`mlflow_tui.watch.HealthBook`), ``mlflow-tui status`` and every future
-consumer go through here, so that the same run gets the same pairs, the same best points and
-the same verdict everywhere. Pure Python: no I/O, no UI toolkit.
+The monitor (through :class:`mlflow_tui.analysis.healthbook.HealthBook`), ``mlflow-tui status`` and
+every future consumer go through here, so that the same run gets the same pairs, the same best
+points and the same verdict everywhere. Pure Python: no I/O, no UI toolkit.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
-from mlflow_tui import format as fmt
+from mlflow_tui.text import format as fmt
 from mlflow_tui.tracking.artifacts import LoggedModel
 from mlflow_tui.widgets import plain, safe_text
 

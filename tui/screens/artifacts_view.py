@@ -1,7 +1,7 @@
 """The artifacts screen's panes and previews (ArtifactsView; its keys and tree are
 ArtifactsScreen's, in artifacts.py): text and logs, JSON / YAML / TOML highlighted, CSV as a
 table, images inline through textual-image with the graphics the terminal speaks
-(tui/images.py: Kitty, Sixel, else half blocks). Previews read at most PREVIEW_BYTES (a byte
+(tui/ui/images.py: Kitty, Sixel, else half blocks). Previews read at most PREVIEW_BYTES (a byte
 range): a 5 GB checkpoint is never downloaded to look at.
 """
 
@@ -22,7 +22,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from mlflow_tui.images import decode_image, found, image_widget
 from mlflow_tui.screens.artifact_cells import table_cells
 from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
@@ -35,6 +34,7 @@ from mlflow_tui.tracking.artifacts import (
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
 from mlflow_tui.tracking.parquet import ParquetUnavailable, TooMuch, parquet_head
+from mlflow_tui.ui.images import decode_image, found, image_widget
 from mlflow_tui.widgets import RunTable, plain, safe_block
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",

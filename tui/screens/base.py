@@ -20,12 +20,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from mlflow_tui import format as fmt
+from mlflow_tui.text import format as fmt
 from mlflow_tui.widgets import X_MODES, ChartOptions
 
 if TYPE_CHECKING:
-    from mlflow_tui.goto import RunRef
     from mlflow_tui.session.monitor import MonitorSession
+    from mlflow_tui.ui.goto import RunRef
 
 SMOOTHING_STEPS = (0.6, 0.8, 0.9, 0.95)  # s cycles through these, then off
 ZOOM_STEPS: tuple[int | None, ...] = (None, 500, 100, 50)  # L: all, then the last N points

@@ -14,11 +14,11 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
-from mlflow_tui import format as fmt
 from mlflow_tui.analysis import find_pairs
-from mlflow_tui.charting import chart_views, split_by_dataset
+from mlflow_tui.analysis.charting import chart_views, split_by_dataset
 from mlflow_tui.screens.base import CHART_BINDINGS, ChartScreen, bindings, mark_styles, state_line
 from mlflow_tui.screens.picker import PickerScreen
+from mlflow_tui.text import format as fmt
 from mlflow_tui.tracking.models import Run
 from mlflow_tui.widgets import ChartOptions, MetricChart, RunTable, plain, safe_text
 from mlflow_tui.widgets import title as safe_title
@@ -96,7 +96,7 @@ class CompareScreen(ChartScreen):
         frame = self.compare.frame
         if frame is None:
             return
-        from mlflow_tui.compare import header
+        from mlflow_tui.analysis.compare import header
 
         columns = [c for c in frame.columns if c != "run_id"]
         labels = ["marking order (no sort)", *[header(c) for c in columns]]
@@ -121,7 +121,7 @@ class CompareScreen(ChartScreen):
         frame = self.compare.frame
         if frame is None:
             return
-        from mlflow_tui.compare import export_csv
+        from mlflow_tui.analysis.compare import export_csv
 
         try:
             path = export_csv(frame, Path(self.session.settings.export_dir),
@@ -159,7 +159,7 @@ class CompareScreen(ChartScreen):
     def _draw(self) -> None:
         compare = self.compare
         assert compare.poller is not None
-        from mlflow_tui.compare import compare_frame, only_differences, sort_frame
+        from mlflow_tui.analysis.compare import compare_frame, only_differences, sort_frame
 
         session = self.session
         runs = list(session.marked.values())
@@ -225,7 +225,7 @@ class CompareScreen(ChartScreen):
         if compare.differences:
             title += " · only what differs (d)"
         if compare.sort:
-            from mlflow_tui.compare import header
+            from mlflow_tui.analysis.compare import header
 
             title += f" · sorted by {header(compare.sort)} {'↓' if compare.descending else '↑'}"
         if compare.transposed:
@@ -258,7 +258,7 @@ class CompareScreen(ChartScreen):
                    transposed: bool = False, names: Mapping[str, str] | None = None) -> None:
         """The runs as rows (the run's name pinned left), or as columns (`transposed`: one row
         a field, as MLflow's compare page). Headers read `val_loss best`, `@ step`, `lr`."""
-        from mlflow_tui.compare import header, transpose
+        from mlflow_tui.analysis.compare import header, transpose
 
         table = self.query_one("#compare-table", RunTable)
         table.border_title = safe_title(title)  # column names come from metric/param keys

@@ -72,7 +72,7 @@ class ConnectionScreen(ModalScreen[None]):
 def connection_screen(session: MonitorSession) -> ConnectionScreen:
     """The connection details of a MonitorSession: its source's facts, the last refresh, and
     the last error in full while not live."""
-    from mlflow_tui import format as fmt
+    from mlflow_tui.text import format as fmt
 
     describe = getattr(session.source, "describe", None)
     facts = describe() if callable(describe) else []

@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from mlflow_tui import format as fmt
 from mlflow_tui.analysis.judge import Judgement
 from mlflow_tui.analysis.pairing import unpaired_hint
+from mlflow_tui.text import format as fmt
 from mlflow_tui.tracking.models import Run
 from mlflow_tui.widgets import plain
 

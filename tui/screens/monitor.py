@@ -11,10 +11,9 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input
 
 from mlflow_tui.analysis import find_pairs
-from mlflow_tui.charting import chart_views, sort_key
-from mlflow_tui.filtering import is_search_expression, name_matches
-from mlflow_tui.goto import RunRef
-from mlflow_tui.nesting import PARENT_TAG, Row, nest
+from mlflow_tui.analysis.charting import chart_views, sort_key
+from mlflow_tui.analysis.filtering import is_search_expression, name_matches
+from mlflow_tui.analysis.nesting import PARENT_TAG, Row, nest
 from mlflow_tui.screens.base import (
     CHART_BINDINGS,
     NARROW_WIDTH,
@@ -33,6 +32,7 @@ from mlflow_tui.screens.monitor_view import (
 )
 from mlflow_tui.screens.picker import PickerScreen
 from mlflow_tui.tracking.models import Run
+from mlflow_tui.ui.goto import RunRef
 from mlflow_tui.widgets import ExperimentTree, RunTable
 
 
@@ -426,7 +426,7 @@ class MonitorScreen(MonitorView):
         saved = ""
         path = self.session.settings.config_path
         if path is not None:
-            from mlflow_tui.configfile import ConfigError, save_pair
+            from mlflow_tui.settings.configfile import ConfigError, save_pair
 
             try:
                 save_pair(path, experiment, pair)

@@ -14,14 +14,14 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
-from mlflow_tui import format as fmt
+from mlflow_tui.analysis.charting import XYCache, chart_views, split_by_dataset, step_to_x
 from mlflow_tui.analysis.health import HealthWarning, Kind, badge
-from mlflow_tui.charting import XYCache, chart_views, split_by_dataset, step_to_x
-from mlflow_tui.nesting import Row
+from mlflow_tui.analysis.healthbook import HealthBook
+from mlflow_tui.analysis.nesting import Row
+from mlflow_tui.analysis.system_metrics import PanelRow, panel_rows
 from mlflow_tui.screens.base import ChartScreen
-from mlflow_tui.system_metrics import PanelRow, panel_rows
+from mlflow_tui.text import format as fmt
 from mlflow_tui.tracking.models import Experiment, Point, Run
-from mlflow_tui.watch import HealthBook
 from mlflow_tui.widgets import (
     ChartOptions,
     ExperimentEntry,

@@ -17,10 +17,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from mlflow_tui import format as fmt
 from mlflow_tui.analysis.health import badge
 from mlflow_tui.analysis.now import NowRow
 from mlflow_tui.session.now import NowUpdate
+from mlflow_tui.text import format as fmt
 from mlflow_tui.widgets import RunTable, plain
 
 SEVERITY_STYLE = {1: "yellow", 2: "bold yellow", 3: "bold red", 4: "bold red"}

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from mlflow_tui.charting import XYCache, chart_views
+from mlflow_tui.analysis.charting import XYCache, chart_views
 from mlflow_tui.tracking import TrackingError
 from mlflow_tui.tracking.models import Point, Run, SeriesKey
 from mlflow_tui.tracking.poller import Poller, TickResult

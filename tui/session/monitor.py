@@ -14,19 +14,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+from mlflow_tui.analysis.charting import chart_views
+from mlflow_tui.analysis.filtering import name_search
 from mlflow_tui.analysis.health import HealthWarning
+from mlflow_tui.analysis.healthbook import HealthBook
 from mlflow_tui.analysis.judge import Choices, primary, series_keys
-from mlflow_tui.charting import chart_views
-from mlflow_tui.config import Settings
-from mlflow_tui.filtering import name_search
+from mlflow_tui.analysis.system_metrics import WINDOW_STEPS, advance, fetch_window, panel_metrics
 from mlflow_tui.session.compare import CompareSession, snapshot
-from mlflow_tui.system_metrics import WINDOW_STEPS, advance, fetch_window, panel_metrics
+from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking import TrackingError
 from mlflow_tui.tracking.errors import AuthError, BadRequest, NotFound
 from mlflow_tui.tracking.models import Experiment, Point, Run, SeriesKey
 from mlflow_tui.tracking.poller import ExperimentSummary, Poller, TickResult, gather_all
 from mlflow_tui.tracking.source import TrackingSource
-from mlflow_tui.watch import HealthBook
 
 Told = tuple[str, Any, tuple[str, str] | None]
 

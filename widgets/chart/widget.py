@@ -137,7 +137,8 @@ class MetricChart(PlotextPlot, can_focus=True):
         leading points it is known to share with `earlier`, a series given before under
         the same label, without reading them), it cuts that back to the shared points and
         reads only the rest: an update then costs what changed, not the whole history
-        (`mlflow_tui.charting.XYSeries` does this). Any other new series object is read whole.
+        (`mlflow_tui.analysis.charting.XYSeries` does this). Any other new series object is read
+        whole.
         """
         names = _display_names(series)
         new_series = {names[label]: pts for label, pts in series.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from mlflow_tui.numbers import number  # noqa: F401 (re-exported: fmt.number)
+from mlflow_tui.text.numbers import number  # noqa: F401 (re-exported: fmt.number)
 from mlflow_tui.tracking.models import RunStatus
 
 STATUS_STYLE: dict[RunStatus, tuple[str, str]] = {

@@ -26,15 +26,15 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from mlflow_tui.analysis.health import HealthWarning, format_duration
+from mlflow_tui.analysis.healthbook import HealthBook
 from mlflow_tui.analysis.judge import Choices, primary, series_keys
 from mlflow_tui.analysis.pairing import MetricPair
-from mlflow_tui.config import Settings
-from mlflow_tui.numbers import number
+from mlflow_tui.settings.config import Settings
+from mlflow_tui.text.numbers import number
 from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
 from mlflow_tui.tracking.poller import Poller
 from mlflow_tui.tracking.source import TrackingSource, sort_newest_first
-from mlflow_tui.watch import HealthBook
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_WARNINGS", "RunRow", "StatusError", "clean",
            "collect", "render_csv", "render_json", "render_table", "run_status", "use_colour"]

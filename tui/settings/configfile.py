@@ -48,7 +48,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from mlflow_tui.config import Settings
+from mlflow_tui.settings.config import Settings
 
 __all__ = ["ConfigError", "ConfigFile", "KEYS", "check_names", "default_path", "load",
            "save_pair"]
@@ -156,7 +156,7 @@ def _webhooks(value: Any) -> list[str]:
 def _notify(value: Any) -> str | None:
     """Desktop notifications: true (the terminal's own protocol), false, or one of
     "auto", "osc777", "osc9", "osc99"."""
-    from mlflow_tui.notify import KINDS
+    from mlflow_tui.alerts.notify import KINDS
 
     if isinstance(value, bool):
         return "auto" if value else None

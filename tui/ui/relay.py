@@ -1,5 +1,5 @@
 """Between the session's polling loop and the screens: the loop's results become messages for
-the app (tui/messages.py), and after each tick of the open experiment the everywhere-feed
+the app (tui/ui/messages.py), and after each tick of the open experiment the everywhere-feed
 (the Now view, the tree's ⚠/✘ counts) gets its turn, beside the loop and never in its way."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker
 
-from mlflow_tui.messages import CompareDone, FilterFailed, TickDone, TickFailed
 from mlflow_tui.tracking import TrackingError
 from mlflow_tui.tracking.models import Experiment
 from mlflow_tui.tracking.poller import ExperimentSummary, TickResult
+from mlflow_tui.ui.messages import CompareDone, FilterFailed, TickDone, TickFailed
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from mlflow_tui.now_controller import NowController
+    from mlflow_tui.ui.now_controller import NowController
 
 
 class Relay:

@@ -1,7 +1,7 @@
 """Settings: defaults < config file < environment < command-line flags.
 
-The config file (`mlflow_tui.configfile`) and the flags (`mlflow_tui.cli`) fill these in; the
-app and the headless `status` command only read them.
+The config file (`mlflow_tui.settings.configfile`) and the flags (`mlflow_tui.cli`) fill these in;
+the app and the headless `status` command only read them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)
     workspace: str | None = None
     bell: bool = True  # ring the terminal bell with a new warning
-    # Desktop notifications through the terminal (tui/notify.py): None (off), "auto", or a
+    # Desktop notifications through the terminal (tui/alerts/notify.py): None (off), "auto", or a
     # protocol: "osc777", "osc9", "osc99".
     notify: str | None = None
     now: bool = False  # open on the Now view (--now)

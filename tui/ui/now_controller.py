@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from mlflow_tui.alerts.notify import sequence as notification
 from mlflow_tui.analysis.health import Kind
 from mlflow_tui.analysis.judge import Choices
 from mlflow_tui.analysis.now import NowRow
-from mlflow_tui.format import one_toast_per_run, toast_title
-from mlflow_tui.notify import sequence as notification
 from mlflow_tui.screens.now import NowScreen
 from mlflow_tui.session.now import NowFeed, NowUpdate
+from mlflow_tui.text.format import one_toast_per_run, toast_title
 from mlflow_tui.tracking.models import Experiment
 from mlflow_tui.tracking.source import TrackingSource
 
@@ -134,7 +134,7 @@ class NowController:
         """A desktop notification through the terminal, when the config asks for them."""
         kind = self.app.settings.notify
         if kind:
-            from mlflow_tui.terminal import write_raw
+            from mlflow_tui.ui.terminal import write_raw
 
             write_raw(self.app, notification(f"mlflow-tui: {title}", body, kind=kind))
 

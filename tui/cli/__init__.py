@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from mlflow_tui import __version__
-from mlflow_tui.config import Settings
-from mlflow_tui.configfile import ConfigError, ConfigFile, check_names, default_path, load
+from mlflow_tui.settings.config import Settings
+from mlflow_tui.settings.configfile import ConfigError, ConfigFile, check_names, default_path, load
 from mlflow_tui.tracking.uri import InvalidURI, classify, resolve
 
 EXIT_USAGE = 2
@@ -153,7 +153,7 @@ def watch_main(argv: Sequence[str]) -> int:
 
     from mlflow_tui.alerts.delivery import ExecSink, Sink, StdoutSink, WebhookSink
     from mlflow_tui.alerts.watcher import Watcher, default_state_path, parse_since, run_watch
-    from mlflow_tui.status import clean
+    from mlflow_tui.cli.status import clean
     from mlflow_tui.tracking import open_source
 
     since = None
@@ -326,7 +326,7 @@ def status_main(argv: Sequence[str]) -> int:
     """`mlflow-tui status ...`: never imports Textual."""
     parser = build_status_parser()
     args, settings = _headless(parser, argv)
-    from mlflow_tui.status import run_status
+    from mlflow_tui.cli.status import run_status
     from mlflow_tui.tracking import open_source
 
     for stream in (sys.stdout, sys.stderr):
@@ -374,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "watch":
         return watch_main(argv[1:])
     settings, config, parser = _parse(argv)
-    from mlflow_tui.images import ask
+    from mlflow_tui.ui.images import ask
 
     # The terminal's graphics: asked now, answered while Textual is imported, the answers
     # read before Textual starts (where they would be keys), also on a usage error.
