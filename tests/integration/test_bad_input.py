@@ -77,8 +77,10 @@ async def test_empty_experiment_and_run_without_metrics_and_one_point(live_serve
         await wait_until(lambda: len(app.session.poller.points((one, "val_loss"))) == 1, timeout=10)
         chart = app.monitor.query_one(MetricChart)
         await wait_until(lambda: "val_loss" in chart.series_labels)
+        # One point, drawn at its value (the labels are set before the chart is repainted).
+        await wait_until(lambda: "0.420┤" in screen_text(app) and "view 1/1" in screen_text(app),
+                         message="the one point charted at 0.420")
         text = screen_text(app)
-        assert "0.420┤" in text and "view 1/1" in text  # one point, drawn at its value
         row = next(line for line in text.splitlines() if "one-point" in line and "RUNNING" in line)
         assert " 7 " in row  # its latest step
         await _still_answers(app, pilot)
