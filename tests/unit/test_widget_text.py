@@ -107,3 +107,12 @@ def test_safe_block_keeps_lines_and_tabs_and_shows_every_control():
     shown = safe_block(text)
     assert shown == ("a\tb\nc ␛red␛\n␛ ␛l␛\n␛ ␛ ␇␈␡ ␛␍")
     assert safe_block("plain\n\ttext") == "plain\n\ttext"
+
+
+def test_counted_says_one_without_a_plural():
+    from mlflow_tui.text.format import counted
+
+    assert counted(1, "file") == "1 file"
+    assert counted(0, "file") == "0 files"
+    assert counted(3, "entry", "entries") == "3 entries"
+    assert counted(1, "entry", "entries") == "1 entry"

@@ -28,6 +28,7 @@ from mlflow_tui.screens.artifacts_view import (
     kind_of,
     size_text,
 )
+from mlflow_tui.text.format import counted
 from mlflow_tui.tracking.artifacts import (
     PREVIEW_BYTES,
     Artifact,
@@ -106,7 +107,7 @@ class ArtifactsScreen(ArtifactsView):
         for group in groups:
             latest = group.steps[-1][1]
             label = plain(group.key, 50)
-            label.append(f"  {len(group.steps)} step{'s' if len(group.steps) > 1 else ''}, "
+            label.append(f"  {counted(len(group.steps), 'step')}, "
                          f"last {group.steps[-1][0]}", style="dim")
             node.add_leaf(label, latest)
             self.image_groups.update((a.path, group) for _, a in group.steps)
@@ -122,7 +123,8 @@ class ArtifactsScreen(ArtifactsView):
                 tree.cursor_line = 0  # enter previews the first entry right away
             files = sum(1 for e in entries if not e.is_dir)
             total = sum(e.size or 0 for e in entries)
-            self._head(f"{len(entries)} entries, {files} files, {size_text(total)} at the top")
+            self._head(f"{counted(len(entries), 'entry', 'entries')}, {counted(files, 'file')}, "
+                       f"{size_text(total)} at the top")
             if self.current is None:
                 self._show_message("enter: open a folder or preview a file", "dim")
         self.loaded_folders += 1
@@ -315,9 +317,9 @@ class ArtifactsScreen(ArtifactsView):
             self._head("")
             return
         took = time.monotonic() - started
-        self._head(f"saved {files} file{'s' if files != 1 else ''}, {size_text(size)} "
+        self._head(f"saved {counted(files, 'file')}, {size_text(size)} "
                    f"to {dest} in {took:.1f} s")
-        self.notify(f"{files} file{'s' if files != 1 else ''} ({size_text(size)}) saved to "
+        self.notify(f"{counted(files, 'file')} ({size_text(size)}) saved to "
                     f"{dest}", title="Saved", markup=False)
 
     def _highlighted(self) -> Artifact | None:
@@ -344,13 +346,13 @@ def folder_note(entries: list[Artifact]) -> str:
     `3 files, 1.2 MB + 2 folders`; the size left out where the store gives none."""
     files = [e for e in entries if not e.is_dir]
     folders = len(entries) - len(files)
-    note = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    note = counted(len(files), 'file')
     if files and all(e.size is not None for e in files):
         note += f", {size_text(sum(e.size or 0 for e in files))}"
     elif files:
         note += ", size not reported"
     if folders:
-        note += f" + {folders} folder{'s' if folders != 1 else ''}"
+        note += f" + {counted(folders, 'folder')}"
     return note
 
 

@@ -93,3 +93,8 @@ def toast_title(warnings: Sequence[Any]) -> str:
     kinds = list(dict.fromkeys(w.kind.value for w in warnings))
     return ", ".join(kinds).capitalize()
 
+
+
+def counted(n: int, word: str, many: str | None = None) -> str:
+    """'1 file', '3 files', '1 entry', '2 entries' (`many`: an irregular plural)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
