@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import running
 from tests.netservers import ReverseProxy
 from tests.server import MlflowServer
 from tests.sigv4 import ARN_HEADER, SigV4Front
@@ -60,9 +61,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # ---------------------------------------------------------------------- 1. SageMaker SigV4
 @pytest.fixture(scope="module")
 def upstream(mlflow_server):
-    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
-        mlflow_server.proc = None  # an earlier module stopped it
-        mlflow_server.start()
+    running(mlflow_server)  # restarted if an earlier module stopped it
     client = mlflow_server.client()
     name = f"sm/{uuid.uuid4().hex[:6]}"
     exp = client.create_experiment(name)

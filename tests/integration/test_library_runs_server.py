@@ -15,7 +15,7 @@ import pytest
 
 from mlflow_tui.analysis.datasets import split_series
 from mlflow_tui.cli import main
-from tests.conftest import wait_until
+from tests.conftest import running, wait_until
 from tests.library_runs import Fixture, fixtures, log_fixture
 
 pytestmark = pytest.mark.server
@@ -44,9 +44,7 @@ EXPECTED_PAIR = {fx.name: fx.label_pair for fx in CASES}
 @pytest.fixture(scope="module")
 def logged(mlflow_server):
     """Every case in one experiment of its own per variant, on the session's server."""
-    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
-        mlflow_server.proc = None
-        mlflow_server.start()
+    running(mlflow_server)  # restarted if an earlier module stopped it
     client = mlflow_server.client()
     tag = uuid.uuid4().hex[:6]
     experiments: dict[str, str] = {}

@@ -33,7 +33,7 @@ import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.tracking.rest import CREDENTIALS_HINT
-from tests.conftest import wait_rows, wait_until
+from tests.conftest import running, wait_rows, wait_until
 from tests.netservers import (
     BasicAuthServer,
     ForwardProxy,
@@ -82,9 +82,7 @@ def _log_run(client, experiment_id: str, name: str) -> str:
 @pytest.fixture(scope="module")
 def upstream(mlflow_server):
     """The session's real server with one experiment of one finished run for this module."""
-    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
-        mlflow_server.proc = None  # an earlier module stopped it
-        mlflow_server.start()
+    running(mlflow_server)  # restarted if an earlier module stopped it
     client = mlflow_server.client()
     name = f"net/{uuid.uuid4().hex[:6]}"
     exp = client.create_experiment(name)

@@ -23,7 +23,7 @@ from mlflow_tui.cli import main
 from mlflow_tui.tracking.models import RunStatus
 from mlflow_tui.tracking.poller import ACTIVE, Poller
 from mlflow_tui.tracking.rest import RestSource
-from tests.conftest import screen_text, wait_until
+from tests.conftest import running, screen_text, wait_until
 from tests.netservers import ReverseProxy
 
 pytestmark = pytest.mark.server
@@ -40,9 +40,7 @@ def _log(client, rid: str, steps: range) -> None:
 
 @pytest.fixture(scope="module")
 def azure_like(mlflow_server):
-    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
-        mlflow_server.proc = None
-        mlflow_server.start()
+    running(mlflow_server)  # restarted if an earlier module stopped it
     client = mlflow_server.client()
     name = f"refused/{uuid.uuid4().hex[:6]}"
     exp = client.create_experiment(name)

@@ -18,6 +18,7 @@ import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.cli import main
+from tests.conftest import running
 from tests.sample_data import curves
 from tests.server import free_port
 
@@ -38,9 +39,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def seeded(mlflow_server):
     """Two experiments: `bad` (an overfitting run, a failed run whose loss went NaN, a run
     with an escape sequence in its name), `ok` (one healthy finished run)."""
-    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
-        mlflow_server.proc = None  # an earlier module stopped it
-        mlflow_server.start()
+    running(mlflow_server)  # restarted if an earlier module stopped it
     client = mlflow_server.client()
     tag = uuid.uuid4().hex[:6]
     bad_name, ok_name = f"status/{tag}/bad", f"status/{tag}/ok"
