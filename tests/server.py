@@ -41,9 +41,16 @@ class MlflowServer:
     group. stop()/start() keep the port and the database (a restart, as users see it)."""
 
     def __init__(self, root: Path, *, serve_artifacts: bool = False,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), uvicorn: bool = False) -> None:
         self.root = root
         self.extra_args = extra_args  # more `mlflow server` flags, e.g. --enable-workspaces
+        # The web server in front of MLflow's Flask app: MLflow 3's default is uvicorn (the
+        # Flask app under FastAPI); `--gunicorn-opts` serves the same Flask app with gunicorn,
+        # MLflow 2's default and still a common deployment. The REST API is the same code
+        # either way; gunicorn (4 threads) costs ~40% less CPU per request, which is most of
+        # the suite's server CPU. `uvicorn=True` for the servers that test MLflow 3's stack
+        # (the workspaces server in test_deployments.py, the uvicorn smoke test).
+        self.uvicorn = uvicorn
         # serve_artifacts: runs get proxied `mlflow-artifacts:` roots (--serve-artifacts with
         # --artifacts-destination), as most shared servers are set up; else a local root.
         self.serve_artifacts = serve_artifacts
@@ -62,6 +69,8 @@ class MlflowServer:
                    if self.serve_artifacts else
                    ["--default-artifact-root", str(self.root / "artifacts")]),
                  "--workers", "1", *self.extra_args,
+                 *(() if self.uvicorn else
+                   ("--gunicorn-opts", "--log-level=warning --threads=4")),
                  "--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=self.root,

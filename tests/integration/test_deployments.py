@@ -156,7 +156,7 @@ def workspaces(tmp_path_factory):
     """A real MLflow 3 server with workspaces on: an experiment `train` with one run in each of
     the workspaces research, vision and default."""
     server = MlflowServer(tmp_path_factory.mktemp("workspaces"),
-                          extra_args=("--enable-workspaces",))
+                          extra_args=("--enable-workspaces",), uvicorn=True)
     server.start()
     try:
         runs = {}

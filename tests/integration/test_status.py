@@ -159,10 +159,11 @@ def test_experiments_from_the_config_file(seeded, capsys, isolated: Path):
 
 def test_every_experiment_by_default(tmp_path_factory, capsys):
     """Without -e, every experiment's runs. On a server of its own: the shared one holds the
-    runs of every other test (listing and judging them all took 50-130 s)."""
+    runs of every other test (listing and judging them all took 50-130 s). Served by uvicorn,
+    MLflow 3's default stack (the session servers use gunicorn: tests/server.py)."""
     from tests.server import MlflowServer
 
-    server = MlflowServer(tmp_path_factory.mktemp("status-all"))
+    server = MlflowServer(tmp_path_factory.mktemp("status-all"), uvicorn=True)
     server.start()
     try:
         client = server.client()
