@@ -70,7 +70,7 @@ class MlflowServer:
                    ["--default-artifact-root", str(self.root / "artifacts")]),
                  "--workers", "1", *self.extra_args,
                  *(() if self.uvicorn else
-                   ("--gunicorn-opts", "--log-level=warning --threads=4")),
+                   ("--gunicorn-opts", "--log-level=warning --threads=4 --graceful-timeout=1")),
                  "--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=self.root,

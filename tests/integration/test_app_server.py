@@ -101,7 +101,10 @@ async def test_server_stop_and_restart_loses_nothing(live_server):
     exp = client.create_experiment(name)
     rid = client.create_run(exp, run_name="survivor").info.run_id
     _log_steps(client, rid, range(20))
-    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5))
+    # Back-offs capped at 2 s: the test is about what is kept, not how long the app waits
+    # (the cap itself: test_faults.py).
+    app = make_app(Settings(uri=live_server.url, experiments=[name], interval=0.5,
+                            max_backoff=2.0))
     async with app.run_test(size=(140, 40)):
         await wait_until(
             lambda: len(app.session.poller.points((rid, "val_loss"))) == 20, timeout=15
