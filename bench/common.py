@@ -122,9 +122,10 @@ def load_average() -> str:
 # ---------------------------------------------------------------------- server
 @contextlib.contextmanager
 def mlflow_server(*, serve_artifacts: bool = False) -> Iterator[MlflowServer]:
-    """A real `mlflow server` (sqlite, --workers 1, loopback) for the duration of the block."""
+    """A real `mlflow server` (sqlite, --workers 1, loopback) for the duration of the block,
+    served by uvicorn as MLflow 3 does by default (the tests' servers use gunicorn)."""
     server = MlflowServer(Path(tempfile.mkdtemp(prefix="mlflow-tui-bench-")),
-                          serve_artifacts=serve_artifacts)
+                          serve_artifacts=serve_artifacts, uvicorn=True)
     started = time.monotonic()
     try:
         server.start()

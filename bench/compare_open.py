@@ -228,7 +228,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     shape = f"{args.runs} {args.keys} {args.steps} {args.sqlite}"
     marker = root / "compare_open.txt"
-    server = MlflowServer(root)
+    server = MlflowServer(root, uvicorn=True)
     try:
         server.start()
         t0 = time.monotonic()

@@ -51,7 +51,7 @@ async def until(predicate, timeout: float = 60.0, step: float = 0.02) -> float:
 
 
 async def measure_server(interval: float, epochs: int) -> dict[str, object]:
-    server = MlflowServer(Path(tempfile.mkdtemp(prefix="mlflow-tui-bench-")))
+    server = MlflowServer(Path(tempfile.mkdtemp(prefix="mlflow-tui-bench-")), uvicorn=True)
     server.start()
     try:
         client = server.client()

@@ -103,6 +103,22 @@ class Logger(threading.Thread):
                 self.stop_event.wait(max(0.0, 1.0 - (time.monotonic() - t0)))
 
 
+@contextlib.contextmanager
+def live_workload(server):  # type: ignore[no-untyped-def]
+    """`seed` the server, then log the 5 live runs once a second (Logger) for the block:
+    yields (experiment name, live run ids, the logger)."""
+    t0 = time.monotonic()
+    name, live = seed(server)
+    print(f"  seeded 25 runs (60,000 points) in {time.monotonic() - t0:.1f} s", flush=True)
+    logger = Logger(server.url, live)
+    logger.start()
+    try:
+        yield name, live, logger
+    finally:
+        logger.stop_event.set()
+        logger.join(5)
+
+
 def summarise(proxy: FaultProxy, seconds: float) -> dict[str, object]:
     records = proxy.snapshot()
     out_bytes = sum(r.bytes_out for r in records)
@@ -368,19 +384,10 @@ def main() -> None:
         report.print("server traffic, old mlflow server --workers 1 on loopback")
         report.write(args.json)
         return
-    with mlflow_server() as server:
-        t0 = time.monotonic()
-        name, live = seed(server)
-        print(f"  seeded 25 runs (60,000 points) in {time.monotonic() - t0:.1f} s", flush=True)
-        logger = Logger(server.url, live)
-        logger.start()
-        try:
-            app = asyncio.run(measure_app(server.url, name, live, args.seconds))
-            monitor = asyncio.run(measure_monitor(server.url, name, live, args.seconds))
-            naive = asyncio.run(measure_naive(server.url, live, args.naive_seconds))
-        finally:
-            logger.stop_event.set()
-            logger.join(5)
+    with mlflow_server() as server, live_workload(server) as (name, live, logger):
+        app = asyncio.run(measure_app(server.url, name, live, args.seconds))
+        monitor = asyncio.run(measure_monitor(server.url, name, live, args.seconds))
+        naive = asyncio.run(measure_naive(server.url, live, args.naive_seconds))
     report.extra.update(app=app, monitor=monitor, naive=naive, logger_errors=logger.errors)
     # The old-server path (--old), measured now so that its row sits next to the modern one.
     old = measure_old(args.old, args.old_seconds, args.naive_seconds) if args.old else None

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Report, mlflow_server  # noqa: E402
-from traffic import Logger, measure_monitor, seed, summarise  # noqa: E402
+from traffic import live_workload, measure_monitor, summarise  # noqa: E402
 
 from tests.proxy import FaultProxy  # noqa: E402
 from tests.server import wait_until_sync  # noqa: E402
@@ -95,18 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     report = Report("watch_traffic")
-    with mlflow_server() as server:
-        t0 = time.monotonic()
-        name, live = seed(server)
-        print(f"  seeded 25 runs (60,000 points) in {time.monotonic() - t0:.1f} s", flush=True)
-        logger = Logger(server.url, live)
-        logger.start()
-        try:
-            monitor = asyncio.run(measure_monitor(server.url, name, live, args.seconds))
-            watch = measure_watch(server.url, name, args.seconds, args.interval)
-        finally:
-            logger.stop_event.set()
-            logger.join(5)
+    with mlflow_server() as server, live_workload(server) as (name, live, logger):
+        monitor = asyncio.run(measure_monitor(server.url, name, live, args.seconds))
+        watch = measure_watch(server.url, name, args.seconds, args.interval)
     report.extra.update(monitor=monitor, watch=watch, logger_errors=logger.errors)
     _show("monitor", monitor)
     _show("mlflow-tui watch", watch)
