@@ -289,11 +289,11 @@ def run(verbose: bool = True) -> list[str]:
 
         def tab_keys() -> None:
             tmux.resize(90, 30)  # narrow: the tree folds to a strip and widens on focus
-            wait(tmux, lambda t: len(t.splitlines()[1].split("╮")[0]) <= 16)
+            wait(tmux, lambda t: tree_width(t) <= 16)
             tmux.keys("BTab")
-            wait(tmux, lambda t: len(t.splitlines()[1].split("╮")[0]) > 30)
+            wait(tmux, lambda t: tree_width(t) > 30)
             tmux.keys("Tab")
-            wait(tmux, lambda t: len(t.splitlines()[1].split("╮")[0]) <= 16)
+            wait(tmux, lambda t: tree_width(t) <= 16)
             tmux.resize(WIDTH, HEIGHT)
 
         def palette_keys() -> None:
