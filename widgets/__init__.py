@@ -18,11 +18,13 @@ from .chart import (
     y_range,
 )
 from .experiment_tree import ExperimentEntry, ExperimentTree, NodeInfo, split_name
+from .footer import KeyFooter
 from .run_table import RunTable
 from .sparklines import Sparklines, SparkRow, spark
 from .text import plain, safe_block, safe_text, title
 
 __all__ = [
+    "KeyFooter",
     "title",
     "PALETTE",
     "X_MODES",

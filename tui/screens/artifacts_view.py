@@ -19,7 +19,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from mlflow_tui.screens.artifact_cells import table_cells
@@ -35,7 +35,7 @@ from mlflow_tui.tracking.errors import TrackingError
 from mlflow_tui.tracking.models import Run
 from mlflow_tui.tracking.parquet import ParquetUnavailable, TooMuch, parquet_head
 from mlflow_tui.ui.images import decode_image, found, image_widget
-from mlflow_tui.widgets import RunTable, plain, safe_block
+from mlflow_tui.widgets import KeyFooter, RunTable, plain, safe_block
 
 SYNTAX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python",
           ".sh": "bash", ".md": "markdown", ".ini": "ini", ".cfg": "ini", ".xml": "xml",
@@ -136,7 +136,7 @@ class ArtifactsView(Screen[None]):
                 yield Input(id="art-save", placeholder="save to (enter saves, escape cancels)")
                 yield Input(id="art-find", placeholder="find in the preview (enter finds, n: the "
                                                        "next match, escape closes)")
-        yield Footer()
+        yield KeyFooter()
 
     def _head(self, note: str) -> None:
         text = Text(" Artifacts of ", style="bold")

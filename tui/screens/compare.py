@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from mlflow_tui.analysis import find_pairs
 from mlflow_tui.analysis.charting import chart_views, split_by_dataset
@@ -20,7 +20,7 @@ from mlflow_tui.screens.base import CHART_BINDINGS, ChartScreen, bindings, mark_
 from mlflow_tui.screens.picker import PickerScreen
 from mlflow_tui.text import format as fmt
 from mlflow_tui.tracking.models import Run
-from mlflow_tui.widgets import ChartOptions, MetricChart, RunTable, plain, safe_text
+from mlflow_tui.widgets import ChartOptions, KeyFooter, MetricChart, RunTable, plain, safe_text
 from mlflow_tui.widgets import title as safe_title
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class CompareScreen(ChartScreen):
         table.border_title = "Marked runs"
         table.fixed_columns = 1  # the run's name stays on screen while the columns scroll
         yield table
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RunTable).focus()

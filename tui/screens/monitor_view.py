@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from mlflow_tui.analysis.charting import XYCache, chart_views, split_by_dataset, step_to_x
 from mlflow_tui.analysis.health import HealthWarning, Kind, badge
@@ -26,6 +26,7 @@ from mlflow_tui.widgets import (
     ChartOptions,
     ExperimentEntry,
     ExperimentTree,
+    KeyFooter,
     MetricChart,
     RunTable,
     Sparklines,
@@ -87,7 +88,7 @@ class MonitorView(ChartScreen):
                         yield Sparklines(id="sparklines")
         with Horizontal(id="bottom"):
             yield Static(id="marks")
-            yield Footer()
+            yield KeyFooter()
 
     _cursor_for: tuple[str, ...] = ()
     _narrow_shown: bool | None = None

@@ -15,13 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mlflow_tui.analysis.health import badge
 from mlflow_tui.analysis.now import NowRow
 from mlflow_tui.session.now import NowUpdate
 from mlflow_tui.text import format as fmt
-from mlflow_tui.widgets import RunTable, plain
+from mlflow_tui.widgets import KeyFooter, RunTable, plain
 
 SEVERITY_STYLE = {1: "yellow", 2: "bold yellow", 3: "bold red", 4: "bold red"}
 
@@ -133,7 +133,7 @@ class NowScreen(Screen[None]):
         yield Static(summary(self.update), id="now-summary")
         yield RunTable(id="now-table")
         yield Static("", id="now-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Now"

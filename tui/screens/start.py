@@ -9,7 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from mlflow_tui.widgets import KeyFooter
 
 if TYPE_CHECKING:
     from mlflow_tui.screens.base import Host
@@ -45,7 +47,7 @@ class StartScreen(Screen[None]):
         with Middle(), Center():
             title = Text("mlflow-tui\n\n", style="bold")
             yield Static(title + Text(HOW_TO), id="start-text")
-        yield Footer()
+        yield KeyFooter()
 
     def action_start_demo(self) -> None:
         import importlib.util
