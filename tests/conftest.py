@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from itertools import zip_longest
 
 import pytest
 
@@ -24,6 +26,9 @@ atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 # Nor the developer's ~/.netrc (mlflow-tui, like requests under MLflow's client, reads the
 # tracking host's login there when no credentials are given): a file that does not exist.
 os.environ["NETRC"] = os.path.join(os.environ["XDG_CONFIG_HOME"], "no-netrc")
+# Nor MLflow's telemetry from the test processes (the servers they start see PYTEST_CURRENT_TEST
+# and keep it off; MLflow reads that once, at import, which in a worker is before any test).
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 # MLflow's client in tests: fail fast instead of retrying for minutes.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
@@ -50,7 +55,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"), serve_artifacts=True)
     server.start()
     yield server
-    server.stop()
+    server.stop(graceful=False)  # the session is over: nothing reads its data again
 
 
 def running(server: MlflowServer) -> MlflowServer:
@@ -89,9 +94,15 @@ async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
                      timeout=timeout, message=f"{rows} rows in the run table")
 
 
-# pytest-xdist (pyproject's addopts: -n, --dist loadgroup). Each worker is a process of its
-# own with its own session server; tests are handed out one at a time as workers free up, in
-# the order below: the slow folders first, so that the quick unit tests fill the end.
+# pytest-xdist (pyproject's addopts: -n 4 --dist loadgroup --no-loadscope-reorder). Each worker
+# is a process of its own with its own session server. Work is handed out in the order below, a
+# unit at a time as workers free up (a unit: one test, or a module whose tests share a
+# module-scoped fixture). The suite is CPU-bound on 2 cores except where tests wait, so:
+# - the units of tests marked `waits` (most of their time waiting on a slow proxy, a back-off or
+#   a real terminal) alternate with the others from the start, so that their waits overlap
+#   other tests' CPU work instead of leaving the cores idle when they bunch up;
+# - the others: the module groups, largest first (what xdist's own reorder would do), then by
+#   folder, slow folders first, so that the quick unit tests fill the end.
 FOLDER_ORDER = ("integration", "app", "snapshots", "unit")
 
 
@@ -108,14 +119,31 @@ def _module_scoped(item: pytest.Item) -> bool:
     return any(chain and chain[-1].scope == "module" for chain in defs.values())
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(session, config, items) -> None:
-    items.sort(key=_folder_rank)  # stable: the order within a folder is kept
     # A module whose tests share a module-scoped fixture runs on one worker: its server or
     # data are made once, not once per worker that happens to get one of its tests.
+    units: dict[str, list[pytest.Item]] = {}
     for item in items:
         if _module_scoped(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+            item.add_marker(pytest.mark.xdist_group(_module(item)))
+            units.setdefault(_module(item), []).append(item)
+        else:
+            units[item.nodeid] = [item]
+
+    def rank(unit: list[pytest.Item]) -> tuple[int, int]:
+        return (0, -len(unit)) if len(unit) > 1 else (1, _folder_rank(unit[0]))
+
+    ordered = sorted(units.values(), key=rank)  # stable: the order within a folder is kept
+    waits = [any(i.get_closest_marker("waits") for i in unit) for unit in ordered]
+    waiting = [u for u, w in zip(ordered, waits, strict=True) if w]
+    others = [u for u, w in zip(ordered, waits, strict=True) if not w]
+    merged = [u for pair in zip_longest(waiting, others) for u in pair if u is not None]
+    items[:] = [item for unit in merged for item in unit]
     _build_old_server_venvs(config, items)
 
 
@@ -139,3 +167,11 @@ def _build_old_server_venvs(config, items) -> None:
             skip_reason(version)  # a failure is remembered in-process, with its reason
 
     threading.Thread(target=build, name="old-mlflow-venvs", daemon=True).start()
+
+
+def pytest_unconfigure(config) -> None:
+    """The session is over. pytest then runs five full garbage collections (to report exceptions
+    raised in finalizers), each walking the worker's whole heap: ~4 s at the end of every run,
+    with four workers on two cores. Collections during the run still report them; the objects
+    alive now belong to the finished session, so they are frozen out of those last ones."""
+    gc.freeze()

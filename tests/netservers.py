@@ -519,11 +519,12 @@ class BasicAuthServer:
                                    + self.log.read_text()[-3000:])
             time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """SIGTERM and its graceful timeout; not graceful: SIGKILL at once (a fixture's end)."""
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
         try:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:

@@ -23,7 +23,7 @@ Wiring, for conftest.py (not done here):
         server = OldMlflowServer(tmp_path_factory.mktemp("old-mlflow"), OLD_VERSION)
         server.start()
         yield server
-        server.stop()
+        server.stop(graceful=False)
 
 Seeding goes through the OLD client of that venv (a subprocess), never through the MLflow 3
 client of the test process: `server.seed(...)`, `server.log_points(...)`, `server.set_status(...)`.
@@ -310,11 +310,13 @@ class OldMlflowServer:
                                    + self.log.read_text(errors="replace")[-3000:])
             time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """SIGTERM and its graceful timeout, as an operator stops it; not graceful: SIGKILL at
+        once (a fixture's end: nothing reads the server's data again)."""
         if self.proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
         except ProcessLookupError:
             pass
         try:

@@ -88,11 +88,13 @@ class MlflowServer:
                                    + self.log.read_text()[-3000:])
             time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop the server as an operator would (SIGTERM, then its graceful timeout); not
+        graceful: SIGKILL at once, for the end of a session, when nothing is read again."""
         if self.proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
         except ProcessLookupError:
             pass
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
 from mlflow_tui.widgets import RunTable
 from tests.conftest import wait_rows, wait_until
@@ -103,6 +105,7 @@ def _record(app) -> tuple[list[int], list[str]]:
 
 # The two tests below wait two ticks per logged epoch (35 epochs): ticks every 0.05 s, not
 # every 0.2 s, make that 70 ticks in ~4 s instead of ~14 s; what a tick does is the same.
+@pytest.mark.waits  # waits on ticks
 async def test_notification_and_bell_once_when_a_run_starts_overfitting():
     src, state = _growing_source()
     _advance(src, state, 10)
@@ -120,6 +123,7 @@ async def test_notification_and_bell_once_when_a_run_starts_overfitting():
         assert titles.count("Overfitting") == 1
 
 
+@pytest.mark.waits  # waits on ticks
 async def test_no_bell_setting():
     src, state = _growing_source()
     _advance(src, state, 10)

@@ -214,6 +214,7 @@ async def test_palette_offers_every_action_of_the_view():
         assert "Close help" not in commands
 
 
+@pytest.mark.waits  # waits on the palette
 async def test_palette_command_runs_the_action():
     app = _app()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from mlflow_tui.tracking.models import Experiment, Run, RunStatus
 from mlflow_tui.widgets import ExperimentTree
 from tests.conftest import wait_until
@@ -39,6 +41,7 @@ class SlowEverywhere(FakeSource):
                                           max_runs=max_runs)
 
 
+@pytest.mark.waits  # a slow refresh
 async def test_a_refresh_slower_than_a_tick_still_lands():
     src = SlowEverywhere(delay=1.5)  # 7 monitor ticks of 0.2 s
     src.experiments = [Experiment("1", "team/open", last_update_time=T0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
@@ -176,6 +177,7 @@ def highlighted_lines(table: RunTable) -> list[int]:
     return lines
 
 
+@pytest.mark.waits  # waits on ticks
 async def test_only_the_cursor_row_is_highlighted_while_keys_move_and_scroll_it():
     table = RunTable()
     async with Host(table).run_test(size=(60, 10)) as pilot:

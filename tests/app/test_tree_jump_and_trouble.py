@@ -3,6 +3,7 @@ g + a few letters to go to an experiment by name (issue 16)."""
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 
 from mlflow_tui.widgets import ExperimentTree
@@ -150,6 +151,7 @@ async def test_a_very_narrow_tree_never_scrolls_sideways():
             assert tree.virtual_size.width <= room
 
 
+@pytest.mark.waits  # waits on ticks
 async def test_folder_counts_stay_the_experiments_runs_while_a_filter_narrows_the_table():
     """The real app: a filter (/) narrows the run table, not the tree's counts; the folders
     above the experiment keep summing its runs, by name filter and by server search."""

@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.app import make_app
@@ -44,6 +45,7 @@ def _train(server, experiment: str, *args: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.waits  # waits on the interval
 async def test_live_run_status_and_points_within_interval(live_server):
     client = live_server.client()
     name = f"live/{uuid.uuid4().hex[:6]}/digits"

@@ -9,6 +9,7 @@ import math
 import time
 import uuid
 
+import pytest
 from mlflow.entities import Metric
 
 from bench.common import Seeder
@@ -116,6 +117,7 @@ async def test_nan_and_infinities_are_gaps_and_a_warning(live_server):
         await _still_answers(app, pilot)
 
 
+@pytest.mark.waits  # waits on ticks
 async def test_run_and_experiment_deleted_or_renamed_while_watched(live_server):
     client = live_server.client()
     name = _name("doomed")

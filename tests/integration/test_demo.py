@@ -33,6 +33,7 @@ def test_import_is_instant_and_does_not_import_mlflow() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
+@pytest.mark.waits  # a live demo session
 def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()

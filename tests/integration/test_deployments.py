@@ -174,7 +174,7 @@ def workspaces(tmp_path_factory):
         with ReverseProxy(server.url) as recorder:
             yield {"url": recorder.url, "runs": runs, "recorder": recorder}
     finally:
-        server.stop()
+        server.stop(graceful=False)
 
 
 @pytest.mark.parametrize(("config", "env", "flag", "expected"), [

@@ -406,7 +406,7 @@ def auth_server(tmp_path_factory):
         server.run_id = rid  # type: ignore[attr-defined]
         yield server
     finally:
-        server.stop()
+        server.stop(graceful=False)
     # Nothing outside its folder: the config, both databases and HOME are under `root`.
     assert (root / "basic_auth.db").is_file() and (root / "mlflow.db").is_file()
 

@@ -43,14 +43,14 @@ def _server(tmp_path_factory: pytest.TempPathFactory, version: str):
 def old(tmp_path_factory):
     server = _server(tmp_path_factory, OLD_VERSION)
     yield server
-    server.stop()
+    server.stop(graceful=False)
 
 
 @pytest.fixture(scope="module")
 def oldest(tmp_path_factory):
     server = _server(tmp_path_factory, "2.0.1")
     yield server
-    server.stop()
+    server.stop(graceful=False)
 
 
 @pytest.fixture

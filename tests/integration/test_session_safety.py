@@ -22,6 +22,10 @@ from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy
 from tests.sample_data import curves
 
+# Whole sessions against a server, waiting on its ticks: handed out beside the CPU-bound tests
+# (tests/conftest.py).
+pytestmark = pytest.mark.waits
+
 API = "/api/2.0/mlflow"
 READ_ONLY = {
     f"POST {API}/experiments/search", f"POST {API}/runs/search", f"GET {API}/runs/get",

@@ -185,7 +185,7 @@ def test_every_experiment_by_default(tmp_path_factory, capsys):
         warned = {r["run"] for r in rows if r["warnings"]}
         assert warned == {f"{name}-1" for name in ("team/a", "team/b", "other")}
     finally:
-        server.stop()
+        server.stop(graceful=False)
 
 
 def test_unknown_experiment_is_one_line_exit_1(seeded, capsys):

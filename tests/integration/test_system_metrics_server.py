@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.analysis.system_metrics import WINDOW_STEPS
@@ -40,6 +41,7 @@ def _rows(app) -> dict:
     return {r.label: r for r in app.monitor.query_one(Sparklines).rows}
 
 
+@pytest.mark.waits  # waits on new samples
 async def test_panel_shows_system_metrics_and_follows_new_samples(live_server):
     client = live_server.client()
     name = f"system/{uuid.uuid4().hex[:6]}/exp"

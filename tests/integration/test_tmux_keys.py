@@ -12,6 +12,7 @@ from tests import tmux_keys
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
+@pytest.mark.waits  # a real terminal: waits on its screen
 def test_every_key_works_in_a_real_terminal(monkeypatch):
     monkeypatch.chdir(tmux_keys.__file__.rsplit("/tests/", 1)[0])
     failed = tmux_keys.run(verbose=False)

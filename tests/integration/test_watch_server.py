@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 
+import pytest
 from mlflow.entities import Metric
 
 from mlflow_tui.alerts.delivery import ExecSink, StdoutSink, WebhookSink
@@ -244,6 +245,7 @@ def _overfit_now(pts: dict[str, list[Point]], run_id: str, exp: str, now_ms: int
     return any(w.kind.value == "overfitting" for w in verdict.warnings)
 
 
+@pytest.mark.waits  # a live training
 async def test_live_training_overfits_one_event_at_the_first_loop_pass_after_the_trigger(
         live_server):
     """The real loop (Watcher.run) polls while a training logs one epoch at a time; the
@@ -307,6 +309,7 @@ async def test_live_training_overfits_one_event_at_the_first_loop_pass_after_the
         await asyncio.wait_for(task, 30)
 
 
+@pytest.mark.waits  # retries
 async def test_webhook_refusing_connections_for_a_while_gets_every_event_once_in_order(
         live_server):
     client = live_server.client()
