@@ -167,14 +167,18 @@ async def test_sketch_on_screen_then_the_histories(live_server, seeded, monkeypa
         app = make_app(Settings(uri=proxy.url, experiments=[name], interval=0.5))
         async with app.run_test(size=(160, 45)) as pilot:
             screen = await _open_compare(app, pilot)
-            await wait_until(
-                lambda: (
-                    "sketch" in screen.note
-                    and len(_lengths(screen)) == 8
-                    and min(_lengths(screen)) >= 4
-                ),
-                timeout=30,
-            )
+            try:
+                await wait_until(
+                    lambda: (
+                        "sketch" in screen.note
+                        and len(_lengths(screen)) == 8
+                        and min(_lengths(screen)) >= 4
+                    ),
+                    timeout=30,
+                )
+            except AssertionError as exc:  # say where it stood
+                raise AssertionError(f"{exc}: note {screen.note!r}, lengths {_lengths(screen)}, "
+                                     f"sketch done {app.session.compare.sketch_done}") from None
             assert "sketch:" in screen_text(app)
             assert app.session.compare.poller.series == {}  # the sketch is not in the exact cache
             assert app.session.compare.frame["val_loss.min"].isna().all()
