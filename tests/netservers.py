@@ -25,8 +25,6 @@ import ipaddress
 import json
 import os
 import re
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -39,7 +37,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from tests.server import free_port, wait_until_sync
+from tests.server import free_port, stop_process_group
 
 LOOPBACK = "127.0.0.1"
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
@@ -521,23 +519,9 @@ class BasicAuthServer:
 
     def stop(self, *, graceful: bool = True) -> None:
         """SIGTERM and its graceful timeout; not graceful: SIGKILL at once (a fixture's end)."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-
-        def closed() -> bool:
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                return s.connect_ex((LOOPBACK, self.port)) != 0
-
-        wait_until_sync(closed, timeout=15, message="port closed")
+        if self.proc is not None:
+            stop_process_group(self.proc, self.port, graceful=graceful)
+            self.proc = None
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:  # type: ignore[type-arg]
         """One authenticated REST call as the admin (to seed data)."""

@@ -36,7 +36,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -44,7 +43,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.server import _healthy, _port_open, free_port, wait_until_sync
+from tests.server import _healthy, free_port, stop_process_group
 
 OLD_VERSION = "2.9.2"  # the acceptance target: newest release line without bulk-interval is 2.10
 
@@ -313,27 +312,9 @@ class OldMlflowServer:
     def stop(self, *, graceful: bool = True) -> None:
         """SIGTERM and its graceful timeout, as an operator stops it; not graceful: SIGKILL at
         once (a fixture's end: nothing reads the server's data again)."""
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(5)
-        # gunicorn's workers are in the same group; make sure none outlives the master.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc = None
-        wait_until_sync(lambda: not _port_open(self.port), timeout=15, message="port closed")
+        if self.proc is not None:
+            stop_process_group(self.proc, self.port, graceful=graceful)
+            self.proc = None
 
     # ----------------------------------------------------------------- old-client calls
     def run_client(self, script: str, payload: Any, timeout: float = 300.0) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -91,25 +92,32 @@ class MlflowServer:
     def stop(self, *, graceful: bool = True) -> None:
         """Stop the server as an operator would (SIGTERM, then its graceful timeout); not
         graceful: SIGKILL at once, for the end of a session, when nothing is read again."""
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-        # The port must be free before a restart.
-        wait_until_sync(lambda: not _port_open(self.port), timeout=15, message="port closed")
+        if self.proc is not None:
+            stop_process_group(self.proc, self.port, graceful=graceful)
+            self.proc = None
 
     def client(self):
         from mlflow import MlflowClient
 
         return MlflowClient(self.url)
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], port: int, *, graceful: bool) -> None:
+    """End a server started in its own process group (start_new_session): SIGTERM and its
+    graceful timeout (SIGKILL after 15 s), or SIGKILL at once; then SIGKILL whatever is left in
+    the group (gunicorn's workers must not outlive their master) and wait until `port` is free
+    (a restart binds it again)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    wait_until_sync(lambda: not _port_open(port), timeout=15, message="port closed")
 
 
 def _port_open(port: int) -> bool:
