@@ -10,7 +10,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from itertools import zip_longest
 
 import pytest
 
@@ -96,14 +95,16 @@ async def wait_rows(app, rows: int, timeout: float = 10.0) -> None:
 
 # pytest-xdist (pyproject's addopts: -n 4 --dist loadgroup --no-loadscope-reorder). Each worker
 # is a process of its own with its own session server. Work is handed out in the order below, a
-# unit at a time as workers free up (a unit: one test, or a module whose tests share a
-# module-scoped fixture). The suite is CPU-bound on 2 cores except where tests wait, so:
-# - the units of tests marked `waits` (most of their time waiting on a slow proxy, a back-off or
-#   a real terminal) alternate with the others from the start, so that their waits overlap
-#   other tests' CPU work instead of leaving the cores idle when they bunch up;
-# - the others: the module groups, largest first (what xdist's own reorder would do), then by
-#   folder, slow folders first, so that the quick unit tests fill the end.
+# unit at a time as workers free up; a unit is one test, or a group run by one worker:
+# - a module whose tests share a module-scoped fixture (its server or data made once);
+# - a lane of tests marked `waits` (most of their time waiting on a slow proxy, a back-off, a
+#   real terminal). The suite is CPU-bound on 2 cores except where tests wait: in WAIT_LANES
+#   lanes, at most that many workers wait at once while the others keep the cores busy. Left
+#   to the scheduler, the waiting tests bunched up and left the cores idle for stretches.
+# Groups go first, the largest first, then the single tests by folder, slow folders first, so
+# that the quick unit tests fill the end.
 FOLDER_ORDER = ("integration", "app", "snapshots", "unit")
+WAIT_LANES = 2
 
 
 def _folder_rank(item: pytest.Item) -> int:
@@ -119,31 +120,26 @@ def _module_scoped(item: pytest.Item) -> bool:
     return any(chain and chain[-1].scope == "module" for chain in defs.values())
 
 
-def _module(item: pytest.Item) -> str:
-    return item.nodeid.split("::")[0]
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(session, config, items) -> None:
-    # A module whose tests share a module-scoped fixture runs on one worker: its server or
-    # data are made once, not once per worker that happens to get one of its tests.
     units: dict[str, list[pytest.Item]] = {}
+    waiting = 0
     for item in items:
         if _module_scoped(item):
-            item.add_marker(pytest.mark.xdist_group(_module(item)))
-            units.setdefault(_module(item), []).append(item)
+            group = item.nodeid.split("::")[0]
+        elif item.get_closest_marker("waits") is not None:
+            group = f"waits-{waiting % WAIT_LANES + 1}"
+            waiting += 1
         else:
             units[item.nodeid] = [item]
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
+        units.setdefault(group, []).append(item)
 
     def rank(unit: list[pytest.Item]) -> tuple[int, int]:
         return (0, -len(unit)) if len(unit) > 1 else (1, _folder_rank(unit[0]))
 
-    ordered = sorted(units.values(), key=rank)  # stable: the order within a folder is kept
-    waits = [any(i.get_closest_marker("waits") for i in unit) for unit in ordered]
-    waiting = [u for u, w in zip(ordered, waits, strict=True) if w]
-    others = [u for u, w in zip(ordered, waits, strict=True) if not w]
-    merged = [u for pair in zip_longest(waiting, others) for u in pair if u is not None]
-    items[:] = [item for unit in merged for item in unit]
+    items[:] = [item for unit in sorted(units.values(), key=rank) for item in unit]
     _build_old_server_venvs(config, items)
 
 

@@ -10,6 +10,7 @@ opening and closing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import signal
 import time
@@ -37,6 +38,15 @@ from mlflow_tui.ui.messages import CompareDone, DemoReady, FilterFailed, TickDon
 from mlflow_tui.ui.now_controller import NowController, NowDone
 from mlflow_tui.ui.relay import Relay
 from mlflow_tui.widgets import ChartOptions
+
+
+async def _end_readers(app: App[int]) -> None:
+    """The workers that read the source end before it closes (Textual has asked them to; one
+    may still be between two requests), or one would send on the closed client."""
+    for group in ("poll", "now", "compare-sketch"):
+        for worker in app.workers.cancel_group(app, group):
+            with contextlib.suppress(Exception):  # cancelled, failed or never started
+                await asyncio.wait_for(worker.wait(), 2)
 
 
 class MlflowTui(App[int]):
@@ -142,6 +152,7 @@ class MlflowTui(App[int]):
         self._start_polling(source)
 
     async def on_unmount(self) -> None:
+        await _end_readers(self)
         if self.demo is not None:
             await asyncio.to_thread(self.demo.stop)
         if self.source is not None:

@@ -80,3 +80,30 @@ async def test_trouble_counts_arriving_while_the_monitor_is_torn_down():
         app.monitor.redraw()
         await pilot.pause()
         assert app.is_running and app.return_code is None
+
+
+
+async def test_no_refresh_starts_once_the_app_is_shutting_down():
+    """A tick that ends while the app shuts down must not start an everywhere refresh: its
+    requests would go out on the closed client, and the app crashed on its way out
+    (WorkerFailed: "Cannot send a request, as the client has been closed")."""
+    src = FakeSource()
+    src.experiments = [Experiment("1", "team/open", last_update_time=T0),
+                       Experiment("2", "team/elsewhere", last_update_time=T0)]
+    src.add_run(Run("ok", "1", "healthy", RunStatus.RUNNING, T0), curves(30, seed=1), t0=T0)
+    app = fake_app(src, interval=0.2, experiments=["team/open"])
+    async with app.run_test(size=(160, 40)):
+        await wait_until(lambda: app.now is not None and app.now.applied >= 1)
+        relay = app.relay
+        relay._now_worker = None  # noqa: SLF001 - as if no refresh were in flight
+        app.now.due = lambda: True  # type: ignore[method-assign]
+        relay.feed(src.experiments)
+        assert relay._now_worker is not None  # noqa: SLF001 - running: a refresh starts
+        await relay._now_worker.wait()  # noqa: SLF001
+        relay._now_worker = None  # noqa: SLF001
+        app._running = False  # noqa: SLF001 - what App._shutdown sets first
+        try:
+            relay.feed(src.experiments)
+            assert relay._now_worker is None  # noqa: SLF001 - shutting down: none starts
+        finally:
+            app._running = True  # noqa: SLF001 - let run_test shut it down normally

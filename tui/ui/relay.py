@@ -47,7 +47,9 @@ class Relay:
 
     def feed(self, experiments: list[Experiment]) -> None:
         idle = self._now_worker is None or self._now_worker.is_finished
-        if self.now is not None and idle and self.now.due():
+        # Not once the app is shutting down: its workers are cancelled and its source closes,
+        # and a refresh started now would send its requests on the closed client.
+        if self.now is not None and idle and self.app.is_running and self.now.due():
             # Beside the loop, not in it: a slow or failing feed never delays the open
             # experiment's ticks. One at a time, never cancelled: on a big server one refresh
             # can outlast several ticks.
