@@ -19,8 +19,8 @@ from mlflow_tui.tracking.rest import RestSource
 from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy
 
-# Slow proxies, back-offs and retries: these tests mostly wait, so they are handed out beside
-# the CPU-bound ones (tests/conftest.py).
+# Slow proxies, back-offs and retries: these tests mostly wait, so they run in the `waits`
+# lanes, beside the CPU-bound ones (tests/conftest.py).
 pytestmark = pytest.mark.waits
 
 FAST = {"interval": 0.5, "max_backoff": 3.0}

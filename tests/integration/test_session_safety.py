@@ -22,8 +22,8 @@ from tests.conftest import screen_text, wait_rows, wait_until
 from tests.proxy import Fault, FaultProxy
 from tests.sample_data import curves
 
-# Whole sessions against a server, waiting on its ticks: handed out beside the CPU-bound tests
-# (tests/conftest.py).
+# Whole sessions against a server, waiting on its ticks: they run in the `waits` lanes, beside
+# the CPU-bound tests (tests/conftest.py).
 pytestmark = pytest.mark.waits
 
 API = "/api/2.0/mlflow"
