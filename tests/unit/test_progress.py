@@ -97,6 +97,12 @@ def test_rate_edge_cases():
     assert rate_of([Point(5, 1.0, 61_000)], start_time=1000) == pytest.approx(5.0)
     assert rate_of([Point(5, 1.0, 1000), Point(5, 1.0, 2000)]) is None  # no progress
     assert rate_of([Point(1, 1.0, 2000), Point(3, 1.0, 2000)]) is None  # no time passed
+    # A batch logged right after the run was created (every point 30 ms after its start, or
+    # two batches 10 ms apart) gives no pace; a second later it does.
+    batch = [Point(s, 1.0, 1030) for s in range(60)]
+    assert rate_of(batch, start_time=1000) is None
+    assert rate_of(batch[:30] + [Point(s, 1.0, 1040) for s in range(30, 60)]) is None
+    assert rate_of(batch, start_time=-970) == pytest.approx(59 * 60.0 / 2)
     assert rate_of([Point(0, 1.0, 0), Point(10, 1.0, 60_000)]) == pytest.approx(10.0)
     # The last quarter of the run's time counts: a run that sped up is timed at its new pace.
     slow = [Point(i, 1.0, i * 60_000) for i in range(10)]  # 1 step a minute for 10 min

@@ -27,6 +27,11 @@ STEP_PARAMS = ("total_steps", "max_steps", "num_boost_round", "num_iterations",
 EPOCH_PARAMS = ("epochs", "num_train_epochs", "max_epochs", "n_epochs", "num_epochs")
 RATE_MIN_SPAN_MS = 60_000  # the rate is measured over at least the last minute ...
 RATE_MAX_SPAN_MS = 30 * 60_000  # ... and at most the last half hour
+# Below this, the time measured is how fast a batch of points reached the server (a script
+# that logs what it already had right after creating its run: a backfill, a resumed run),
+# not the pace of training: 59 steps stamped 30 ms after the run's start are not 100,000 a
+# minute.
+RATE_MIN_ELAPSED_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,8 @@ def rate_of(points: Sequence[Point], *, start_time: int | None = None) -> float 
     """Steps a minute over the recent part of the run: the last quarter of its time so far,
     at least RATE_MIN_SPAN_MS (libraries that log in batches, such as MLflow's autologging
     for LightGBM, stamp points in bursts) and at most RATE_MAX_SPAN_MS. With one point, from
-    the run's start time. None when time did not advance or steps went back."""
+    the run's start time. None when time did not advance or steps went back, or when all
+    there is to time is less than RATE_MIN_ELAPSED_MS."""
     if not points:
         return None
     last = points[-1]
@@ -108,7 +114,7 @@ def rate_of(points: Sequence[Point], *, start_time: int | None = None) -> float 
             return None
     elapsed_ms = last.timestamp - first.timestamp
     steps = last.step - first.step
-    if elapsed_ms <= 0 or steps <= 0:
+    if elapsed_ms < RATE_MIN_ELAPSED_MS or steps <= 0:
         return None
     return steps * 60_000.0 / elapsed_ms
 
