@@ -36,14 +36,17 @@ from mlflow_tui.ui.commands import BindingCommands
 from mlflow_tui.ui.goto import GoToExperiment, GoToRun, RunRef
 from mlflow_tui.ui.messages import CompareDone, DemoReady, FilterFailed, TickDone, TickFailed
 from mlflow_tui.ui.now_controller import NowController, NowDone
-from mlflow_tui.ui.relay import Relay
+from mlflow_tui.ui.relay import NOW_GROUP, Relay
 from mlflow_tui.widgets import ChartOptions
+
+POLL_GROUP = "poll"  # the worker groups that read the source, besides the Now feed's
+SKETCH_GROUP = "compare-sketch"
 
 
 async def _end_readers(app: App[int]) -> None:
     """The workers that read the source end before it closes (Textual has asked them to; one
     may still be between two requests), or one would send on the closed client."""
-    for group in ("poll", "now", "compare-sketch"):
+    for group in (POLL_GROUP, NOW_GROUP, SKETCH_GROUP):
         for worker in app.workers.cancel_group(app, group):
             with contextlib.suppress(Exception):  # cancelled, failed or never started
                 await asyncio.wait_for(worker.wait(), 2)
@@ -124,7 +127,7 @@ class MlflowTui(App[int]):
 
     def _poll_loop(self) -> None:
         # exclusive: a new loop replaces the running one (see _switch_round)
-        self.run_worker(self.session.run(), group="poll", exclusive=True)
+        self.run_worker(self.session.run(), group=POLL_GROUP, exclusive=True)
 
     def start_demo(self) -> None:
         """The built-in demo: a local store filled, then trained in a thread, and watched."""
@@ -256,13 +259,13 @@ class MlflowTui(App[int]):
         self.push_screen(CompareScreen())
         self.run_worker(session.compare.opening_sketch(
             list(session.marked.values()), self.relay.compared, self.relay.warn),
-            group="compare-sketch", exclusive=True)
+            group=SKETCH_GROUP, exclusive=True)
         session.force_tick = True
         self._switch_round()
 
     def close_compare(self) -> None:
         if isinstance(self.screen, CompareScreen):
-            self.workers.cancel_group(self, "compare-sketch")
+            self.workers.cancel_group(self, SKETCH_GROUP)
             self.session.compare.close()
             self.pop_screen()
             self.session.force_tick = True

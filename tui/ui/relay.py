@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from mlflow_tui.ui.now_controller import NowController
 
 
+NOW_GROUP = "now"  # the worker group of the everywhere feed's refreshes
+
+
 class Relay:
     """The session's Listener (tui/session/monitor.py), for a Textual app."""
 
@@ -36,7 +39,7 @@ class Relay:
         self.app.post_message(CompareDone(result))
 
     def failed(self, error: TrackingError) -> None:
-        self.app.workers.cancel_group(self.app, "now")  # the server is failing: no feed now
+        self.app.workers.cancel_group(self.app, NOW_GROUP)  # the server is failing: no feed now
         self.app.post_message(TickFailed(error))
 
     def filter_failed(self, reason: str) -> None:
@@ -56,7 +59,7 @@ class Relay:
             # The function, not a coroutine: a worker the app never starts (it is closing)
             # leaves no coroutine behind unawaited.
             self._now_worker = self.app.run_worker(
-                functools.partial(self._now_tick, self.now, experiments), group="now")
+                functools.partial(self._now_tick, self.now, experiments), group=NOW_GROUP)
 
     @staticmethod
     async def _now_tick(now: NowController, experiments: list[Experiment]) -> None:
