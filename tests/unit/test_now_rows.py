@@ -3,6 +3,8 @@ row, not counted as trouble, unless something else is wrong with it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mlflow_tui.analysis.health import Kind
 from mlflow_tui.analysis.judge import judge
 from mlflow_tui.analysis.now import now_rows, trouble_counts
@@ -37,3 +39,22 @@ def test_a_killed_run_is_not_trouble_unless_it_has_a_warning():
     assert [r.run.run_id for r in rows] == ["killed-overfit", "live", "killed-fine"]
     line = summary(NowUpdate(rows, trouble_counts(rows), [], True, 0)).plain
     assert "⚠ 1 warned" in line
+
+
+def test_a_stalled_run_has_no_eta():
+    """A run with a pace and a total (params `epochs`) gets an ETA while it logs; silent for an
+    hour, it is stalled and the ETA counted from its last point is gone."""
+    run, pts = _run("live", RunStatus.RUNNING, curves(40, seed=2))
+    run = replace(run, params={"epochs": "100"})
+    series = {(run.run_id, k): p for k, p in pts.items()}
+
+    def row_at(now: int):
+        judgement = judge(run, lambda key: series.get(key, []), now)
+        return now_rows([run], [], {"1": "team/x"}, {run.run_id: judgement},
+                        lambda key: series.get(key, []))[0]
+
+    fresh = row_at(NOW)
+    assert fresh.eta_s is not None and fresh.eta_s == fresh.progress.eta_s
+    stale = row_at(NOW + 3_600_000)
+    assert Kind.STALLED in {w.kind for w in stale.warnings}
+    assert stale.progress.eta_s is not None and stale.eta_s is None

@@ -36,6 +36,14 @@ class NowRow:
         return self.judgement.warnings
 
     @property
+    def eta_s(self) -> float | None:
+        """Seconds to the run's last step at its pace, from its latest point; None when it
+        stalled (an ETA counted from a point a day old would already have passed)."""
+        if any(w.kind is Kind.STALLED for w in self.judgement.warnings):
+            return None
+        return self.progress.eta_s
+
+    @property
     def trouble(self) -> tuple[HealthWarning, ...]:
         """The warnings that count (⚠/✘ in the tree, the summary, the order): not KILLED."""
         return tuple(w for w in self.warnings if w.kind not in NOT_TROUBLE)

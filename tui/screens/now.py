@@ -46,7 +46,7 @@ def rate_text(rate: float | None) -> str:
 def eta_text(row: NowRow) -> str:
     if not row.run.status.is_active:
         return ""
-    eta = row.progress.eta_s
+    eta = row.eta_s
     return "—" if eta is None else fmt.duration(int(eta * 1000))
 
 
