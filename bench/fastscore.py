@@ -94,6 +94,8 @@ def load(name):
         return bench.load_curves(os.path.join(bench.SHARED, "dev"))
     if name == "libraries":
         return bench.library_curves(os.path.join(ROOT, "tests", "data", "libraries"))
+    if os.path.isdir(name):  # any folder of curves in the dev set's format
+        return bench.load_curves(name)
     return bench.load_curves(os.path.join(HERE, "curves", name))
 
 
@@ -102,7 +104,17 @@ def main():
     ap.add_argument("--sets", default="dev,tune,libraries,recover")  # check: held out
     ap.add_argument("--list", action="store_true", help="print the curves missed/alarmed")
     ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--module", help="score a copy of the detector module at this path instead")
     a = ap.parse_args()
+    if a.module:
+        import importlib.util
+
+        global detector
+        spec = importlib.util.spec_from_file_location("candidate", a.module)
+        assert spec and spec.loader
+        detector = importlib.util.module_from_spec(spec)
+        sys.modules["candidate"] = detector
+        spec.loader.exec_module(detector)
     for kv in a.set:
         k, v = kv.split("=")
         setattr(detector, k, type(getattr(detector, k))(v))

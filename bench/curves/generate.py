@@ -734,7 +734,7 @@ def make_curve(cfg, cid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", choices=sorted(SAMPLERS))
-    ap.add_argument("--set", choices=["tune", "check", "recover"])
+    ap.add_argument("--set", choices=["tune", "check", "recover", "fresh"])
     ap.add_argument("--seed-start", type=int)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--id-start", type=int, default=1)
@@ -755,7 +755,7 @@ def main():
         ap.error("--family, --set and --seed-start are required")
     outdir = os.path.join(a.out, a.set)
     os.makedirs(outdir, exist_ok=True)
-    prefix = {"tune": "t", "check": "k", "recover": "r"}[a.set]
+    prefix = {"tune": "t", "check": "k", "recover": "r", "fresh": "f"}[a.set]
     for i in range(a.count):
         seed = a.seed_start + i
         cfg = SAMPLERS[a.family](seed)

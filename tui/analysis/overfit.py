@@ -17,13 +17,16 @@ points since the best, for a long rise: a longer window is a quieter one):
 1. **Enough evidence**: at least ``MIN_VAL`` points (the noise estimate below needs two second
    differences), and ``MIN_AFTER`` after the best.
 2. **Sustained**: every one of the last ``W`` points is above ``b``.
-3. **Large enough**: ``level - b >= MIN_RISE * |b|`` (an effect size: tiny but steady drifts of
-   very smooth curves are not worth a warning), with ``level`` the value at the end of the
-   least-squares line through the window of "now": where validation is, not where it was on
-   average (the mean of w points lags a rise by (w - 1)/2 and overstates a passed spike);
-   a rise under ``SMALL_RISE`` must also have lasted (``SMALL_AFTER`` points, most of them
-   above the best by half the minimum rise): healthy curves often wander a few percent and
-   come back.
+3. **Large enough**: ``level - b >= MIN_RISE * |b|``, 10%: the rise the overfitting labels
+   of the curve sets call overfitting (``../shared/overfit-curves/README.md``). Smaller rises
+   are common in healthy runs and come back (the bump of epoch-wise double descent in
+   regressors, a few percent of wandering on a plateau). ``level`` is the value at the end
+   of the least-squares line through the window of "now": where validation is, not where it
+   was on average (the mean of w points lags a rise by (w - 1)/2 and overstates a passed
+   spike). **Not coming back**: a new warning is not raised while that line falls by more
+   than ``FALLING_Z`` standard errors of its slope (for per-point noise ``sigma``, below):
+   validation that is on its way back down is not rising, however far above its best it
+   still is.
 4. **Beyond the noise**, judged on the mean (the quieter):
    ``now - b >= sigma * (1/sqrt(W) + 0.67) * sqrt(2 ln(k / ALPHA))`` with ``sigma`` the
    curve's own per-point noise (a robust MAD of its second differences, which a straight or
@@ -72,7 +75,7 @@ MIN_VAL = 4  # fewer validation points than this: no verdict (a noise estimate n
 #              second differences; one is no estimate of a spread)
 MIN_AFTER = 3  # validation points that must follow the best one (FAST_AFTER for steep rises)
 W = 3  # validation points making up "now" (at least) and the "sustained" test
-MIN_RISE = 0.05  # relative rise of validation above its best
+MIN_RISE = 0.10  # relative rise of validation above its best (the labels' overfitting)
 ALPHA = 0.1  # chance that pure noise of any length ever passes the significance test
 MEDIAN3_SD = 0.67  # standard deviation of a median of 3 normal values, in units of sigma
 FAST_AFTER = 2  # a steep rise may be believed this many points after the best...
@@ -83,9 +86,7 @@ TRAIN_NOISE_SPAN = 20  # validation intervals the train noise is estimated over
 TREND_SPAN = 10  # train interval levels tested for an upturn (at most)
 TREND_Z = 2.0  # Mann-Kendall z above which train is turning up
 W_MAX = 6  # ... and at most this many for a long rise (half the points since the best)
-SMALL_RISE = 0.08  # a rise smaller than this (relative) must have lasted:
-SMALL_AFTER = 6  # ... at least this many points since the best,
-SMALL_SHARE = 0.75  # ... with this share of them clearly above it (healthy curves wander)
+FALLING_Z = 1.0  # no new warning while the window's line falls by this many standard errors
 HOLD = 0.5  # a raised warning holds while the rise stays above this share of the thresholds
 SLOPE_AFTER = 10  # points since the best from which the slope of the rise is tested too
 
@@ -326,18 +327,15 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
         rel = size / abs(b) if b else (math.inf if size > 0 else 0.0)
         hold = HOLD if raised_at is not None else 1.0
         ok = rel >= MIN_RISE * hold
+        sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
         if ok and raised_at is None:
             ok = min(vv[t + 1 - min(w, W):t + 1]) > b and after >= FAST_AFTER
-            if ok and rel < SMALL_RISE:
-                # A small rise must have lasted: healthy curves wander a few percent and
-                # come back. Every point of the window, and most points since the best,
-                # must sit above the best by half the minimum rise.
-                floor = b + 0.5 * MIN_RISE * abs(b)
-                since = vv[bi + 1:t + 1]
-                ok = (after >= SMALL_AFTER and min(vv[t + 1 - w:t + 1]) > floor
-                      and sum(1 for v in since if v > floor) >= SMALL_SHARE * len(since))
+            if ok and w >= 2:
+                # Not while validation is on its way back down: the slope of the window's
+                # line, (level - now) / ((w - 1) / 2), against its standard error.
+                se = sigma / math.sqrt(w * (w * w - 1) / 12.0)
+                ok = (level - now) / (0.5 * (w - 1)) >= -FALLING_Z * se
         if ok:
-            sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
             spread = sigma * (1.0 / math.sqrt(w) + MEDIAN3_SD)
             z_full = math.sqrt(2.0 * math.log((t + 1) / ALPHA))
             full = spread * z_full
