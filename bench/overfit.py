@@ -1,7 +1,8 @@
 """The overfitting detector against labelled real curves, next to the classic early-stopping rules
 tuned to the same false-alarm budget; and the detector's cost on long series.
 
-Usage: python bench/overfit.py [--sets dev,tune,check,libraries,recover] [--no-timing]
+Usage: python bench/overfit.py [--sets dev,tune,check,libraries,recover,large-a,large-b]
+       [--no-timing]
 
 Sets (each skipped with a note when absent):
 - dev: ../shared/overfit-curves/dev, the team's labelled dev curves;
@@ -10,6 +11,9 @@ Sets (each skipped with a note when absent):
 - recover: bench/curves/recover, real runs of the schedule families only (SGDR, step decay,
   cyclic, warm-up, noisy, Adam at a high lr, late weight decay, sklearn schedules): many healthy
   curves whose validation rises for a while and comes back; mainly a false-alarm check;
+- large-a / large-b: 800 + 800 more dev-like runs (bench/curves/large-*.jsonl.gz, the dev set's
+  generation process only): a dev set seven times the size, for rates measured to about +-1%;
+  large-a was used while developing the detector, large-b is held out like check;
 - libraries: the fixtures recorded from real trainings with each library's own MLflow
   integration (tests/data/libraries/*.json), judged on the pair the judge chooses.
 
@@ -55,6 +59,14 @@ def load_scorer(path: str):
 
 
 def load_curves(folder: str) -> list[dict]:
+    """The curves of a folder of JSON files, or of a .jsonl.gz file (one curve per line)."""
+    if folder.endswith(".jsonl.gz"):
+        import gzip
+
+        if not os.path.exists(folder):
+            return []
+        with gzip.open(folder, "rt") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
     out = []
     for f in sorted(glob.glob(os.path.join(folder, "*.json"))):
         with open(f) as fh:
@@ -199,7 +211,7 @@ def timing() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="dev,tune,check,libraries,recover")
+    ap.add_argument("--sets", default="dev,tune,check,libraries,recover,large-a,large-b")
     ap.add_argument("--scorer", default=os.path.join(SHARED, "score.py"))
     ap.add_argument("--no-timing", action="store_true")
     args = ap.parse_args(argv)
@@ -212,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         "check": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "check")),
         "libraries": lambda: library_curves(os.path.join(ROOT, "tests", "data", "libraries")),
         "recover": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "recover")),
+        "large-a": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "large-a.jsonl.gz")),
+        "large-b": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "large-b.jsonl.gz")),
     }
     lines: list[str] = []
     for name in args.sets.split(","):

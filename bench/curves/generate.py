@@ -18,8 +18,10 @@ Run it in a scratch venv outside the repo (torch must be the CPU wheel):
         --count 150 --id-start 1
 Options:
     --family   devlike | sgdr | step | cyclic | warmup | noisy | adamhigh | latewd | cnn | sksched
-    --set      tune | check | recover  (output folder bench/curves/<set>/, ids t0001... / k0001...
-                                   / r0001...)
+    --set      tune | check | recover | large  (output folder bench/curves/<set>/, ids t0001... /
+                                   k0001... / r0001... / f0001...)
+    --pack large                   pack bench/curves/large/*.json into large-a.jsonl.gz
+                                   (f0001-f0800) and large-b.jsonl.gz (f0801-f1600)
     --seed-start, --count          seeds seed-start .. seed-start+count-1; the seed fixes the
                                    configuration (drawn from the family's grid) and the training
     --id-start                     number of the first id (ids are <t|k|r><4 digits>)
@@ -110,6 +112,10 @@ PLAN = [
     ("adamhigh", "recover", 460000, 8, 57),
     ("latewd", "recover", 470000, 8, 65),
     ("sksched", "recover", 480000, 8, 73),
+    # large: 1600 dev-like runs (ids f0001...), seeds 500000-501599, packed into
+    # large-a.jsonl.gz (f0001-f0800, used while developing) and large-b.jsonl.gz (f0801-f1600,
+    # held out) by `python generate.py --pack large`.
+    ("devlike", "large", 500000, 1600, 1),
 ]
 
 # ----------------------------------------------------------------------------------------------
@@ -731,10 +737,26 @@ def make_curve(cfg, cid):
     return {"id": cid, "label": lab, "onset_step": onset, "config": cfg, "train": train, "val": val}
 
 
+def pack(folder):
+    """The large set as two gzipped JSON-lines files beside its folder (13 MB of JSON in 4)."""
+    import glob
+    import gzip
+
+    files = sorted(glob.glob(os.path.join(folder, "f*.json")))
+    for half, keep in (("a", lambda n: n <= 800), ("b", lambda n: n > 800)):
+        out = os.path.join(os.path.dirname(folder), f"{os.path.basename(folder)}-{half}.jsonl.gz")
+        with gzip.open(out, "wt", compresslevel=9) as fh:
+            for f in files:
+                if keep(int(os.path.basename(f)[1:5])):
+                    with open(f) as src:
+                        fh.write(json.dumps(json.load(src), separators=(",", ":")) + "\n")
+        print(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", choices=sorted(SAMPLERS))
-    ap.add_argument("--set", choices=["tune", "check", "recover", "fresh"])
+    ap.add_argument("--set", choices=["tune", "check", "recover", "large"])
     ap.add_argument("--seed-start", type=int)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--id-start", type=int, default=1)
@@ -743,7 +765,11 @@ def main():
     ap.add_argument(
         "--plan", action="store_true", help="print the commands that made the stored curves"
     )
+    ap.add_argument("--pack", choices=["large"], help="pack a set's files into .jsonl.gz halves")
     a = ap.parse_args()
+    if a.pack:
+        pack(os.path.join(a.out, a.pack))
+        return
     if a.plan:
         for fam, st, s0, cnt, i0 in PLAN:
             print(
@@ -755,7 +781,7 @@ def main():
         ap.error("--family, --set and --seed-start are required")
     outdir = os.path.join(a.out, a.set)
     os.makedirs(outdir, exist_ok=True)
-    prefix = {"tune": "t", "check": "k", "recover": "r", "fresh": "f"}[a.set]
+    prefix = {"tune": "t", "check": "k", "recover": "r", "large": "f"}[a.set]
     for i in range(a.count):
         seed = a.seed_start + i
         cfg = SAMPLERS[a.family](seed)
