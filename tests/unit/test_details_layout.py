@@ -63,3 +63,28 @@ def test_a_very_long_key_is_cut_not_the_values():
     row = next(line for line in lines if line.startswith("kkk"))
     assert row.rstrip().endswith("v"), row
     assert row.index(" ") <= KEY_CELLS, row
+
+
+def test_a_quiet_pair_says_why_it_has_no_warning():
+    """The details screen tells why a pair is not warned, in the detector's own terms: here a
+    real run's validation at 9% above its best, under the 10% a warning needs (the bump of
+    tests/data/curves/f0261.json at epoch 29)."""
+    import json
+    from pathlib import Path
+
+    from mlflow_tui.analysis.judge import judge
+
+    data = json.loads((Path(__file__).parent.parent / "data" / "curves" / "f0261.json")
+                      .read_text())
+    val = [Point(int(s), v) for s, v in data["val"][:29]]
+    train = [Point(int(s), v) for s, v in data["train"] if s <= val[-1].step]
+    run = Run(run_id=RUN_ID, experiment_id="1", name="mlp-friedman",
+              status=RunStatus.RUNNING, start_time=1_000, end_time=None,
+              metrics={"train_loss": train[-1], "val_loss": val[-1]}, params={}, tags={})
+    series = {"train_loss": train, "val_loss": val}
+    judgement = judge(run, lambda key: series[key[1]], 10_000)
+    text = " ".join(" ".join(_lines(run, 140, judgement)).split())
+    assert "no overfitting: validation is 9% worse than its best; a warning needs 10%" in text
+    # Series not read yet: nothing to explain.
+    bare = Judgement(pairs=judgement.pairs, warnings=(), best={})
+    assert "no overfitting found" in " ".join(_lines(run, 140, bare))

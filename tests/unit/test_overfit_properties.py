@@ -318,3 +318,36 @@ def test_no_new_warning_while_validation_comes_back_down(monkeypatch):
     monkeypatch.setattr(overfit, "FALLING_Z", math.inf)
     states = replay(train, val)
     assert states[4] is not None and not any(states[:4])
+
+
+def test_a_quiet_verdict_says_which_test_kept_it_quiet():
+    """quiet_reason names the test the latest point failed, on real curves: None exactly when
+    the detector warns."""
+    from mlflow_tui.analysis.overfit import quiet_reason
+
+    def upto(k, train, val):
+        return [p for p in train if p[0] <= val[k - 1][0]], val[:k]
+
+    train, val, _ = _generated("f0322")  # 0.49 -> 0.72 in two evaluations, then down for good
+    assert quiet_reason(*upto(3, train, val)) == (
+        "too few validation points to judge yet (3; a verdict needs 4)")
+    assert quiet_reason(*upto(6, train, val)).endswith("but coming back down")
+    train, val, _ = _generated("f0261")  # the 8.5% bump
+    assert quiet_reason(*upto(29, train, val)).endswith("a warning needs 10%")
+    assert quiet_reason(train, val) == "validation is at or near its best"
+    fx = next(f for f in LIBRARY if f.name == "hf-trainer-epoch-overfit-2")
+    pair, train, val = judged(fx)  # +28% on noisy evaluations: the known miss
+    assert quiet_reason(train, val).endswith("within its own noise so far")
+    # Both rising: a blow-up.
+    steps = range(60)
+    val = [(s, 1.0 / (1 + 0.2 * s) if s < 30 else 0.143 * (1 + 0.05 * (s - 29))) for s in steps]
+    train = [(s, 1.0 / (1 + 0.3 * s) if s < 30 else 0.1 * (1 + 0.08 * (s - 29))) for s in steps]
+    assert detect_overfitting(train, val) is None
+    assert quiet_reason(train, val).endswith("(a blow-up, not overfitting)")
+    for fx in LIBRARY:
+        pair, train, val = judged(fx)
+        for k in (len(val) // 2, len(val)):
+            tr, va = [p for p in train if p[0] <= val[k - 1][0]], val[:k]
+            found = detect_overfitting(tr, va, higher_is_better=pair.higher_is_better)
+            quiet = quiet_reason(tr, va, higher_is_better=pair.higher_is_better)
+            assert (quiet is None) == (found is not None), (fx.name, k, quiet)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from mlflow_tui.analysis.datasets import Split, split_series
 from mlflow_tui.analysis.health import HealthSettings, HealthWarning, assess_pairs
-from mlflow_tui.analysis.overfit import best_point
+from mlflow_tui.analysis.overfit import best_point, quiet_reason
 from mlflow_tui.analysis.pairing import (
     MAX_JUDGED,
     MetricPair,
@@ -102,6 +102,18 @@ class Judgement:
     best: Mapping[str, Point]  # validation key -> its best point (best_point)
     # Keys logged for several datasets, split into one series per dataset ("loss [train]").
     splits: Mapping[str, Split] = field(default_factory=dict)
+    # The series judged (key -> points, shared with the cache, not copied): what the details
+    # screen explains a quiet pair with (:meth:`quiet`).
+    series: Mapping[str, Sequence[Point]] = field(default_factory=dict, compare=False,
+                                                  repr=False)
+
+    def quiet(self, pair: MetricPair) -> str | None:
+        """Why ``pair`` has no overfitting warning (:func:`quiet_reason`), or None when its
+        series were not read or the detector does find overfitting."""
+        train, val = self.series.get(pair.train), self.series.get(pair.val)
+        if not train or not val:
+            return None
+        return quiet_reason(train, val, higher_is_better=pair.higher_is_better)
 
     @property
     def primary(self) -> MetricPair | None:
@@ -160,5 +172,6 @@ def judge(run: Run, points: Callable[[SeriesKey], Sequence[Point]], now_ms: int,
         point = best_point(series.get(pair.val, ()), pair.higher_is_better)
         if point is not None:
             best[pair.val] = point
-    return Judgement(pairs=pairs, warnings=tuple(warnings), best=best, splits=splits)
+    return Judgement(pairs=pairs, warnings=tuple(warnings), best=best, splits=splits,
+                     series=series)
 

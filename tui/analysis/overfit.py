@@ -68,7 +68,8 @@ from itertools import accumulate
 from operator import attrgetter, itemgetter, mul
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting", "replay_overfitting"]
+__all__ = ["OverfitFinding", "best_point", "columns", "detect_overfitting", "quiet_reason",
+           "replay_overfitting"]
 
 # Rule constants: generic statistical choices, not fitted to individual curves.
 MIN_VAL = 4  # fewer validation points than this: no verdict (a noise estimate needs two
@@ -270,11 +271,14 @@ def replay_overfitting(train: Sequence[Any], val: Sequence[Any], *,
     return out
 
 
-def _states(vv: list[float], levels: list[float | None], every: bool = False
+def _states(vv: list[float], levels: list[float | None], every: bool = False,
+            why: list[tuple[str, float]] | None = None
             ) -> Iterator[tuple[int, tuple[float, float]] | None]:
     """The detector's state after each validation point (every=True) or after the last only:
     (the index where the current warning was raised, (the "now" level, train change)) or None.
-    ``vv`` are validation values as errors (lower is better), ``levels`` the train levels."""
+    ``vv`` are validation values as errors (lower is better), ``levels`` the train levels.
+    ``why``: gets (the test that kept the last point quiet, the relative rise then); see
+    :data:`QUIET`."""
     m = len(vv)
     if m < MIN_VAL and not every:
         yield None
@@ -288,6 +292,7 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
     raised_at: int | None = None  # index where the current warning was raised
     raised_best = -1
     state: tuple[float, float] | None = None  # (the "now" level, train change) while raised
+    gate, rel = "few", 0.0  # the test the latest point failed (QUIET), and its rise
     for t in range(m):
         x = vv[t]
         if t >= 1:  # the smoothed value at t - 1 is final now
@@ -314,6 +319,7 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
         w = min(max(W, after // 2), W_MAX, after)  # longer rises: a longer, quieter "now"
         if w < 1:
             raised_at, state = None, None
+            gate = "best"
             if every:
                 yield None
             continue
@@ -327,15 +333,20 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
         rel = size / abs(b) if b else (math.inf if size > 0 else 0.0)
         hold = HOLD if raised_at is not None else 1.0
         ok = rel >= MIN_RISE * hold
+        gate = "small"
         sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
         if ok and raised_at is None:
-            ok = min(vv[t + 1 - min(w, W):t + 1]) > b and after >= FAST_AFTER
+            ok, gate = after >= FAST_AFTER, "soon"
+            if ok:
+                ok, gate = min(vv[t + 1 - min(w, W):t + 1]) > b, "touch"
             if ok and w >= 2:
                 # Not while validation is on its way back down: the slope of the window's
                 # line, (level - now) / ((w - 1) / 2), against its standard error.
                 se = sigma / math.sqrt(w * (w * w - 1) / 12.0)
                 ok = (level - now) / (0.5 * (w - 1)) >= -FALLING_Z * se
+                gate = "falling"
         if ok:
+            gate = "noise"
             spread = sigma * (1.0 / math.sqrt(w) + MEDIAN3_SD)
             z_full = math.sqrt(2.0 * math.log((t + 1) / ALPHA))
             full = spread * z_full
@@ -355,6 +366,7 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
         change = 0.0
         if ok:
             ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)
+            gate = "train" if levels[t] is not None else "no train"
         if ok:
             if raised_at is None:
                 raised_at, raised_best = t, bi
@@ -363,8 +375,48 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False
             raised_at, state = None, None
         if every:
             yield None if state is None or raised_at is None else (raised_at, state)
+    if why is not None and m >= MIN_VAL and (state is None or raised_at is None):
+        why.append((gate, rel if gate not in ("best", "no train") else 0.0))
     if not every:
         yield None if state is None or raised_at is None else (raised_at, state)
+
+
+# Why a pair has no warning, for the details screen: the test the last point failed.
+QUIET = {
+    "few": "too few validation points to judge yet ({n}; a verdict needs {need})",
+    "best": "validation is at or near its best",
+    "small": "validation is {rise} worse than its best; a warning needs {min_rise}",
+    "soon": "validation rose just after its best: too soon to tell",
+    "touch": "validation was back near its best within its last {w} points",
+    "falling": "validation is {rise} worse than its best, but coming back down",
+    "noise": "validation is {rise} worse than its best, within its own noise so far",
+    "train": "validation is {rise} worse than its best, but train got worse too "
+             "(a blow-up, not overfitting)",
+    "no train": "no train values logged up to the validation points",
+}
+
+
+def quiet_reason(train: Sequence[Any], val: Sequence[Any], *,
+                 higher_is_better: bool = False) -> str | None:
+    """Why :func:`detect_overfitting` finds nothing on these series (one plain sentence), or
+    None when it finds overfitting. The rise is the detector's own: the end of the line through
+    the latest points against the best of the curve smoothed by a median of 3."""
+    vs, raw = columns(val)
+    ts, tv = columns(train)
+    if len(raw) < MIN_VAL:
+        return QUIET["few"].format(n=len(raw), need=MIN_VAL)
+    if not tv:
+        return QUIET["no train"]
+    vv = _as_error(raw) if higher_is_better else list(raw)
+    why: list[tuple[str, float]] = []
+    found = next(_states(vv, _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv),
+                         why=why))
+    if found is not None or not why:
+        return None
+    gate, rise = why[0]
+    if rise < 0.005 and gate in ("small", "touch", "soon"):
+        gate = "best"
+    return QUIET[gate].format(rise=f"{rise:.0%}", min_rise=f"{MIN_RISE:.0%}", w=W)
 
 
 def _slope_z(sums: list[float], isums: list[float], i0: int, i1: int, sigma: float) -> float:

@@ -58,8 +58,10 @@ def details_table(run: Run, experiment: str, now_ms: int,
             if best is not None:
                 text.append(f"\nbest {fmt.number(best.value)} at step {best.step}")
             text.append("\n")
+            quiet = judgement.quiet(pair) if verdict is None else None
             text.append_text(plain("⚠ overfitting: " + verdict.reason, VALUE_CELLS,
                                    style="bold yellow") if verdict is not None
+                             else Text("no overfitting: " + quiet, style="dim") if quiet
                              else Text("no overfitting found", style="dim"))
             rows.append((plain("pair", KEY_CELLS), text))
         sections.append((f"Judged pairs ({len(pairs)}), train vs validation"
