@@ -366,7 +366,8 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
         change = 0.0
         if ok:
             ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)
-            gate = "train" if levels[t] is not None else "no train"
+            gate = ("train" if levels[t] is not None
+                    and any(x is not None for x in levels[max(0, bi - 1):bi + 2]) else "no train")
         if ok:
             if raised_at is None:
                 raised_at, raised_best = t, bi
@@ -392,7 +393,7 @@ QUIET = {
     "noise": "validation is {rise} worse than its best, within its own noise so far",
     "train": "validation is {rise} worse than its best, but train got worse too "
              "(a blow-up, not overfitting)",
-    "no train": "no train values logged up to the validation points",
+    "no train": "no train values logged near the best validation point and now",
 }
 
 
