@@ -235,12 +235,20 @@ def detect_overfitting(train: Sequence[Any], val: Sequence[Any], *,
     ts, tv = columns(train)
     if len(raw) < MIN_VAL or not tv:
         return None
-    vv = _as_error(raw) if higher_is_better else list(raw)
-    found = next(_states(vv, _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv)))
+    vv, levels = _as_judged(vs, raw, ts, tv, higher_is_better)
+    found = next(_states(vv, levels))
     if found is None:
         return None
     raised_at, state = found
     return _finding(vs, raw, vv, higher_is_better, raised_at, state)
+
+
+def _as_judged(vs: Sequence[float], raw: Sequence[float], ts: Sequence[float],
+               tv: Sequence[float], higher_is_better: bool
+               ) -> tuple[list[float], list[float | None]]:
+    """Validation as an error (lower is better) and the train level of each of its intervals."""
+    vv = _as_error(raw) if higher_is_better else list(raw)
+    return vv, _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv)
 
 
 def replay_overfitting(train: Sequence[Any], val: Sequence[Any], *,
@@ -254,8 +262,7 @@ def replay_overfitting(train: Sequence[Any], val: Sequence[Any], *,
     ts, tv = columns(train)
     if not raw or not tv:
         return [None] * len(raw)
-    vv = _as_error(raw) if higher_is_better else list(raw)
-    levels = _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv)
+    vv, levels = _as_judged(vs, raw, ts, tv, higher_is_better)
     pick = max if higher_is_better else min
     out: list[OverfitFinding | None] = []
     best_i = 0
@@ -408,10 +415,8 @@ def quiet_reason(train: Sequence[Any], val: Sequence[Any], *,
         return QUIET["few"].format(n=len(raw), need=MIN_VAL)
     if not tv:
         return QUIET["no train"]
-    vv = _as_error(raw) if higher_is_better else list(raw)
     why: list[tuple[str, float]] = []
-    found = next(_states(vv, _train_levels(vs, ts, _as_error(tv) if higher_is_better else tv),
-                         why=why))
+    found = next(_states(*_as_judged(vs, raw, ts, tv, higher_is_better), why=why))
     if found is not None or not why:
         return None
     gate, rise = why[0]
