@@ -5,7 +5,7 @@ false alarms, delay, excess at alarm with the labeller's smoothing), but replays
 one pass with ``replay_overfitting`` (tests hold it equal to the prefix-by-prefix replay), so
 all sets score in seconds. Report numbers from ``bench/overfit.py``, not from this.
 
-Usage: python bench/fastscore.py [--sets dev,tune,check,libraries,recover,large-a,large-b]
+Usage: python bench/fastscore.py [--sets dev,tune,check,libraries,recover,large-a,large-b,gbdt]
        [--list] [--module PATH (a copy of the detector module to score instead)]
        [--set NAME=VALUE ...]   (override a module constant of the detector, e.g. ALPHA=0.05)
 """
@@ -97,8 +97,9 @@ def load(name):
         return bench.library_curves(os.path.join(ROOT, "tests", "data", "libraries"))
     if os.path.isdir(name) or name.endswith(".jsonl.gz"):  # any curves in the dev set's format
         return bench.load_curves(name)
-    if name.startswith("large-"):
-        return bench.load_curves(os.path.join(HERE, "curves", name + ".jsonl.gz"))
+    packed = os.path.join(HERE, "curves", name + ".jsonl.gz")
+    if os.path.exists(packed):  # large-a, large-b, gbdt
+        return bench.load_curves(packed)
     return bench.load_curves(os.path.join(HERE, "curves", name))
 
 

@@ -1,7 +1,7 @@
 """The overfitting detector against labelled real curves, next to the classic early-stopping rules
 tuned to the same false-alarm budget; and the detector's cost on long series.
 
-Usage: python bench/overfit.py [--sets dev,tune,check,libraries,recover,large-a,large-b]
+Usage: python bench/overfit.py [--sets dev,tune,check,libraries,recover,large-a,large-b,gbdt]
        [--no-timing]
 
 Sets (each skipped with a note when absent):
@@ -14,6 +14,8 @@ Sets (each skipped with a note when absent):
 - large-a / large-b: 800 + 800 more dev-like runs (bench/curves/large-*.jsonl.gz, the dev set's
   generation process only): a dev set seven times the size, for rates measured to about +-1%;
   large-a was used while developing the detector, large-b is held out like check;
+- gbdt: 600 XGBoost / LightGBM runs (bench/curves/gbdt.jsonl.gz): train and validation loss per
+  boosting round, as their autologging logs them; smooth curves with long, slow rises;
 - libraries: the fixtures recorded from real trainings with each library's own MLflow
   integration (tests/data/libraries/*.json), judged on the pair the judge chooses.
 
@@ -211,7 +213,7 @@ def timing() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="dev,tune,check,libraries,recover,large-a,large-b")
+    ap.add_argument("--sets", default="dev,tune,check,libraries,recover,large-a,large-b,gbdt")
     ap.add_argument("--scorer", default=os.path.join(SHARED, "score.py"))
     ap.add_argument("--no-timing", action="store_true")
     args = ap.parse_args(argv)
@@ -226,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "recover": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "recover")),
         "large-a": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "large-a.jsonl.gz")),
         "large-b": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "large-b.jsonl.gz")),
+        "gbdt": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "gbdt.jsonl.gz")),
     }
     lines: list[str] = []
     for name in args.sets.split(","):

@@ -18,10 +18,12 @@ Run it in a scratch venv outside the repo (torch must be the CPU wheel):
         --count 150 --id-start 1
 Options:
     --family   devlike | sgdr | step | cyclic | warmup | noisy | adamhigh | latewd | cnn | sksched
+               | gbdt
     --set      tune | check | recover | large  (output folder bench/curves/<set>/, ids t0001... /
                                    k0001... / r0001... / f0001...)
-    --pack large                   pack bench/curves/large/*.json into large-a.jsonl.gz
-                                   (f0001-f0800) and large-b.jsonl.gz (f0801-f1600)
+    --pack large|gbdt              pack bench/curves/large/*.json into large-a.jsonl.gz
+                                   (f0001-f0800) and large-b.jsonl.gz (f0801-f1600);
+                                   bench/curves/gbdt/*.json into gbdt.jsonl.gz
     --seed-start, --count          seeds seed-start .. seed-start+count-1; the seed fixes the
                                    configuration (drawn from the family's grid) and the training
     --id-start                     number of the first id (ids are <t|k|r><4 digits>)
@@ -42,6 +44,10 @@ Families
   a high lr with or without plateau decay, weight decay switched on late). The same grids hold
   small noisy training sets and wide nets without decay, so the families also overfit.
 - cnn: a small CNN on the 8x8 digits with one of sgdr / step / cyclic / warmup.
+- gbdt: XGBoost (`xgb.train` with `evals`) or LightGBM (`lgb.train` with `valid_sets`), train
+  and validation loss per boosting round as their autologging logs them (log loss; the squared
+  error for diabetes/Friedman), on the same data; depth, learning rate, rounds, L2, subsampling,
+  min child weight and label/target noise drawn per seed.
 - sksched: scikit-learn MLPClassifier/MLPRegressor with a schedule applied between partial_fit
   calls (step decay, triangular cyclic lr, or L2 alpha switched on late).
 
@@ -116,6 +122,9 @@ PLAN = [
     # large-a.jsonl.gz (f0001-f0800, used while developing) and large-b.jsonl.gz (f0801-f1600,
     # held out) by `python generate.py --pack large`.
     ("devlike", "large", 500000, 1600, 1),
+    # gbdt: 600 XGBoost / LightGBM runs (ids g0001...), seeds 600000-600599, packed into
+    # gbdt.jsonl.gz by `python generate.py --pack gbdt`; needs xgboost and lightgbm too.
+    ("gbdt", "gbdt", 600000, 600, 1),
 ]
 
 # ----------------------------------------------------------------------------------------------
@@ -463,8 +472,35 @@ def sample_sksched(seed):
     return c
 
 
+GBDT_DATA = ["cancer", "digits", "wine", "diabetes", "friedman"]
+
+
+def sample_gbdt(seed):
+    """XGBoost or LightGBM, trained the way their autologging sees it: one train and one
+    validation evaluation per boosting round (`evals` / `valid_sets`), step = the round."""
+    r = random.Random(seed)
+    data = GBDT_DATA[seed % len(GBDT_DATA)]
+    reg = data in ("diabetes", "friedman")
+    c = dict(
+        kind="xgboost" if (seed // len(GBDT_DATA)) % 2 == 0 else "lightgbm",
+        data=data,
+        ntrain=_ntrain(data, r.choice(REG_FRAC[data] if reg else CLF_FRAC)),
+        label_noise=0.0 if reg else r.choice(CLF_NOISE),
+        target_noise=r.choice([0.0, 0.5, 1.0]) if reg else 0.0,
+        depth=r.choice([2, 4, 6, 10]),
+        lr=r.choice([0.01, 0.03, 0.1, 0.3]),
+        rounds=r.choice([100, 200, 400]),
+        l2=r.choice([0.0, 1.0, 10.0]),
+        subsample=r.choice([1.0, 0.7]),
+        min_child=r.choice([1, 5, 20]),
+    )
+    c.update(seed=seed, family="gbdt")
+    return c
+
+
 SAMPLERS = dict(
     devlike=sample_devlike,
+    gbdt=sample_gbdt,
     sgdr=sample_sgdr,
     step=sample_step,
     cyclic=sample_cyclic,
@@ -727,8 +763,67 @@ def run_torch(cfg):
 # ----------------------------------------------------------------------------------------------
 
 
+def run_gbdt(cfg):
+    """Per-round train and validation loss of XGBoost / LightGBM (log loss, or the squared
+    error for regression), as their MLflow autologging logs them (0-based round as step)."""
+    import numpy as np
+
+    warnings.filterwarnings("ignore")
+    Xtr, ytr, Xva, yva = split(dict(cfg, kind="sklearn-mlp-regressor" if cfg["data"] in (
+        "diabetes", "friedman") else "sklearn-mlp-classifier"))
+    reg = cfg["data"] in ("diabetes", "friedman")
+    if reg and cfg["target_noise"]:
+        ytr = ytr + np.random.RandomState(cfg["seed"] % (2**31) + 3).normal(
+            0.0, cfg["target_noise"], len(ytr))
+    k = N_CLASSES.get(cfg["data"], 0)
+    seed = cfg["seed"] % (2**31)
+    if cfg["kind"] == "xgboost":
+        import xgboost as xgb
+
+        params = dict(max_depth=cfg["depth"], eta=cfg["lr"], reg_lambda=cfg["l2"],
+                      subsample=cfg["subsample"], min_child_weight=cfg["min_child"],
+                      nthread=1, seed=seed)
+        if reg:
+            params.update(objective="reg:squarederror", eval_metric="rmse")
+        elif k == 2:
+            params.update(objective="binary:logistic", eval_metric="logloss")
+        else:
+            params.update(objective="multi:softprob", num_class=k, eval_metric="mlogloss")
+        res = {}
+        xgb.train(params, xgb.DMatrix(Xtr, label=ytr), cfg["rounds"],
+                  evals=[(xgb.DMatrix(Xtr, label=ytr), "train"),
+                         (xgb.DMatrix(Xva, label=yva), "valid")],
+                  evals_result=res, verbose_eval=False)
+        metric = params["eval_metric"]
+    else:
+        import lightgbm as lgb
+
+        params = dict(max_depth=cfg["depth"], num_leaves=min(2 ** cfg["depth"], 255),
+                      learning_rate=cfg["lr"], lambda_l2=cfg["l2"],
+                      bagging_fraction=cfg["subsample"], bagging_freq=1 if cfg["subsample"] < 1
+                      else 0, min_data_in_leaf=cfg["min_child"], num_threads=1, seed=seed,
+                      deterministic=True, verbose=-1)
+        if reg:
+            params.update(objective="regression", metric="l2")
+        elif k == 2:
+            params.update(objective="binary", metric="binary_logloss")
+        else:
+            params.update(objective="multiclass", num_class=k, metric="multi_logloss")
+        res = {}
+        dtr = lgb.Dataset(Xtr, label=ytr)
+        lgb.train(params, dtr, cfg["rounds"], valid_sets=[dtr, lgb.Dataset(Xva, label=yva,
+                                                                           reference=dtr)],
+                  valid_names=["train", "valid"], callbacks=[lgb.record_evaluation(res)])
+        metric = params["metric"]
+    train = list(enumerate(res["train"][metric]))
+    val = list(enumerate(res["valid"][metric]))
+    return train, val
+
+
 def make_curve(cfg, cid):
-    train, val = (run_torch if cfg["kind"].startswith("torch") else run_sklearn)(cfg)
+    run = (run_torch if cfg["kind"].startswith("torch") else run_gbdt
+           if cfg["kind"] in ("xgboost", "lightgbm") else run_sklearn)
+    train, val = run(cfg)
     train = [[int(s), sig6(v)] for s, v in train]
     val = [[int(s), sig6(v)] for s, v in val]
     if not all(math.isfinite(v) for _, v in train + val):
@@ -738,13 +833,17 @@ def make_curve(cfg, cid):
 
 
 def pack(folder):
-    """The large set as two gzipped JSON-lines files beside its folder (13 MB of JSON in 4)."""
+    """A set as gzipped JSON lines beside its folder: large in two halves (13 MB of JSON in
+    4.8), gbdt in one file."""
     import glob
     import gzip
 
-    files = sorted(glob.glob(os.path.join(folder, "f*.json")))
-    for half, keep in (("a", lambda n: n <= 800), ("b", lambda n: n > 800)):
-        out = os.path.join(os.path.dirname(folder), f"{os.path.basename(folder)}-{half}.jsonl.gz")
+    files = sorted(glob.glob(os.path.join(folder, "*.json")))
+    name = os.path.basename(folder)
+    halves = ((f"{name}-a", lambda n: n <= 800), (f"{name}-b", lambda n: n > 800)) if (
+        name == "large") else ((name, lambda n: True),)
+    for stem, keep in halves:
+        out = os.path.join(os.path.dirname(folder), f"{stem}.jsonl.gz")
         with gzip.open(out, "wt", compresslevel=9) as fh:
             for f in files:
                 if keep(int(os.path.basename(f)[1:5])):
@@ -756,7 +855,7 @@ def pack(folder):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", choices=sorted(SAMPLERS))
-    ap.add_argument("--set", choices=["tune", "check", "recover", "large"])
+    ap.add_argument("--set", choices=["tune", "check", "recover", "large", "gbdt"])
     ap.add_argument("--seed-start", type=int)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--id-start", type=int, default=1)
@@ -765,7 +864,7 @@ def main():
     ap.add_argument(
         "--plan", action="store_true", help="print the commands that made the stored curves"
     )
-    ap.add_argument("--pack", choices=["large"], help="pack a set's files into .jsonl.gz halves")
+    ap.add_argument("--pack", choices=["large", "gbdt"], help="pack a set's files (.jsonl.gz)")
     a = ap.parse_args()
     if a.pack:
         pack(os.path.join(a.out, a.pack))
@@ -781,7 +880,7 @@ def main():
         ap.error("--family, --set and --seed-start are required")
     outdir = os.path.join(a.out, a.set)
     os.makedirs(outdir, exist_ok=True)
-    prefix = {"tune": "t", "check": "k", "recover": "r", "large": "f"}[a.set]
+    prefix = {"tune": "t", "check": "k", "recover": "r", "large": "f", "gbdt": "g"}[a.set]
     for i in range(a.count):
         seed = a.seed_start + i
         cfg = SAMPLERS[a.family](seed)
