@@ -191,3 +191,23 @@ def test_val_rise_while_train_turns_up_is_not_overfitting():
     train = [(s, 1.0 / (1 + 0.2 * s) if s <= 30 else 1.0 / 7 + 0.01 * (s - 30)) for s, _ in train]
     for k in range(32, len(val) + 1):
         assert detect_overfitting(train[:k], val[:k]) is None
+
+
+def test_a_best_of_exactly_zero_is_told_without_an_infinite_percentage():
+    """A validation loss that reached 0 (or an accuracy that reached 1.0) has no relative rise:
+    the reason said "val up inf%"."""
+    from mlflow_tui.analysis.overfit import quiet_reason
+
+    train = [(i, 1.0 / (i + 1)) for i in range(40)]
+    val = [(i, 0.0) for i in range(10)] + [(10 + i, 0.001 * i) for i in range(1, 6)]
+    found = detect_overfitting(train, val)
+    assert found is not None and "inf" not in found.reason
+    assert found.reason.startswith("val up from 0 since step ")
+    acc = [(i, 1.0) for i in range(10)] + [(10 + i, 1.0 - 0.01 * i) for i in range(1, 6)]
+    acc_train = [(i, min(1.0, 0.5 + 0.05 * i)) for i in range(40)]
+    found = detect_overfitting(acc_train, acc, higher_is_better=True)
+    assert found is not None and found.reason.startswith("val down from 1 since step ")
+    rising_train = [(i, 1.0 + 0.1 * i) for i in range(40)]
+    assert quiet_reason(rising_train, val) == (
+        "validation is worse than its best of 0, but train got worse too "
+        "(a blow-up, not overfitting)")

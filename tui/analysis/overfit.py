@@ -393,12 +393,12 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
 QUIET = {
     "few": "too few validation points to judge yet ({n}; a verdict needs {need})",
     "best": "validation is at or near its best",
-    "small": "validation is {rise} worse than its best; a warning needs {min_rise}",
+    "small": "validation is {worse}; a warning needs {min_rise}",
     "soon": "validation rose just after its best: too soon to tell",
     "touch": "validation was back near its best within its last {w} points",
-    "falling": "validation is {rise} worse than its best, but coming back down",
-    "noise": "validation is {rise} worse than its best, within its own noise so far",
-    "train": "validation is {rise} worse than its best, but train got worse too "
+    "falling": "validation is {worse}, but coming back down",
+    "noise": "validation is {worse}, within its own noise so far",
+    "train": "validation is {worse}, but train got worse too "
              "(a blow-up, not overfitting)",
     "no train": "no train values logged near the best validation point and now",
 }
@@ -422,7 +422,15 @@ def quiet_reason(train: Sequence[Any], val: Sequence[Any], *,
     gate, rise = why[0]
     if rise < 0.005 and gate in ("small", "touch", "soon"):
         gate = "best"
-    return QUIET[gate].format(rise=f"{rise:.0%}", min_rise=f"{MIN_RISE:.0%}", w=W)
+    worse = (f"{rise:.0%} worse than its best" if math.isfinite(rise)
+             else "worse than its best of 0")
+    return QUIET[gate].format(worse=worse, min_rise=f"{MIN_RISE:.0%}", w=W)
+
+
+def _percent(rise: float, best: float) -> str:
+    """A relative change as a percentage; a change from a best of exactly 0 (a zero loss, a
+    perfect validation accuracy) has none: "from <best>" instead."""
+    return f"{rise:.0%}" if math.isfinite(rise) else f"from {best:g}"
 
 
 def _slope_z(sums: list[float], isums: list[float], i0: int, i1: int, sigma: float) -> float:
@@ -495,6 +503,6 @@ def _finding(vs: Sequence[float], raw: Sequence[float], vv: list[float], higher_
     word = "down" if higher_is_better else "up"
     return OverfitFinding(best_step=best_step, step=int(vs[last]), val_rise=rise,
                           train_change=change,
-                          reason=f"val {word} {rise:.0%} since step {best_step} while train "
-                                 f"{trend}",
+                          reason=f"val {word} {_percent(rise, raw[best_i])} since step "
+                                 f"{best_step} while train {trend}",
                           best_value=raw[best_i], since_step=int(vs[raised_at]))
