@@ -351,3 +351,33 @@ def test_a_quiet_verdict_says_which_test_kept_it_quiet():
             found = detect_overfitting(tr, va, higher_is_better=pair.higher_is_better)
             quiet = quiet_reason(tr, va, higher_is_better=pair.higher_is_better)
             assert (quiet is None) == (found is not None), (fx.name, k, quiet)
+
+
+def test_a_steep_run_out_of_the_v_is_warned_on_its_own_points(monkeypatch):
+    """A PyTorch MLP on digits: validation 1.67, 1.26, 1.10, 1.09 (the V), then 1.24, 1.34,
+    1.35, 1.41, 1.55 while train keeps falling. Judged on its own points (third-difference
+    noise), the run out of the V is warned at 1.34 (+24%); without that test, at 1.55 (+43%),
+    the window of "now" having first to leave the V."""
+    from mlflow_tui.analysis import overfit
+
+    train, val, data = _generated("f0610")
+    assert data["label"] == "overfit"
+    first = next(i for i, s in enumerate(replay(train, val)) if s is not None)
+    assert first == 5
+    monkeypatch.setattr(overfit, "_steep_run", lambda *args: False)
+    later = next(i for i, s in enumerate(replay(train, val)) if s is not None)
+    assert later == 8
+
+
+def test_a_steep_bump_that_moves_train_too_is_not_a_steep_run():
+    """A scikit-learn MLPRegressor on Friedman #1: validation 0.304 -> 0.335 -> 0.378 out of
+    its V, then 0.405 and back down to 0.245 (healthy: the bump of double descent), while train
+    rose in the same interval (0.106 -> 0.113). The steep run needs train still falling: no
+    warning at any point."""
+    train, val, data = _generated("f0759")
+    assert data["label"] == "healthy"
+    assert not any(replay(train, val))
+    # The same run with train still falling in that interval: the steep run is warned there.
+    seventh = val[6][0]
+    falling = [(s, 0.100) if s == seventh else (s, v) for s, v in train]
+    assert [s is not None for s in replay(falling, val)].index(True) == 6

@@ -47,6 +47,17 @@ points since the best, for a long rise: a longer window is a quieter one):
    ``TRAIN_Z`` times the noise of those interval levels. Flat, converged training counts;
    training that turned up with validation is a blow-up (divergence), not overfitting.
 
+While the window of "now" still holds the bottom of the V (one of its last ``W`` points is not
+above ``b``), 2-4 cannot judge yet, and a steep rise out of a V would alarm a few points late:
+its own curvature, and the V's, inflate sigma. Such a **steep run** is judged on its own points:
+every point since the bottom (the best or the point after it) higher than the one before and
+above ``b``, at least ``FAST_AFTER`` of them and ``FAST_RISE`` in size; their mean (the last
+``W`` at most) above ``b`` by the fast bound of 4 with the curve's noise from its third
+differences (1.4826 MAD / sqrt(20)), which cancel a quadratic trend, so the curvature of the
+descent and of the V hardly inflates it; train's latest interval not above its level at the
+best, nor above the interval before it: a learning-rate bump, a bad batch or the bump of
+double descent moves train with validation.
+
 Once raised, the state holds while the rise stays above ``HOLD`` of both thresholds (or the
 slope above ``HOLD`` of its bound) and train has not got worse; a new best clears it.
 
@@ -294,6 +305,8 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
     isums = [0.0, *accumulate(map(mul, range(m), vv))]  # prefix sums of i * vv[i]
 
     d2: list[float] = []  # sorted |second differences| of validation
+    d3: list[float] = []  # sorted |third differences| of validation (the steep run's noise)
+    run_start = 0  # where the strictly increasing run of validation ending at t starts
     t_diffs: list[float] = []  # |second differences| of the train levels
     best_final, best_final_i = math.inf, -1  # lowest smoothed value whose window is complete
     raised_at: int | None = None  # index where the current warning was raised
@@ -309,6 +322,10 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
                 best_final, best_final_i = z, j
         if t >= 2:
             bisect.insort(d2, abs(vv[t - 2] - 2.0 * vv[t - 1] + x))
+        if t >= 3:
+            bisect.insort(d3, abs(vv[t - 3] - 3.0 * vv[t - 2] + 3.0 * vv[t - 1] - x))
+        if t >= 1 and not x > vv[t - 1]:
+            run_start = t
         if t >= 2:
             a, c, e = levels[t - 2], levels[t - 1], levels[t]
             if a is not None and c is not None and e is not None:
@@ -342,10 +359,12 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
         ok = rel >= MIN_RISE * hold
         gate = "small"
         sigma = 1.4826 * _median(d2) / math.sqrt(6.0) if d2 else 0.0
+        in_v = False  # the window of "now" still holds the bottom of the V (a point <= b)
         if ok and raised_at is None:
             ok, gate = after >= FAST_AFTER, "soon"
             if ok:
-                ok, gate = min(vv[t + 1 - min(w, W):t + 1]) > b, "touch"
+                in_v = min(vv[t + 1 - min(w, W):t + 1]) <= b
+                ok, gate = not in_v, "touch"
             if ok and w >= 2:
                 # Not while validation is on its way back down: the slope of the window's
                 # line, (level - now) / ((w - 1) / 2), against its standard error.
@@ -370,6 +389,8 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
                     # (one spike at the end of a line tilts it most).
                     ok = min(_slope_z(sums, isums, bi + 1, t, sigma),
                              _slope_z(sums, isums, bi + 1, t - 1, sigma)) >= z_full
+        elif in_v and rel >= FAST_RISE:
+            ok = _steep_run(vv, sums, levels, t_diffs, d3, b, bi, t, run_start)
         change = 0.0
         if ok:
             ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)
@@ -431,6 +452,25 @@ def _percent(rise: float, best: float) -> str:
     """A relative change as a percentage; a change from a best of exactly 0 (a zero loss, a
     perfect validation accuracy) has none: "from <best>" instead."""
     return f"{rise:.0%}" if math.isfinite(rise) else f"from {best:g}"
+
+
+def _steep_run(vv: list[float], sums: list[float], levels: list[float | None],
+               t_diffs: list[float], d3: list[float], b: float, bi: int, t: int,
+               run_start: int) -> bool:
+    """A steep, steady rise out of the V, judged on its own points while the window of "now"
+    still holds the V's bottom (see the module docstring)."""
+    r = max(run_start, bi)
+    if len(d3) < 2 or r > bi + 1 or t - r < FAST_AFTER or vv[r] > b or min(vv[r + 1:t + 1]) <= b:
+        return False
+    a, c = levels[t - 1], levels[t]
+    if a is not None and c is not None and c > a:
+        return False  # train rose in the latest interval too: an optimisation bump
+    wf = min(t - r, W)
+    s3 = 1.4826 * _median(d3) / math.sqrt(20.0)
+    steep = s3 * (1.0 / math.sqrt(wf) + MEDIAN3_SD) * max(
+        FAST_Z, math.sqrt(2.0 * math.log((t - bi + 1) / ALPHA)))
+    return ((sums[t + 1] - sums[t + 1 - wf]) / wf - b >= steep
+            and _train_held(levels, t_diffs, bi, t, 1, True)[0])
 
 
 def _slope_z(sums: list[float], isums: list[float], i0: int, i1: int, sigma: float) -> float:
