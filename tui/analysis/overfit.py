@@ -305,7 +305,8 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
     isums = [0.0, *accumulate(map(mul, range(m), vv))]  # prefix sums of i * vv[i]
 
     d2: list[float] = []  # sorted |second differences| of validation
-    d3: list[float] = []  # sorted |third differences| of validation (the steep run's noise)
+    d3: list[float] = []  # |third differences| of validation (the steep run's noise), unsorted:
+    #                       read only at the rare points where a steep run is possible
     run_start = 0  # where the strictly increasing run of validation ending at t starts
     t_diffs: list[float] = []  # |second differences| of the train levels
     best_final, best_final_i = math.inf, -1  # lowest smoothed value whose window is complete
@@ -323,7 +324,7 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
         if t >= 2:
             bisect.insort(d2, abs(vv[t - 2] - 2.0 * vv[t - 1] + x))
         if t >= 3:
-            bisect.insort(d3, abs(vv[t - 3] - 3.0 * vv[t - 2] + 3.0 * vv[t - 1] - x))
+            d3.append(abs(vv[t - 3] - 3.0 * vv[t - 2] + 3.0 * vv[t - 1] - x))
         if t >= 1 and not x > vv[t - 1]:
             run_start = t
         if t >= 2:
@@ -466,7 +467,7 @@ def _steep_run(vv: list[float], sums: list[float], levels: list[float | None],
     if a is not None and c is not None and c > a:
         return False  # train rose in the latest interval too: an optimisation bump
     wf = min(t - r, W)
-    s3 = 1.4826 * _median(d3) / math.sqrt(20.0)
+    s3 = 1.4826 * _median(sorted(d3)) / math.sqrt(20.0)
     steep = s3 * (1.0 / math.sqrt(wf) + MEDIAN3_SD) * max(
         FAST_Z, math.sqrt(2.0 * math.log((t - bi + 1) / ALPHA)))
     return ((sums[t + 1] - sums[t + 1 - wf]) / wf - b >= steep
