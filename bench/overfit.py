@@ -226,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         "check": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "check")),
         "libraries": lambda: library_curves(os.path.join(ROOT, "tests", "data", "libraries")),
         "recover": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "recover")),
-        "large-a": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "large-a.jsonl.gz")),
-        "large-b": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "large-b.jsonl.gz")),
-        "gbdt": lambda: load_curves(os.path.join(ROOT, "bench", "curves", "gbdt.jsonl.gz")),
+        **{name: (lambda name=name: load_curves(
+            os.path.join(ROOT, "bench", "curves", f"{name}.jsonl.gz")))
+           for name in ("large-a", "large-b", "gbdt")},
     }
     lines: list[str] = []
     for name in args.sets.split(","):

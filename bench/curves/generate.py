@@ -763,38 +763,43 @@ def run_torch(cfg):
 # ----------------------------------------------------------------------------------------------
 
 
+# (objective, eval metric) of each library for regression, binary and multi-class data.
+GBDT_OBJECTIVES = {
+    "xgboost": {"reg": ("reg:squarederror", "rmse"), "binary": ("binary:logistic", "logloss"),
+                "multi": ("multi:softprob", "mlogloss")},
+    "lightgbm": {"reg": ("regression", "l2"), "binary": ("binary", "binary_logloss"),
+                 "multi": ("multiclass", "multi_logloss")},
+}
+
+
 def run_gbdt(cfg):
     """Per-round train and validation loss of XGBoost / LightGBM (log loss, or the squared
     error for regression), as their MLflow autologging logs them (0-based round as step)."""
     import numpy as np
 
     warnings.filterwarnings("ignore")
-    Xtr, ytr, Xva, yva = split(dict(cfg, kind="sklearn-mlp-regressor" if cfg["data"] in (
-        "diabetes", "friedman") else "sklearn-mlp-classifier"))
     reg = cfg["data"] in ("diabetes", "friedman")
-    if reg and cfg["target_noise"]:
-        ytr = ytr + np.random.RandomState(cfg["seed"] % (2**31) + 3).normal(
-            0.0, cfg["target_noise"], len(ytr))
-    k = N_CLASSES.get(cfg["data"], 0)
+    Xtr, ytr, Xva, yva = split(dict(cfg, kind="sklearn-mlp-regressor" if reg
+                                    else "sklearn-mlp-classifier"))
     seed = cfg["seed"] % (2**31)
+    if reg and cfg["target_noise"]:
+        ytr = ytr + np.random.RandomState(seed + 3).normal(0.0, cfg["target_noise"], len(ytr))
+    k = N_CLASSES.get(cfg["data"], 0)
+    task = "reg" if reg else "binary" if k == 2 else "multi"
+    objective, metric = GBDT_OBJECTIVES[cfg["kind"]][task]
+    res = {}
     if cfg["kind"] == "xgboost":
         import xgboost as xgb
 
         params = dict(max_depth=cfg["depth"], eta=cfg["lr"], reg_lambda=cfg["l2"],
                       subsample=cfg["subsample"], min_child_weight=cfg["min_child"],
-                      nthread=1, seed=seed)
-        if reg:
-            params.update(objective="reg:squarederror", eval_metric="rmse")
-        elif k == 2:
-            params.update(objective="binary:logistic", eval_metric="logloss")
-        else:
-            params.update(objective="multi:softprob", num_class=k, eval_metric="mlogloss")
-        res = {}
+                      nthread=1, seed=seed, objective=objective, eval_metric=metric)
+        if task == "multi":
+            params["num_class"] = k
         xgb.train(params, xgb.DMatrix(Xtr, label=ytr), cfg["rounds"],
                   evals=[(xgb.DMatrix(Xtr, label=ytr), "train"),
                          (xgb.DMatrix(Xva, label=yva), "valid")],
                   evals_result=res, verbose_eval=False)
-        metric = params["eval_metric"]
     else:
         import lightgbm as lgb
 
@@ -802,22 +807,14 @@ def run_gbdt(cfg):
                       learning_rate=cfg["lr"], lambda_l2=cfg["l2"],
                       bagging_fraction=cfg["subsample"], bagging_freq=1 if cfg["subsample"] < 1
                       else 0, min_data_in_leaf=cfg["min_child"], num_threads=1, seed=seed,
-                      deterministic=True, verbose=-1)
-        if reg:
-            params.update(objective="regression", metric="l2")
-        elif k == 2:
-            params.update(objective="binary", metric="binary_logloss")
-        else:
-            params.update(objective="multiclass", num_class=k, metric="multi_logloss")
-        res = {}
+                      deterministic=True, verbose=-1, objective=objective, metric=metric)
+        if task == "multi":
+            params["num_class"] = k
         dtr = lgb.Dataset(Xtr, label=ytr)
         lgb.train(params, dtr, cfg["rounds"], valid_sets=[dtr, lgb.Dataset(Xva, label=yva,
                                                                            reference=dtr)],
                   valid_names=["train", "valid"], callbacks=[lgb.record_evaluation(res)])
-        metric = params["metric"]
-    train = list(enumerate(res["train"][metric]))
-    val = list(enumerate(res["valid"][metric]))
-    return train, val
+    return list(enumerate(res["train"][metric])), list(enumerate(res["valid"][metric]))
 
 
 def make_curve(cfg, cid):

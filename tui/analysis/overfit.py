@@ -395,8 +395,7 @@ def _states(vv: list[float], levels: list[float | None], every: bool = False,
         change = 0.0
         if ok:
             ok, change = _train_held(levels, t_diffs, bi, t, after, raised_at is None)
-            gate = ("train" if levels[t] is not None
-                    and any(x is not None for x in levels[max(0, bi - 1):bi + 2]) else "no train")
+            gate = "no train" if math.isnan(change) else "train"
         if ok:
             if raised_at is None:
                 raised_at, raised_best = t, bi
@@ -489,7 +488,8 @@ def _slope_z(sums: list[float], isums: list[float], i0: int, i1: int, sigma: flo
 
 def _train_held(levels: list[float | None], t_diffs: list[float], bi: int, t: int,
                 after: int, raising: bool) -> tuple[bool, float]:
-    """(train has not got worse since the best index bi, its relative change since then).
+    """(train has not got worse since the best index bi, its relative change since then; NaN
+    when there are no train values now or around the best).
 
     Worse: its level now (the median of the last W interval levels) is above its level around
     the best by more than its noise allows; or, to raise a warning, it is turning up (a
@@ -498,7 +498,7 @@ def _train_held(levels: list[float | None], t_diffs: list[float], bi: int, t: in
     now = sorted(x for x in levels[t + 1 - min(W, after):t + 1] if x is not None)
     around = sorted(x for x in levels[max(0, bi - 1):bi + 2] if x is not None)
     if not now or not around:
-        return False, 0.0
+        return False, math.nan  # no train values to compare: nothing to judge
     level_now, level_best = _median(now), _median(around)
     recent = sorted(t_diffs[-TRAIN_NOISE_SPAN:])
     noise = 1.4826 * _median(recent) / math.sqrt(6.0) if len(recent) >= 3 else 0.0
