@@ -38,8 +38,11 @@ class FakeTerminal:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], *, cwd: str | None = None,
                  size: tuple[int, int] = (120, 40), cell: tuple[int, int] = (10, 20),
                  kitty: bool = True, sixel: bool = False, name: str | None = "kitty(0.35.2)",
-                 answer_da1: bool = True) -> None:
+                 answer_da1: bool = True, controlling: bool = False) -> None:
         self.argv, self.env, self.cwd = list(argv), dict(env), cwd
+        # controlling: the terminal is the program's controlling terminal (as in tmux or an
+        # SSH session), so closing it (hang_up) sends the kernel's SIGHUP and SIGCONT.
+        self.controlling = controlling
         self.size, self.cell = size, cell
         self.kitty, self.sixel, self.name, self.answer_da1 = kitty, sixel, name, answer_da1
         self.output = b""
@@ -55,7 +58,8 @@ class FakeTerminal:
                     struct.pack("HHHH", rows, cols, cols * self.cell[0], rows * self.cell[1]))
         try:
             self.proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave,
-                                         env=self.env, cwd=self.cwd, start_new_session=True)
+                                         env=self.env, cwd=self.cwd, start_new_session=True,
+                                         preexec_fn=_take_terminal if self.controlling else None)
         finally:
             os.close(slave)
         self._master = master
@@ -137,6 +141,13 @@ class FakeTerminal:
     def send(self, keys: bytes) -> None:
         os.write(self._master, keys)
 
+    def hang_up(self) -> None:
+        """Close the terminal, as tmux kill-server or a dropped SSH connection does: the
+        program's writes to it fail from now on (EIO)."""
+        if self._master >= 0:
+            os.close(self._master)
+            self._master = -1
+
     def wait_exit(self, timeout: float = 15.0) -> int:
         """Read until the program ends (answering as it goes); its exit status."""
         assert self.proc is not None
@@ -144,9 +155,17 @@ class FakeTerminal:
         while self.proc.poll() is None:
             if time.monotonic() > deadline:
                 raise AssertionError(f"still running after {timeout} s")
-            if not self.pump(0.1):
+            if self._master < 0:  # hung up: nothing to read
+                time.sleep(0.1)
+            elif not self.pump(0.1):
                 break
         return self.proc.wait(max(deadline - time.monotonic(), 1))
+
+
+def _take_terminal() -> None:
+    """In the child, after setsid(): make its stdin (the pseudo-terminal) its controlling
+    terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 __all__ = ["FakeTerminal"]

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import functools
 import gc
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -373,16 +377,90 @@ if TYPE_CHECKING:
         return app
 
 
+# After a hang-up the app still tries to end as `q` does; if that has not happened within this
+# many seconds (an exit blocked on the dead terminal or a request that will not return), the
+# process ends anyway: nobody is left to see it, and it must not linger on a shared machine.
+HANGUP_GRACE = 30.0
+
+
 def exit_on_signals(app: App[Any]) -> None:
     """`kill` (SIGTERM) and a closed terminal or SSH session (SIGHUP) end the app the way `q`
     does: the terminal restored, the demo's temporary store removed. By default Python dies on
-    the spot and leaves both behind."""
+    the spot and leaves both behind.
+
+    The handlers are plain signal handlers, run at once in the main thread: a hang-up comes
+    with a SIGCONT (the kernel sends both to the terminal's session leader, as tmux's
+    kill-server and a dropped SSH connection do), and Textual's own SIGCONT handler would
+    restart application mode on the dead terminal before an asyncio callback could run."""
     if app.is_headless:  # tests: the test runner's process keeps its own handlers
         return
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
-            try:
-                loop.add_signal_handler(sig, app.exit)
-            except (NotImplementedError, RuntimeError, ValueError):  # Windows, not main thread
-                pass
+        if sig is None:
+            continue
+        try:
+            signal.signal(sig, functools.partial(_leave, app, loop))
+        except (ValueError, OSError):  # not the main thread; a platform without it
+            pass
+
+
+def _leave(app: App[Any], loop: asyncio.AbstractEventLoop, signum: int, _frame: object) -> None:
+    # On the way out, a SIGCONT (the one that comes with a hang-up) must not restart
+    # application mode: Textual's handler would start a second writer thread on a terminal
+    # that may be gone, and end up blocked on it (see detach_from_terminal).
+    if hasattr(signal, "SIGCONT"):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGCONT, signal.SIG_DFL)
+    if signum == getattr(signal, "SIGHUP", None):
+        if terminal_gone():
+            detach_from_terminal()
+        _end_anyway_after(app, HANGUP_GRACE, 128 + signum)
+    with contextlib.suppress(RuntimeError):  # the loop is closed: the app is ending already
+        loop.call_soon_threadsafe(app.exit)
+
+
+def terminal_gone(fd: int = 2) -> bool:
+    """The terminal behind ``fd`` has hung up (its ioctls fail with EIO). A SIGHUP may come
+    before that, from a program (tmux sends one before it closes the pane), or after."""
+    import termios  # POSIX only, as SIGHUP is
+
+    try:
+        termios.tcgetattr(fd)
+    except termios.error as error:
+        return bool(error.args) and error.args[0] == errno.EIO
+    return False
+
+
+def detach_from_terminal() -> None:
+    """The terminal has hung up: writing to it fails (EIO). Textual's writer thread dies on
+    the first such write, and the app's next writes (restoring the terminal on the way out)
+    fill its bounded queue and block the exit for ever. So the output goes to the null
+    device from now on."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for fd in (1, 2):  # Textual writes to stderr; print() and warnings to stdout
+                os.dup2(null, fd)
+        finally:
+            os.close(null)
+
+
+_ending: list[threading.Timer] = []
+
+
+def _end_anyway_after(app: App[Any], seconds: float, status: int) -> None:
+    """Once: after ``seconds``, remove the demo's temporary store and end the process, if the
+    orderly exit has not done both by then."""
+    if _ending:
+        return
+
+    def end() -> None:
+        demo = getattr(app, "demo", None)
+        if demo is not None:
+            demo.remove_store()
+        os._exit(status)
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True  # an orderly exit does not wait for it
+    _ending.append(timer)
+    timer.start()

@@ -352,6 +352,12 @@ class DemoSession:
             if self._finalizer is not None:
                 self._finalizer.detach()
 
+    def remove_store(self) -> None:
+        """Remove the temporary store now, from any thread, whatever the writer is doing (the
+        last resort of an exit that cannot finish); a store given by the caller stays."""
+        if self._finalizer is not None:
+            self._finalizer()
+
     def __enter__(self) -> DemoSession:
         self.start()
         return self

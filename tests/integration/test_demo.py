@@ -227,6 +227,64 @@ def test_a_closed_terminal_ends_the_demo_cleanly(tmp_path: Path) -> None:
     assert [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")] == []
 
 
+def test_a_hung_up_terminal_ends_the_demo(tmp_path: Path) -> None:
+    """tmux kill-server or a dropped SSH connection: the terminal itself goes (the kernel sends
+    SIGHUP and SIGCONT to its session leader; writes to it fail). The app ends the orderly way
+    (status 0, not the last-resort exit) and removes the demo's temporary store. It used to
+    stay alive for ever, about one time in ten, blocked on the dead terminal: Textual's SIGCONT
+    handler restarted application mode there, its writer thread died on the first write, and
+    the writes on the way out filled that thread's queue."""
+    import os
+
+    from tests.fake_terminal import FakeTerminal
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), TERM="xterm-256color")
+    with FakeTerminal([sys.executable, "-m", "mlflow_tui", "--demo"], env, cwd=str(tmp_path),
+                      kitty=False, controlling=True) as term:
+        term.expect(lambda out: b"RUNNING" in out, timeout=60, what="the demo's runs")
+        assert any(p.name.startswith("mlflow-tui-demo-") for p in tmp.iterdir())
+        term.hang_up()
+        assert term.wait_exit(timeout=60) == 0
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")] == []
+
+
+def test_after_a_hang_up_the_output_goes_nowhere_instead_of_failing(tmp_path: Path) -> None:
+    """What the hang-up handling rests on, in a real terminal that hangs up: before, the
+    terminal is there; after, it is gone and a write to it fails (EIO, what killed Textual's
+    writer thread); once detached, writes succeed (to the null device)."""
+    import os
+
+    from tests.fake_terminal import FakeTerminal
+
+    report = tmp_path / "report"
+    code = (
+        "import os, signal, time\n"
+        "from mlflow_tui.app import detach_from_terminal, terminal_gone\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"  # the app has its handler
+        "before = terminal_gone()\n"
+        "os.write(1, b'ready\\n')\n"
+        "end = time.monotonic() + 60\n"
+        "while not terminal_gone() and time.monotonic() < end: time.sleep(0.05)\n"
+        "gone = terminal_gone()\n"
+        "try:\n"
+        "    os.write(2, b'x'); failed = 'no'\n"
+        "except OSError as e:\n"
+        "    failed = str(e.errno)\n"
+        "detach_from_terminal()\n"
+        "written = os.write(2, b'x')\n"
+        f"open({str(report)!r}, 'w').write(f'{{before}} {{gone}} {{failed}} {{written}}')\n")
+    with FakeTerminal([sys.executable, "-c", code], dict(os.environ), kitty=False,
+                      controlling=True) as term:
+        term.expect(lambda out: b"ready" in out, timeout=30, what="ready")
+        term.hang_up()
+        assert term.wait_exit(timeout=60) == 0
+    import errno
+
+    assert report.read_text() == f"False True {errno.EIO} 1"
+
+
 def test_kill_ends_the_app_and_gives_the_terminal_back(tmp_path: Path) -> None:
     """`kill` (SIGTERM) too: exit status 0, the alternate screen left."""
     import signal
