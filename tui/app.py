@@ -463,4 +463,5 @@ def _end_anyway_after(app: App[Any], seconds: float, status: int) -> None:
     timer = threading.Timer(seconds, end)
     timer.daemon = True  # an orderly exit does not wait for it
     _ending.append(timer)
-    timer.start()
+    with contextlib.suppress(RuntimeError):  # the interpreter is ending already
+        timer.start()
