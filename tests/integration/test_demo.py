@@ -243,11 +243,15 @@ def test_a_hung_up_terminal_ends_the_demo(tmp_path: Path) -> None:
     env = dict(os.environ, TMPDIR=str(tmp), TERM="xterm-256color")
     with FakeTerminal([sys.executable, "-m", "mlflow_tui", "--demo"], env, cwd=str(tmp_path),
                       kitty=False, controlling=True) as term:
-        term.expect(lambda out: b"RUNNING" in out, timeout=60, what="the demo's runs")
-        assert any(p.name.startswith("mlflow-tui-demo-") for p in tmp.iterdir())
+        def stores() -> list[str]:
+            return [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")]
+
+        # the demo is being watched: its store is there and a chart has its axis
+        term.expect(lambda out: b"step" in out and bool(stores()), timeout=60,
+                    what="the demo's charts")
         term.hang_up()
         assert term.wait_exit(timeout=60) == 0
-    assert [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")] == []
+    assert stores() == []
 
 
 def test_after_a_hang_up_the_output_goes_nowhere_instead_of_failing(tmp_path: Path) -> None:
