@@ -213,20 +213,6 @@ def _signalled(argv: list[str], sig: int, tmp: Path, cwd: Path, shown: bytes) ->
     return term.output
 
 
-def test_a_closed_terminal_ends_the_demo_cleanly(tmp_path: Path) -> None:
-    """A closed SSH session (SIGHUP) ends the app as `q` does: the terminal is given back
-    (alternate screen left) and the demo's temporary store removed. Python's default was to
-    die on the spot and leave both behind."""
-    import signal
-
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    out = _signalled([sys.executable, "-m", "mlflow_tui", "--demo"], signal.SIGHUP, tmp,
-                     tmp_path, b"preparing the demo")
-    assert b"\x1b[?1049l" in out  # the alternate screen was left
-    assert [p.name for p in tmp.iterdir() if p.name.startswith("mlflow-tui-demo-")] == []
-
-
 def test_a_hung_up_terminal_ends_the_demo(tmp_path: Path) -> None:
     """tmux kill-server or a dropped SSH connection: the terminal itself goes (the kernel sends
     SIGHUP and SIGCONT to its session leader; writes to it fail). The app ends the orderly way
@@ -289,10 +275,13 @@ def test_after_a_hang_up_the_output_goes_nowhere_instead_of_failing(tmp_path: Pa
     assert report.read_text() == f"False True {errno.EIO} 1"
 
 
-def test_kill_ends_the_app_and_gives_the_terminal_back(tmp_path: Path) -> None:
-    """`kill` (SIGTERM) too: exit status 0, the alternate screen left."""
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_ends_the_app_and_gives_the_terminal_back(tmp_path: Path, name: str) -> None:
+    """`kill` (SIGTERM), or a SIGHUP while the terminal is still there (`kill -HUP`), end the
+    app as `q` does: exit status 0, the alternate screen left. (A terminal that is gone:
+    test_a_hung_up_terminal_ends_the_demo.)"""
     import signal
 
     out = _signalled([sys.executable, "-m", "mlflow_tui", "http://127.0.0.1:9"],
-                     signal.SIGTERM, tmp_path, tmp_path, b"127.0.0.1:9")
+                     getattr(signal, name), tmp_path, tmp_path, b"127.0.0.1:9")
     assert b"\x1b[?1049l" in out
