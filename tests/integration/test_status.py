@@ -158,7 +158,7 @@ def test_experiments_from_the_config_file(seeded, capsys, isolated: Path):
 
 
 def test_every_experiment_by_default(tmp_path_factory, capsys):
-    """Without -e, every experiment's runs. On a server of its own: the shared one holds the
+    """Without -e, every experiment's runs; -e by the end of a path. On a server of its own: the shared one holds the
     runs of every other test (listing and judging them all took 50-130 s). Served by uvicorn,
     MLflow 3's default stack (the session servers use gunicorn: tests/server.py)."""
     from tests.server import MlflowServer
@@ -184,6 +184,17 @@ def test_every_experiment_by_default(tmp_path_factory, capsys):
         assert {r["run_id"]: r["experiment"] for r in rows} == runs
         warned = {r["run"] for r in rows if r["warnings"]}
         assert warned == {f"{name}-1" for name in ("team/a", "team/b", "other")}
+        # -e by the end of a path (as Databricks' /Users/<me>/<name>): one match, or a
+        # one-line error that lists the candidates, never a guess.
+        client.create_experiment("lab/b")
+        code, out, err = status(capsys, server.url, "-e", "a", "--json")
+        assert code == 0, err
+        assert {r["experiment"] for r in json.loads(out)} == {"team/a"}
+        code, out, err = status(capsys, server.url, "-e", "b")
+        assert code == 1 and out == ""
+        assert err.startswith("mlflow-tui status: error: 'b' ends the names of several "
+                              "experiments (") and err.count("\n") == 1
+        assert "'team/b'" in err and "'lab/b'" in err and err.endswith(": give the whole name\n")
     finally:
         server.stop(graceful=False)
 

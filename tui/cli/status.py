@@ -32,7 +32,7 @@ from mlflow_tui.analysis.pairing import MetricPair
 from mlflow_tui.settings.config import Settings
 from mlflow_tui.text.numbers import number
 from mlflow_tui.tracking.errors import TrackingError
-from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus
+from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus, find_experiment
 from mlflow_tui.tracking.poller import Poller
 from mlflow_tui.tracking.source import TrackingSource, sort_newest_first
 
@@ -124,15 +124,19 @@ class RunRow:
 
 
 def _choose(experiments: list[Experiment], wanted: Sequence[str]) -> list[Experiment]:
-    """The experiments named (by name or id) in `wanted`, in that order; all when empty."""
+    """The experiments named in `wanted` (:func:`find_experiment`: a whole name, an id, or the
+    end of one path), in that order; all when empty."""
     if not wanted:
         return experiments
-    by_name = {e.name: e for e in experiments}
-    by_id = {e.experiment_id: e for e in experiments}
     chosen: dict[str, Experiment] = {}
     missing: list[str] = []
     for name in wanted:
-        exp = by_name.get(name) or by_id.get(name)
+        exp, several = find_experiment(experiments, name)
+        if several:
+            names = ", ".join(repr(clean(e.name, NAME_CELLS)) for e in several[:3])
+            raise StatusError(f"{clean(name, NAME_CELLS)!r} ends the names of several "
+                              f"experiments ({names}{', ...' if len(several) > 3 else ''}): "
+                              "give the whole name")
         if exp is None:
             missing.append(name)
         else:

@@ -24,7 +24,7 @@ from mlflow_tui.session.compare import CompareSession, snapshot
 from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking import TrackingError
 from mlflow_tui.tracking.errors import AuthError, BadRequest, NotFound
-from mlflow_tui.tracking.models import Experiment, Point, Run, SeriesKey
+from mlflow_tui.tracking.models import Experiment, Point, Run, SeriesKey, find_experiment
 from mlflow_tui.tracking.poller import ExperimentSummary, Poller, TickResult, gather_all
 from mlflow_tui.tracking.source import TrackingSource
 
@@ -210,8 +210,19 @@ class MonitorSession:
         new = sorted(self.pending_names - self._told_missing)
         if new and self.listener is not None:
             self._told_missing.update(new)
-            self.listener.warn("No experiment named " + ", ".join(repr(m) for m in new) +
-                               " yet: watching for it")
+            absent = []
+            for name in new:
+                several = find_experiment(summary.experiments, name)[1]
+                if several:
+                    self.listener.warn(f"{name!r} ends the names of several experiments ("
+                                       + ", ".join(repr(e.name) for e in several[:3])
+                                       + (", ..." if len(several) > 3 else "")
+                                       + "): give the whole name")
+                else:
+                    absent.append(name)
+            if absent:
+                self.listener.warn("No experiment named " + ", ".join(map(repr, absent)) +
+                                   " yet: watching for it")
         return chosen
 
     def tracked(self, runs: list[Run]) -> Iterable[SeriesKey]:
@@ -481,22 +492,20 @@ async def refresh_system(source: TrackingSource | None, run: Run | None,
 
 def choose_watched(summary: ExperimentSummary, names: Sequence[str],
                    watched: tuple[str, ...]) -> tuple[tuple[str, ...], set[str]]:
-    """The experiments to watch, and the names given (-e) that are not on the server yet.
-    Names (or ids) given win; while none exists yet, what is watched stays; with none given,
-    the experiment with running runs updated last."""
+    """The experiments to watch, and the names given (-e) that are not on the server yet
+    (:func:`find_experiment`: a whole name, an id, or the end of one path). Names given win;
+    while none exists yet, what is watched stays; with none given, the experiment with running
+    runs updated last."""
     exps = summary.experiments
     missing: set[str] = set()
     if names:
-        by_name = {e.name: e.experiment_id for e in exps}
-        by_id = {e.experiment_id for e in exps}
-        chosen = []
+        chosen: list[str] = []
         for name in names:
-            if name in by_name:
-                chosen.append(by_name[name])
-            elif name in by_id:
-                chosen.append(name)
-            else:
+            exp = find_experiment(exps, name)[0]
+            if exp is None:
                 missing.add(name)
+            elif exp.experiment_id not in chosen:
+                chosen.append(exp.experiment_id)
         if chosen:
             return tuple(chosen), missing
         if watched:

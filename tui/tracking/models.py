@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -36,6 +36,26 @@ class Experiment:
     name: str
     lifecycle_stage: str = "active"
     last_update_time: int | None = None
+
+
+def find_experiment(experiments: Sequence[Experiment], wanted: str
+                    ) -> tuple[Experiment | None, list[Experiment]]:
+    """The experiment ``wanted`` names (-e NAME, the config file's list, ``status -e``), and
+    the candidates when it names several. By its whole name or its id; else by the end of its
+    path, when only one name ends with it: ``my-exp`` finds Databricks'
+    ``/Users/me@example.com/my-exp`` and ``vision/resnet-sweep`` finds itself under a
+    ``team/`` prefix. A whole name or id always wins over a path's end."""
+    for e in experiments:
+        if e.name == wanted:
+            return e, []
+    for e in experiments:
+        if e.experiment_id == wanted:
+            return e, []
+    parts = [p for p in wanted.split("/") if p]
+    if not parts:
+        return None, []
+    ends = [e for e in experiments if [p for p in e.name.split("/") if p][-len(parts):] == parts]
+    return (ends[0], []) if len(ends) == 1 else (None, ends)
 
 
 @dataclass(frozen=True, slots=True)
