@@ -420,8 +420,8 @@ def _leave(app: App[Any], loop: asyncio.AbstractEventLoop, signum: int, _frame: 
 
 
 def terminal_gone(fd: int = 2) -> bool:
-    """The terminal behind ``fd`` has hung up (its ioctls fail with EIO). A SIGHUP may come
-    before that, from a program (tmux sends one before it closes the pane), or after."""
+    """The terminal behind ``fd`` has hung up (its ioctls fail with EIO), as it has when the
+    kernel's SIGHUP comes; a SIGHUP sent by a program (`kill -HUP`) may find it still there."""
     import termios  # POSIX only, as SIGHUP is
 
     try:

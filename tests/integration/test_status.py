@@ -158,9 +158,10 @@ def test_experiments_from_the_config_file(seeded, capsys, isolated: Path):
 
 
 def test_every_experiment_by_default(tmp_path_factory, capsys):
-    """Without -e, every experiment's runs; -e by the end of a path. On a server of its own: the shared one holds the
-    runs of every other test (listing and judging them all took 50-130 s). Served by uvicorn,
-    MLflow 3's default stack (the session servers use gunicorn: tests/server.py)."""
+    """Without -e, every experiment's runs; -e by the end of a path. On a server of its own:
+    the shared one holds the runs of every other test (listing and judging them all took
+    50-130 s). Served by uvicorn, MLflow 3's default stack (the session servers use gunicorn:
+    tests/server.py)."""
     from tests.server import MlflowServer
 
     server = MlflowServer(tmp_path_factory.mktemp("status-all"), uvicorn=True)

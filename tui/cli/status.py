@@ -32,7 +32,14 @@ from mlflow_tui.analysis.pairing import MetricPair
 from mlflow_tui.settings.config import Settings
 from mlflow_tui.text.numbers import number
 from mlflow_tui.tracking.errors import TrackingError
-from mlflow_tui.tracking.models import Experiment, Point, Run, RunStatus, find_experiment
+from mlflow_tui.tracking.models import (
+    Experiment,
+    Point,
+    Run,
+    RunStatus,
+    find_experiment,
+    several_named,
+)
 from mlflow_tui.tracking.poller import Poller
 from mlflow_tui.tracking.source import TrackingSource, sort_newest_first
 
@@ -133,10 +140,8 @@ def _choose(experiments: list[Experiment], wanted: Sequence[str]) -> list[Experi
     for name in wanted:
         exp, several = find_experiment(experiments, name)
         if several:
-            names = ", ".join(repr(clean(e.name, NAME_CELLS)) for e in several[:3])
-            raise StatusError(f"{clean(name, NAME_CELLS)!r} ends the names of several "
-                              f"experiments ({names}{', ...' if len(several) > 3 else ''}): "
-                              "give the whole name")
+            raise StatusError(several_named(name, several,
+                                            lambda text: repr(clean(text, NAME_CELLS))))
         if exp is None:
             missing.append(name)
         else:

@@ -24,7 +24,14 @@ from mlflow_tui.session.compare import CompareSession, snapshot
 from mlflow_tui.settings.config import Settings
 from mlflow_tui.tracking import TrackingError
 from mlflow_tui.tracking.errors import AuthError, BadRequest, NotFound
-from mlflow_tui.tracking.models import Experiment, Point, Run, SeriesKey, find_experiment
+from mlflow_tui.tracking.models import (
+    Experiment,
+    Point,
+    Run,
+    SeriesKey,
+    find_experiment,
+    several_named,
+)
 from mlflow_tui.tracking.poller import ExperimentSummary, Poller, TickResult, gather_all
 from mlflow_tui.tracking.source import TrackingSource
 
@@ -214,10 +221,7 @@ class MonitorSession:
             for name in new:
                 several = find_experiment(summary.experiments, name)[1]
                 if several:
-                    self.listener.warn(f"{name!r} ends the names of several experiments ("
-                                       + ", ".join(repr(e.name) for e in several[:3])
-                                       + (", ..." if len(several) > 3 else "")
-                                       + "): give the whole name")
+                    self.listener.warn(several_named(name, several))
                 else:
                     absent.append(name)
             if absent:

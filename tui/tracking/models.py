@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -56,6 +56,13 @@ def find_experiment(experiments: Sequence[Experiment], wanted: str
         return None, []
     ends = [e for e in experiments if [p for p in e.name.split("/") if p][-len(parts):] == parts]
     return (ends[0], []) if len(ends) == 1 else (None, ends)
+
+
+def several_named(name: str, several: Sequence[Experiment],
+                  show: Callable[[str], str] = repr) -> str:
+    """What to say of a name that ends the names of several experiments (three shown)."""
+    listed = ", ".join(show(e.name) for e in several[:3]) + (", ..." if len(several) > 3 else "")
+    return f"{show(name)} ends the names of several experiments ({listed}): give the whole name"
 
 
 @dataclass(frozen=True, slots=True)
