@@ -217,16 +217,8 @@ class MonitorSession:
         new = sorted(self.pending_names - self._told_missing)
         if new and self.listener is not None:
             self._told_missing.update(new)
-            absent = []
-            for name in new:
-                several = find_experiment(summary.experiments, name)[1]
-                if several:
-                    self.listener.warn(several_named(name, several))
-                else:
-                    absent.append(name)
-            if absent:
-                self.listener.warn("No experiment named " + ", ".join(map(repr, absent)) +
-                                   " yet: watching for it")
+            for text in missing_warnings(summary.experiments, new):
+                self.listener.warn(text)
         return chosen
 
     def tracked(self, runs: list[Run]) -> Iterable[SeriesKey]:
@@ -492,6 +484,23 @@ async def refresh_system(source: TrackingSource | None, run: Run | None,
         return True
 
     return any(await gather_all([one(m.key) for m in panel_metrics(metrics)]))
+
+
+def missing_warnings(experiments: Sequence[Experiment], names: Sequence[str]) -> list[str]:
+    """What to say of names given (-e) that find no experiment: each name that ends several
+    experiments' names on its own line, the others together."""
+    out: list[str] = []
+    absent: list[str] = []
+    for name in names:
+        several = find_experiment(experiments, name)[1]
+        if several:
+            out.append(several_named(name, several))
+        else:
+            absent.append(name)
+    if absent:
+        out.append("No experiment named " + ", ".join(map(repr, absent)) +
+                   " yet: watching for it")
+    return out
 
 
 def choose_watched(summary: ExperimentSummary, names: Sequence[str],
