@@ -219,8 +219,8 @@ def test_a_hung_up_terminal_ends_the_app(tmp_path: Path) -> None:
     status 0, not the last resort's 129. It used to stay alive for ever, now and then (the
     demo, 2 in 58 tries), blocked on the dead terminal: Textual's SIGCONT handler restarted
     application mode there, its new writer thread died on the first write, and the writes on
-    the way out filled that thread's queue. (The demo's store goes with the orderly exit:
-    test_temporary_root_is_removed_and_stop_is_prompt.)"""
+    the way out filled that thread's queue. (The demo's store goes with the orderly exit, a
+    signal's as `q`'s: test_demo_app.py.)"""
     import os
 
     from tests.fake_terminal import FakeTerminal
