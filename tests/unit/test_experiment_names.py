@@ -38,6 +38,14 @@ def test_the_end_of_one_path():
     assert names(find_experiment(EXPS, "a/sweep")) == ("team/a/sweep", [])
 
 
+def test_spaces_around_a_slash_as_the_tree_shows_the_path():
+    spaced = [*EXPS, Experiment("8", "vision / resnet-sweep ")]
+    assert names(find_experiment(spaced, "resnet-sweep")) == ("vision / resnet-sweep ", [])
+    assert names(find_experiment(spaced, "vision/resnet-sweep"))[0] == "vision / resnet-sweep "
+    assert names(find_experiment(EXPS, "team / a / sweep"))[0] == "team/a/sweep"
+    assert names(find_experiment(EXPS, " / sweep-2")) == ("sweep-2", [])
+
+
 def test_whole_parts_only_and_never_a_guess_between_several():
     assert names(find_experiment(EXPS, "exp")) == (None, []), "a part of a part is no match"
     assert names(find_experiment(EXPS, "team")) == (None, []), "a path's start is no match"

@@ -44,18 +44,24 @@ def find_experiment(experiments: Sequence[Experiment], wanted: str
     the candidates when it names several. By its whole name or its id; else by the end of its
     path, when only one name ends with it: ``my-exp`` finds Databricks'
     ``/Users/me@example.com/my-exp`` and ``vision/resnet-sweep`` finds itself under a
-    ``team/`` prefix. A whole name or id always wins over a path's end."""
+    ``team/`` prefix. A whole name or id always wins over a path's end. Path parts compare
+    without the spaces around them, as the experiment tree shows them: ``a/b`` finds
+    ``a / b``."""
     for e in experiments:
         if e.name == wanted:
             return e, []
     for e in experiments:
         if e.experiment_id == wanted:
             return e, []
-    parts = [p for p in wanted.split("/") if p]
+    parts = _path_parts(wanted)
     if not parts:
         return None, []
-    ends = [e for e in experiments if [p for p in e.name.split("/") if p][-len(parts):] == parts]
+    ends = [e for e in experiments if _path_parts(e.name)[-len(parts):] == parts]
     return (ends[0], []) if len(ends) == 1 else (None, ends)
+
+
+def _path_parts(name: str) -> list[str]:
+    return [p.strip() for p in name.split("/") if p.strip()]
 
 
 def several_named(name: str, several: Sequence[Experiment],
