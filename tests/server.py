@@ -42,8 +42,13 @@ class MlflowServer:
     group. stop()/start() keep the port and the database (a restart, as users see it)."""
 
     def __init__(self, root: Path, *, serve_artifacts: bool = False,
-                 extra_args: tuple[str, ...] = (), uvicorn: bool = False) -> None:
+                 extra_args: tuple[str, ...] = (), uvicorn: bool = False,
+                 artifacts_destination: str = "", env: dict[str, str] | None = None) -> None:
         self.root = root
+        # With serve_artifacts: where the server keeps the files (s3://... with env for it);
+        # a folder under root by default.
+        self.artifacts_destination = artifacts_destination or str(root / "artifacts")
+        self.env = env or {}
         self.extra_args = extra_args  # more `mlflow server` flags, e.g. --enable-workspaces
         # The web server in front of MLflow's Flask app: MLflow 3's default is uvicorn (the
         # Flask app under FastAPI); `--gunicorn-opts` serves the same Flask app with gunicorn,
@@ -65,11 +70,11 @@ class MlflowServer:
         self.log = root / "server.log"
 
     def start(self, timeout: float = 120.0) -> None:
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", **self.env)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", self.db_uri,
-                 *(["--artifacts-destination", str(self.root / "artifacts"), "--serve-artifacts"]
+                 *(["--artifacts-destination", self.artifacts_destination, "--serve-artifacts"]
                    if self.serve_artifacts else
                    ["--default-artifact-root", str(self.root / "artifacts")]),
                  "--workers", "1", *self.extra_args,

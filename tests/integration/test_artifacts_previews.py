@@ -246,10 +246,10 @@ async def test_a_tail_from_a_server_that_ignores_ranges_is_capped_and_said(
     """Behind a proxy that drops the Range header the server sends whole files: the tail of
     a log (the default preview of a .log) must not download the whole file; the preview
     says why it stopped, and the head (t) still shows."""
-    from mlflow_tui.tracking import api
+    from mlflow_tui.tracking import transfer
     from tests.proxy import FaultProxy
 
-    monkeypatch.setattr(api, "TAIL_LIMIT", 1 << 20)  # 1 MB, for a 3 MB log
+    monkeypatch.setattr(transfer, "TAIL_LIMIT", 1 << 20)  # 1 MB, for a 3 MB log
     client = previews["client"]
     exp = client.create_experiment(f"{PREFIX}/no-ranges")
     rid = client.create_run(exp, run_name="big-log").info.run_id

@@ -12,13 +12,14 @@ poller owns the longer back-off). What the calls mean is RestSource's (tui/track
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
@@ -30,7 +31,7 @@ from mlflow_tui.tracking.errors import (
     ConnectionFailed,
     MissingRoute,
     NotFound,
-    RangeIgnored,
+    PresignedOnly,
     ServerError,
     TrackingError,
 )
@@ -43,6 +44,14 @@ from mlflow_tui.tracking.httpenv import (
 )
 from mlflow_tui.tracking.httpenv import transport as http_transport
 from mlflow_tui.tracking.jsonstream import loads_yielding
+from mlflow_tui.tracking.transfer import (
+    SignedUrl,
+    from_whole_file,
+    range_start,
+    range_total,
+    storage_error,
+    storage_transport_error,
+)
 from mlflow_tui.tracking.uri import redact
 
 API = "/api/2.0/mlflow"
@@ -53,9 +62,6 @@ AWS_HINT = ("check the AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY), the clock, and the IAM policy (sagemaker-mlflow:*)")
 RETRY_STATUS = {502, 503, 504}
 PUBLIC_HEADERS = {"x-mlflow-workspace", "x-mlflow-sm-tracking-server-arn"}  # no secret in them
-# The most a tail (the end of a file) downloads from a server that ignores byte ranges and
-# sends the whole file: past it, RangeIgnored rather than a 5 GB download for 256 KB.
-TAIL_LIMIT = 16 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -91,6 +97,7 @@ class ApiClient:
         self.requests = 0  # counters, for benchmarks and the status line
         self.bytes_in = 0
         self._lost = False  # a connection failed since the last look (RestSource.capabilities)
+        self.artifacts_presigned_only = False  # a file read was refused for a presigned URL
         auth, headers, self._secrets, self.netrc_file = _credentials(parts, env, auth,
                                                                       headers or {})
         self._auth = auth
@@ -109,6 +116,7 @@ class ApiClient:
             transport = http_transport(self.base_url, self.network, limits=limits)
         else:
             self._setup_error = setup_error
+        self._given_transport = None if self.network is not None else transport
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,
@@ -204,13 +212,14 @@ class ApiClient:
             return payload
         raise self._error(response, content, payload, path)
 
-    async def get_range(self, path: str, *, params: Any = None, start: int | None = None,
+    async def get_range(self, path: str | SignedUrl, *, params: Any = None,
+                        start: int | None = None,
                         length: int) -> tuple[bytes, int, int | None]:
-        """Up to `length` bytes of a file the server sends (artifacts), from byte `start`, or
-        the last `length` bytes when `start` is None: (the bytes, their offset in the file,
-        the file's size when the server says). Asks for a byte range; a server that sends
-        the whole file instead is read only as far as needed (the head), or to the end (the
-        tail: the caller should know the size first). Nothing else is downloaded.
+        """Up to `length` bytes of a file the server sends (artifacts), or of a presigned
+        storage URL, from byte `start`, or the last `length` bytes when `start` is None: (the
+        bytes, their offset in the file, the file's size when known). Asks for a byte range;
+        an answer with the whole file instead is read only as far as needed (the head), or to
+        the end (the tail: the caller should know the size first). Nothing else is downloaded.
 
         Retried like `_call` (a GET of a range repeats safely), the budget counted from the
         first failure: a connect that timed out while this process was busy (a big preview
@@ -220,72 +229,95 @@ class ApiClient:
         return await _retrying(self, lambda: self._get_range_once(path, params=params,
                                                                   start=start, length=length))
 
-    async def _get_range_once(self, path: str, *, params: Any = None,
+    async def _get_range_once(self, target: str | SignedUrl, *, params: Any = None,
                               start: int | None = None,
                               length: int) -> tuple[bytes, int, int | None]:
         wanted = f"bytes=-{length}" if start is None else f"bytes={start}-{start + length - 1}"
-        try:
-            async with self._client.stream("GET", path, params=params,
-                                           headers={"Range": wanted},
-                                           timeout=self._history_timeout) as response:
-                self.requests += 1
-                status = response.status_code
-                if status == 416:  # past the end, an empty file, or a tail longer than it
-                    await response.aread()
-                    size = _range_total(response.headers.get("content-range"))
-                    if start is None and size != 0:
-                        return await self._get_range_once(path, params=params, start=0,
-                                                          length=length)
-                    return b"", start or 0, size
-                if status not in (200, 206):
-                    content = await response.aread()
-                    self.bytes_in += len(content)
-                    try:
-                        payload = json.loads(content) if content else None
-                    except ValueError:
-                        payload = None
-                    raise self._error(response, content, payload, path)
-                if status == 206:
-                    data = await response.aread()
-                    self.bytes_in += len(data)
-                    span = response.headers.get("content-range")
-                    first = _range_start(span)
-                    return data[:length], (start or 0) if first is None else first, \
-                        _range_total(span)
-                # 200: the whole file (a server or proxy ignoring Range).
-                return await _from_whole_file(self, response, start, length)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
+        async with self._opened(target, params, {"Range": wanted}) as response:
+            status = response.status_code
+            if status == 416:  # past the end, an empty file, or a tail longer than it
+                await response.aread()
+                size = range_total(response.headers.get("content-range"))
+                if start is None and size != 0:
+                    return await self._get_range_once(target, params=params, start=0,
+                                                      length=length)
+                return b"", start or 0, size
+            if status not in (200, 206):
+                raise await self._answer_error(target, response)
+            if status == 206:
+                data = await response.aread()
+                self.bytes_in += len(data)
+                span = response.headers.get("content-range")
+                first = range_start(span)
+                return data[:length], (start or 0) if first is None else first, \
+                    range_total(span)
+            # 200: the whole file (a server, proxy or storage ignoring Range).
+            return await from_whole_file(response, start, length, self._count)
 
-    async def stream_to(self, path: str, sink: Any, *, params: Any = None,
+    def _count(self, n: int) -> None:
+        self.bytes_in += n
+
+    async def stream_to(self, path: str | SignedUrl, sink: Any, *, params: Any = None,
                         progress: Any = None) -> int:
-        """Write the whole file the server sends to `sink` (a binary file), calling
-        `progress(done, total)` as it goes; the bytes written."""
+        """Write the whole file the server (or a presigned storage URL) sends to `sink` (a
+        binary file), calling `progress(done, total)` as it goes; the bytes written."""
         if self._setup_error is not None:
             raise self._setup_error
+        async with self._opened(path, params, {}) as response:
+            if response.status_code != 200:
+                raise await self._answer_error(path, response)
+            declared = response.headers.get("content-length")
+            total = int(declared) if declared and declared.isdigit() else None
+            done = 0
+            async for chunk in response.aiter_bytes():
+                sink.write(chunk)
+                done += len(chunk)
+                self.bytes_in += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            return done
+
+    @contextlib.asynccontextmanager
+    async def _opened(self, target: str | SignedUrl, params: Any,
+                      headers: dict[str, str]) -> AsyncIterator[httpx.Response]:
+        """A streamed GET of a server path, or of a presigned storage URL with a client of its
+        own (see tui/tracking/transfer.py); transport failures as ConnectionFailed."""
         try:
-            async with self._client.stream("GET", path, params=params,
-                                           timeout=self._history_timeout) as response:
-                self.requests += 1
-                if response.status_code != 200:
-                    content = await response.aread()
-                    try:
-                        payload = json.loads(content) if content else None
-                    except ValueError:
-                        payload = None
-                    raise self._error(response, content, payload, path)
-                declared = response.headers.get("content-length")
-                total = int(declared) if declared and declared.isdigit() else None
-                done = 0
-                async for chunk in response.aiter_bytes():
-                    sink.write(chunk)
-                    done += len(chunk)
-                    self.bytes_in += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-                return done
+            if isinstance(target, str):
+                async with self._client.stream("GET", target, params=params, headers=headers,
+                                               timeout=self._history_timeout) as response:
+                    self.requests += 1
+                    yield response
+                return
+            # A transport given to this client (tests) is shared, so it is not closed here.
+            own = self._given_transport is None
+            transport = self._given_transport or http_transport(
+                target.url, self.network or network_settings({}))
+            storage = httpx.AsyncClient(transport=transport, trust_env=False,
+                                        follow_redirects=True, timeout=self._history_timeout)
+            try:
+                async with storage.stream("GET", target.url,
+                                          headers={**target.headers, **headers}) as response:
+                    self.requests += 1
+                    yield response
+            finally:
+                if own:
+                    await storage.aclose()
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
+            raise (self._transport_error(exc) if isinstance(target, str)
+                   else storage_transport_error(target, exc)) from None
+
+    async def _answer_error(self, target: str | SignedUrl,
+                            response: httpx.Response) -> TrackingError:
+        content = await response.aread()
+        self.bytes_in += len(content)
+        if isinstance(target, SignedUrl):
+            return storage_error(target, response.status_code, content)
+        try:
+            payload = json.loads(content) if content else None
+        except ValueError:
+            payload = None
+        return self._error(response, content, payload, target)
 
     def _error(self, response: httpx.Response, content: bytes, payload: Any,
                 path: str) -> TrackingError:
@@ -302,6 +334,9 @@ class ApiClient:
         text = self._scrub(text)[:300]
         if status == 407:  # an http:// URL through HTTP_PROXY: the proxy's own answer
             return self._proxy_error(407, text)
+        if status == 403 and isinstance(payload, dict) and payload.get("artifacts_presigned_only"):
+            return PresignedOnly(f"{where} serves artifact files only as presigned storage "
+                                 "URLs (403)")
         if status in (401, 403):
             return _refused(self, response, text)
         if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
@@ -428,6 +463,9 @@ class ApiClient:
         space = self._client.headers.get("X-MLFLOW-WORKSPACE")
         if space:
             facts.append(("workspace", space))
+        if self.artifacts_presigned_only:
+            facts.append(("artifact files", "from presigned storage URLs (the server sends "
+                          "none itself)"))
         return facts
 
 
@@ -455,42 +493,6 @@ def _refused(api: ApiClient, response: httpx.Response, text: str) -> AuthError:
     return AuthError(f"{where} refused access (403): {text}",
                      hint="these credentials lack the permission" if api.sends_credentials
                      else CREDENTIALS_HINT)
-
-
-async def _from_whole_file(api: ApiClient, response: httpx.Response, start: int | None,
-                           length: int) -> tuple[bytes, int, int | None]:
-    """ApiClient.get_range's answer from a response holding the whole file: the head read
-    only as far as needed; the tail read to the end, but never past TAIL_LIMIT."""
-    chunks: list[bytes] = []
-    got = 0
-    declared = response.headers.get("content-length")
-    size = int(declared) if declared and declared.isdigit() else None
-    if start is None and size is not None and size > TAIL_LIMIT:
-        raise _range_ignored(size)
-    tail: bytes = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            got += len(chunk)
-            if start is None:
-                tail = (tail + chunk)[-length:]
-                if got > TAIL_LIMIT:
-                    raise _range_ignored(None)
-            else:
-                chunks.append(chunk)
-                if got >= start + length:
-                    break
-    finally:
-        api.bytes_in += got
-    if start is None:
-        return tail, max(0, got - len(tail)), size if size is not None else got
-    return b"".join(chunks)[start:start + length], start, size
-
-
-def _range_ignored(size: int | None) -> RangeIgnored:
-    what = f"a {size / 2**20:.1f} MB file" if size is not None else "this file"
-    return RangeIgnored(f"the server sends whole files, not byte ranges: the end of {what} "
-                        f"would mean downloading all of it (a tail reads at most "
-                        f"{TAIL_LIMIT // 2**20} MB)", hint="t shows its head; s saves it")
 
 
 async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,
@@ -564,21 +566,6 @@ def _credentials(parts: SplitResult, env: Mapping[str, str], auth: httpx.Auth | 
                            *(v for k, v in given.items() if k.lower() not in PUBLIC_HEADERS))
                if s and len(s) >= 6]
     return auth, headers, secrets, netrc_file
-
-
-def _range_total(header: str | None) -> int | None:
-    """The size in a Content-Range header (`bytes 0-99/1234` or `bytes */1234`)."""
-    if not header or "/" not in header:
-        return None
-    total = header.rsplit("/", 1)[1].strip()
-    return int(total) if total.isdigit() else None
-
-
-def _range_start(header: str | None) -> int | None:
-    if not header:
-        return None
-    match = re.match(r"\s*bytes\s+(\d+)-", header)
-    return int(match.group(1)) if match else None
 
 
 def _first_line(content: bytes) -> str:

@@ -11,6 +11,12 @@
   (a byte range too) with ``GET /ajax-api/2.0/mlflow/logged-models/{id}/artifacts/files``,
   the routes the 3.x server serves its web UI's model page with (the files route exists only
   under ``/ajax-api``). Both work for proxied roots and roots the server can read.
+- A server that serves files only as presigned storage URLs (MLflow 3.18+ with
+  ``MLFLOW_ARTIFACTS_PRESIGNED_ONLY=true``; listing still works) refuses those reads with a 403
+  that says so: the file is then read, the same byte range, from the URL the server signs
+  (``GET /api/2.0/mlflow-artifacts/presigned/<path>`` for proxied ``mlflow-artifacts:`` roots,
+  ``POST /api/2.0/mlflow/artifacts/presigned-download-url`` for roots in cloud storage, a
+  logged model's files route with ``presigned=true``), and later reads ask for the URL first.
 
 Names from the server are kept as given; showing them safely is the UI's job.
 """
@@ -20,14 +26,23 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from mlflow_tui.tracking.errors import BadRequest, MissingRoute, NotFound, TrackingError
+from mlflow_tui.tracking.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionFailed,
+    MissingRoute,
+    NotFound,
+    PresignedOnly,
+    TrackingError,
+)
 from mlflow_tui.tracking.models import Run
+from mlflow_tui.tracking.transfer import SignedUrl
 
 PREVIEW_BYTES = 256 * 1024  # what a preview reads at most (head or tail)
 LIST_PAGE = 1000
@@ -35,6 +50,7 @@ SAVE_BLOCK = 1 << 20  # bytes copied a step when saving from a local store
 MAX_LIST_PAGES = 1000
 
 Progress = Callable[[int, int | None], None]  # (bytes done, total when known)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -174,13 +190,27 @@ class RestArtifacts:
     async def read(self, run: Run, path: str, *, start: int | None = 0,
                    length: int = PREVIEW_BYTES) -> Chunk:
         path = check_relative(path)
+        params = {"run_id": run.run_id, "path": path}
         try:
-            data, first, total = await self.api.get_range(
-                "/get-artifact", params={"run_id": run.run_id, "path": path},
-                start=start, length=length)
+            data, first, total = await _served(
+                self.api, lambda: self.api.get_range("/get-artifact", params=params, start=start,
+                                                 length=length),
+                lambda url: self.api.get_range(url, start=start, length=length),
+                lambda: self._signed(run, path))
         except NotFound as exc:
             raise ArtifactError(f"no artifact {path!r}: {exc.message}") from None
         return Chunk(data, first, total)
+
+    async def _signed(self, run: Run, path: str) -> SignedUrl:
+        """The presigned storage URL of one of the run's files."""
+        proxied = proxied_path(run.artifact_uri)
+        if proxied is not None:
+            where = quote(f"{proxied}/{path}".strip("/"), safe="/")
+            ask = self.api._call("GET", f"/api/2.0/mlflow-artifacts/presigned/{where}")
+        else:
+            ask = self.api._call("POST", "/api/2.0/mlflow/artifacts/presigned-download-url",
+                                 body={"run_id": run.run_id, "path": path})
+        return await _signed_url(ask, path)
 
     async def logged_models(self, run: Run) -> Sequence[LoggedModel]:
         """The run's MLflow 3 logged models; [] from a server without them (2.x: 404)."""
@@ -200,9 +230,12 @@ class RestArtifacts:
     async def save_file(self, run: Run, path: str, dest: Path,
                         progress: Progress | None = None) -> int:
         path = check_relative(path)
-        return await _write_new(dest, lambda sink: self.api.stream_to(
-            "/get-artifact", sink, params={"run_id": run.run_id, "path": path},
-            progress=progress))
+        params = {"run_id": run.run_id, "path": path}
+        return await _write_new(dest, lambda sink: _served(
+            self.api, lambda: self.api.stream_to("/get-artifact", sink, params=params,
+                                             progress=progress),
+            lambda url: self.api.stream_to(url, sink, progress=progress),
+            lambda: self._signed(run, path)))
 
 
 class ModelArtifacts:
@@ -240,20 +273,77 @@ class ModelArtifacts:
     async def read(self, run: Run, path: str, *, start: int | None = 0,
                    length: int = PREVIEW_BYTES) -> Chunk:
         path = check_relative(path)
+        params = {"artifact_file_path": path}
         try:
-            data, first, total = await self.api.get_range(
-                self._file_path, params={"artifact_file_path": path}, start=start,
-                length=length)
+            data, first, total = await _served(
+                self.api, lambda: self.api.get_range(self._file_path, params=params,
+                                                     start=start, length=length),
+                lambda url: self.api.get_range(url, start=start, length=length),
+                lambda: self._signed(path))
         except (NotFound, MissingRoute) as exc:
             raise ArtifactError(f"no file {path!r} in the {self._what()}: "
                                 f"{exc.message}") from None
         return Chunk(data, first, total)
 
+    async def _signed(self, path: str) -> SignedUrl:
+        return await _signed_url(self.api._call(
+            "GET", self._file_path, params={"artifact_file_path": path, "presigned": "true"}),
+            path)
+
     async def save_file(self, run: Run, path: str, dest: Path,
                         progress: Progress | None = None) -> int:
         path = check_relative(path)
-        return await _write_new(dest, lambda sink: self.api.stream_to(
-            self._file_path, sink, params={"artifact_file_path": path}, progress=progress))
+        params = {"artifact_file_path": path}
+        return await _write_new(dest, lambda sink: _served(
+            self.api, lambda: self.api.stream_to(self._file_path, sink, params=params,
+                                                 progress=progress),
+            lambda url: self.api.stream_to(url, sink, progress=progress),
+            lambda: self._signed(path)))
+
+
+async def _served(api: Any, plain: Callable[[], Awaitable[T]],
+                  from_url: Callable[[SignedUrl], Awaitable[T]],
+                  sign: Callable[[], Awaitable[SignedUrl]]) -> T:
+    """A file the server sends (`plain`), or, from a server that serves files only as
+    presigned storage URLs, from the URL it signs (`sign`, then `from_url`). The server's
+    refusal is remembered on its ApiClient: later reads ask for the URL first. A signed URL
+    expires (in 5 minutes by default), so each read asks for a new one."""
+    if not getattr(api, "artifacts_presigned_only", False):
+        try:
+            return await plain()
+        except PresignedOnly:
+            api.artifacts_presigned_only = True
+    return await from_url(await sign())
+
+
+async def _signed_url(ask: Awaitable[dict[str, Any]], path: str) -> SignedUrl:
+    """The SignedUrl a presigned-URL request answers; an ArtifactError when it answers none."""
+    try:
+        answer = await ask
+    except (NotFound, ConnectionFailed, AuthError, PresignedOnly):
+        raise
+    except TrackingError as exc:
+        raise ArtifactError(f"cannot read {path!r}: the server serves files only as presigned "
+                            f"storage URLs and gave none ({exc.message})",
+                            hint="its artifact storage must support presigned URLs "
+                            "(S3, GCS, Azure)") from None
+    signed = SignedUrl.from_answer(answer)
+    if signed is None:
+        raise ArtifactError(f"cannot read {path!r}: the server's answer to a presigned-URL "
+                            "request has no http(s) URL")
+    return signed
+
+
+def proxied_path(artifact_uri: str) -> str | None:
+    """Where a proxied artifact root is in the server's artifact destination
+    (``mlflow-artifacts:/1/<run>/artifacts`` or ``http://host/api/2.0/mlflow-artifacts/
+    artifacts/1/<run>/artifacts``: ``1/<run>/artifacts``); None for any other root."""
+    parts = urlsplit(artifact_uri)
+    if parts.scheme == "mlflow-artifacts":
+        return unquote(parts.path).strip("/")
+    if parts.scheme in ("http", "https") and "/mlflow-artifacts/artifacts" in parts.path:
+        return unquote(parts.path.partition("/mlflow-artifacts/artifacts")[2]).strip("/")
+    return None
 
 
 class MissingRoot(ArtifactError):

@@ -38,6 +38,14 @@ class AuthError(TrackingError):
     retryable = False
 
 
+class PresignedOnly(TrackingError):
+    """A 403 from a server that hands out artifact files only as presigned storage URLs
+    (MLflow 3.18+, ``MLFLOW_ARTIFACTS_PRESIGNED_ONLY=true``): no credential problem; the file
+    is read from the storage URL the server signs instead (tui/tracking/artifacts.py)."""
+
+    retryable = False
+
+
 class NotFound(TrackingError):
     """The run, experiment or metric does not exist (any more)."""
 
