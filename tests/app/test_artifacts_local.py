@@ -223,3 +223,22 @@ async def test_a_folder_shows_its_file_count_and_size_once_listed(tmp_path):
         folder.expand()
         await wait_until(lambda: len(folder.children) == 4)
         await wait_until(lambda: str(folder.label) == "conf/  3 files, 2.0 KB + 1 folder")
+
+
+async def test_j_and_k_move_in_the_files_as_in_the_apps_other_lists(tmp_path):
+    root = tmp_path / "root"
+    (root / "conf").mkdir(parents=True)
+    for name in ("a.txt", "b.txt"):
+        (root / name).write_text(name)
+    app = Host(_run(root))
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = await _screen(app)
+        await wait_until(lambda: screen.loaded_folders >= 1)
+        tree = screen.query_one("#art-tree", Tree)
+        tree.focus()
+        await pilot.pause()
+        names = []
+        for key in ("j", "j", "k", "G"):
+            await pilot.press(key)
+            names.append(tree.cursor_node.data.name if tree.cursor_node else None)
+        assert names == ["a.txt", "b.txt", "a.txt", "b.txt"]

@@ -11,12 +11,13 @@ import asyncio
 import io
 import json
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Static, Tree
@@ -81,6 +82,16 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
+class ArtifactTree(Tree[Artifact]):
+    """The run's files: Textual's tree with the keys of the app's other lists (j/k, G)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="art-tree.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="art-tree.up"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="art-tree.bottom"),
+    ]
+
+
 class ArtifactsView(Screen[None]):
     """The artifacts screen's panes and previews; its keys are ArtifactsScreen's."""
 
@@ -123,8 +134,8 @@ class ArtifactsView(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="art-head")
         with Horizontal(id="art-body"):
-            tree: Tree[Artifact] = Tree(plain(self.run.name or self.run.run_id, 40),
-                                        id="art-tree")
+            tree: Tree[Artifact] = ArtifactTree(plain(self.run.name or self.run.run_id, 40),
+                                                id="art-tree")
             tree.border_title = "Artifacts"
             tree.show_root = False  # the run is named above; its files start at the top
             yield tree
