@@ -192,6 +192,21 @@ def test_a_storages_refusal_is_one_line_that_names_its_host_never_the_signed_url
     assert not caught.value.retryable
 
 
+def test_a_storage_out_of_reach_is_named_with_what_to_check():
+    class Unreachable(Server):
+        def storage(self, request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    arts = RestArtifacts(RestSource(URL, environ={}, retries=0,
+                                    transport=httpx.MockTransport(Unreachable())))
+    with pytest.raises(TrackingError) as caught:
+        asyncio.run(arts.read(PROXIED, "notes.txt"))
+    assert str(caught.value) == (
+        "the artifact storage arts.s3.example.com could not be reached: ConnectError (the "
+        "server hands out presigned URLs that point there, so this machine must reach it; "
+        "HTTPS_PROXY and NO_PROXY apply)")
+
+
 def test_a_403_without_the_servers_presigned_flag_is_still_an_auth_refusal():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(403, json={"error_code": "PERMISSION_DENIED",

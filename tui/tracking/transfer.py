@@ -85,10 +85,10 @@ def storage_transport_error(target: SignedUrl, exc: httpx.HTTPError) -> Connecti
     kind = ("did not answer in time" if isinstance(exc, httpx.TimeoutException) else
             "could not be reached" if isinstance(exc, httpx.ConnectError) else
             "broke the connection")
-    return ConnectionFailed(f"the artifact storage {target.host} {kind} "
-                            f"({type(exc).__name__})",
-                            hint="the tracking server gives presigned URLs to read files "
-                            "there: this machine must reach it (HTTPS_PROXY, NO_PROXY)")
+    return ConnectionFailed(f"the artifact storage {target.host} {kind}: "
+                            f"{type(exc).__name__}",
+                            hint="the server hands out presigned URLs that point there, so "
+                            "this machine must reach it; HTTPS_PROXY and NO_PROXY apply")
 
 
 def _xml_field(text: str, name: str) -> str:
