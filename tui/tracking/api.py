@@ -243,7 +243,7 @@ class ApiClient:
                                                       length=length)
                 return b"", start or 0, size
             if status not in (200, 206):
-                raise await self._answer_error(target, response)
+                raise await _answer_error(self, target, response)
             if status == 206:
                 data = await response.aread()
                 self.bytes_in += len(data)
@@ -265,7 +265,7 @@ class ApiClient:
             raise self._setup_error
         async with self._opened(path, params, {}) as response:
             if response.status_code != 200:
-                raise await self._answer_error(path, response)
+                raise await _answer_error(self, path, response)
             declared = response.headers.get("content-length")
             total = int(declared) if declared and declared.isdigit() else None
             done = 0
@@ -306,18 +306,6 @@ class ApiClient:
         except httpx.HTTPError as exc:
             raise (self._transport_error(exc) if isinstance(target, str)
                    else storage_transport_error(target, exc)) from None
-
-    async def _answer_error(self, target: str | SignedUrl,
-                            response: httpx.Response) -> TrackingError:
-        content = await response.aread()
-        self.bytes_in += len(content)
-        if isinstance(target, SignedUrl):
-            return storage_error(target, response.status_code, content)
-        try:
-            payload = json.loads(content) if content else None
-        except ValueError:
-            payload = None
-        return self._error(response, content, payload, target)
 
     def _error(self, response: httpx.Response, content: bytes, payload: Any,
                 path: str) -> TrackingError:
@@ -467,6 +455,21 @@ class ApiClient:
             facts.append(("artifact files", "from presigned storage URLs (the server sends "
                           "none itself)"))
         return facts
+
+
+async def _answer_error(api: ApiClient, target: str | SignedUrl,
+                        response: httpx.Response) -> TrackingError:
+    """The TrackingError of a file's answer other than 200/206: the server's, or the
+    storage's for a presigned URL."""
+    content = await response.aread()
+    api.bytes_in += len(content)
+    if isinstance(target, SignedUrl):
+        return storage_error(target, response.status_code, content)
+    try:
+        payload = json.loads(content) if content else None
+    except ValueError:
+        payload = None
+    return api._error(response, content, payload, target)
 
 
 def _refused(api: ApiClient, response: httpx.Response, text: str) -> AuthError:
