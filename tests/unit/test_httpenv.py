@@ -43,6 +43,32 @@ def test_mlflow_variable_before_requests_variable(tmp_path: Path):
     assert net.ca_source == "MLFLOW_TRACKING_SERVER_CERT_PATH"
 
 
+def test_storage_urls_get_none_of_the_tracking_servers_tls_settings(tmp_path: Path):
+    """A presigned storage URL (S3, GCS, Azure) is read as MLflow's client reads one:
+    requests' defaults and MLFLOW_S3_IGNORE_TLS, never the tracking server's CA, its
+    insecure switch or its client certificate."""
+    import certifi
+
+    bad = tmp_path / "client.pem"
+    bad.write_text("not a certificate: never loaded for storage")
+    tracking_only = {"MLFLOW_TRACKING_INSECURE_TLS": "true",
+                     "MLFLOW_TRACKING_SERVER_CERT_PATH": str(tmp_path / "private-ca.pem"),
+                     "MLFLOW_TRACKING_CLIENT_CERT_PATH": str(bad),
+                     "HTTPS_PROXY": "http://proxy.example:3128"}
+    net = network_settings(tracking_only, storage=True)
+    assert net.verify.verify_mode is ssl.CERT_REQUIRED and net.verify.check_hostname
+    assert net.ca_source == "" and net.client_cert is None
+    assert net.verify.cert_store_stats()["x509_ca"] > 50
+    assert net.proxies == {"https": "http://proxy.example:3128"}
+    assert network_settings({"REQUESTS_CA_BUNDLE": certifi.where()},
+                            storage=True).ca_source == "REQUESTS_CA_BUNDLE"
+    insecure = network_settings({"MLFLOW_S3_IGNORE_TLS": "true"}, storage=True)
+    assert insecure.verify.verify_mode is ssl.CERT_NONE
+    assert insecure.ca_source == "MLFLOW_S3_IGNORE_TLS"
+    assert network_settings({"MLFLOW_S3_IGNORE_TLS": "true"}).verify.verify_mode is (
+        ssl.CERT_REQUIRED), "the S3 switch is not the tracking server's"
+
+
 def test_ssl_cert_dir(tmp_path: Path):
     net = network_settings({"SSL_CERT_DIR": str(tmp_path)})
     assert net.ca_source == "SSL_CERT_DIR"

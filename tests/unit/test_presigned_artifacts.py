@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -173,23 +174,55 @@ def test_a_logged_models_files_are_asked_with_presigned_true():
         {"artifact_file_path": ["MLmodel"], "presigned": ["true"]}]
 
 
-@pytest.mark.parametrize(("status", "kind", "says"), [
-    (403, TrackingError, "the artifact storage arts.s3.example.com refused the tracking "
-     "server's presigned URL (403 SignatureDoesNotMatch: The request signature we calculated "
-     "does not match the signature you provided.)"),
-    (404, NotFound, "the artifact storage arts.s3.example.com has no such file (404 NoSuchKey: "
-     "The specified key does not exist.)"),
+@pytest.mark.parametrize(("status", "says"), [
+    (403, "the artifact storage arts.s3.example.com refused the tracking server's presigned "
+     "URL (403 SignatureDoesNotMatch: The request signature we calculated does not match the "
+     "signature you provided.)"),
+    (404, "no artifact 'notes.txt': the artifact storage arts.s3.example.com has no such file "
+     "(404 NoSuchKey: The specified key does not exist.)"),
 ])
 def test_a_storages_refusal_is_one_line_that_names_its_host_never_the_signed_url(
-        status, kind, says):
+        status, says):
     arts = RestArtifacts(make(Server(storage_status=status)))
-    with pytest.raises((kind, ArtifactError)) as caught:
+    with pytest.raises(TrackingError) as caught:
         asyncio.run(arts.read(PROXIED, "notes.txt"))
+    # 404: the storage's NotFound, turned into the preview's "no artifact" line.
+    assert type(caught.value) is (ArtifactError if status == 404 else TrackingError)
     line = str(caught.value)
-    assert says in line
+    assert line.startswith(says)
     assert SIGNATURE not in line and "X-Amz" not in line
     assert "\n" not in line
     assert not caught.value.retryable
+
+
+def test_the_storages_404_is_not_found_and_its_5xx_is_retried():
+    from mlflow_tui.tracking.transfer import storage_error
+
+    url = SignedUrl(signed("k"))
+    assert type(storage_error(url, 404, b"<Code>NoSuchKey</Code>")) is NotFound
+    busy = storage_error(url, 503, b"<Error><Code>SlowDown</Code></Error>")
+    assert str(busy) == "the artifact storage arts.s3.example.com answered 503 SlowDown"
+    assert busy.retryable and SIGNATURE not in repr(url)
+
+
+def test_a_refusal_to_sign_is_about_the_file_not_the_users_login():
+    """The server accepted this client (its plain read was refused for a presigned URL), so a
+    401/403 while signing is the storage's refusal (MLflow maps S3's AccessDenied to 403,
+    a bad server key to 401) or the experiment's permission, never "set credentials"."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/get-artifact":
+            return httpx.Response(403, json=REFUSAL)
+        return httpx.Response(403, json={"error_code": "PERMISSION_DENIED",
+                                         "message": "Forbidden"})
+
+    arts = RestArtifacts(RestSource(URL, environ={}, transport=httpx.MockTransport(handler)))
+    with pytest.raises(ArtifactError) as caught:
+        asyncio.run(arts.read(PROXIED, "notes.txt"))
+    line = str(caught.value)
+    assert line.startswith("the server did not sign a URL to read 'notes.txt': "
+                           f"{URL} refused access (403): Forbidden (")
+    assert "MLFLOW_TRACKING_USERNAME" not in line
+    assert "storage credentials" in line
 
 
 def test_a_storage_out_of_reach_is_named_with_what_to_check():
@@ -221,17 +254,83 @@ def test_a_server_that_gives_no_url_says_so():
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/get-artifact":
             return httpx.Response(403, json=REFUSAL)
-        return httpx.Response(501, json={
-            "error_code": "NOT_IMPLEMENTED",
-            "message": "The artifact repository LocalArtifactRepository does not support "
-            "presigned download URLs."})
+        if request.url.path.startswith("/api/2.0/mlflow-artifacts/presigned/"):
+            return httpx.Response(501, json={
+                "error_code": "NOT_IMPLEMENTED",
+                "message": "The artifact repository LocalArtifactRepository does not support "
+                "presigned download URLs."})
+        return httpx.Response(400, json={"error_code": "INVALID_PARAMETER_VALUE",
+                                         "message": "Invalid path"})
 
     arts = RestArtifacts(RestSource(URL, environ={}, retries=0,
                                     transport=httpx.MockTransport(handler)))
     with pytest.raises(ArtifactError) as caught:
         asyncio.run(arts.read(PROXIED, "notes.txt"))
-    assert str(caught.value).startswith("cannot read 'notes.txt': the server serves files only "
-                                        "as presigned storage URLs and gave none")
+    assert str(caught.value) == (
+        f"the server did not sign a URL to read 'notes.txt': {URL} answered 501: The artifact "
+        "repository LocalArtifactRepository does not support presigned download URLs. (the "
+        "server serves files only as presigned storage URLs, and its artifact storage must "
+        "support them (S3, GCS, Azure))")
+    # A refusal of the path itself carries no such hint.
+    with pytest.raises(ArtifactError) as caught:
+        asyncio.run(arts.read(run("s3://arts/direct/r/artifacts"), "a#b.txt"))
+    assert str(caught.value) == ("the server did not sign a URL to read 'a#b.txt': "
+                                 "Invalid path")
+
+
+def test_a_storage_read_has_a_client_of_its_own_closed_after_it(monkeypatch):
+    """Without a test transport (as the app runs): the storage's transport is made for its
+    URL with the storage's network settings (not the tracking server's TLS), and closed."""
+    from mlflow_tui.tracking import api as api_module
+
+    server = Server()
+    made: list[tuple[str, object]] = []
+    closed: list[str] = []
+
+    class Recorded(httpx.MockTransport):
+        def __init__(self, url: str) -> None:
+            super().__init__(server)
+            self.url = url
+
+        async def aclose(self) -> None:
+            closed.append(self.url)
+
+    def transport(url, settings, **kwargs):
+        made.append((url, settings))
+        return Recorded(url)
+
+    monkeypatch.setattr(api_module, "http_transport", transport)
+    source = RestSource(URL, environ={"MLFLOW_TRACKING_INSECURE_TLS": "true"})
+    chunk = asyncio.run(RestArtifacts(source).read(PROXIED, "notes.txt", length=5))
+    assert chunk.data == FILE[:5]
+    (tracking_url, tracking), (storage_url, storage) = made
+    assert tracking_url == URL and tracking.verify.verify_mode is ssl.CERT_NONE
+    assert storage_url.startswith(f"{STORAGE}/root/1/{RID}/artifacts/notes.txt?")
+    assert storage.verify.verify_mode is ssl.CERT_REQUIRED, "the tracking server's TLS"
+    assert closed == [storage_url]
+
+
+def test_the_servers_listed_headers_never_follow_a_redirect_to_another_host():
+    class Redirecting(Server):
+        def storage(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(307, headers={
+                "location": "https://elsewhere.example/copy?sig=2"})
+
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.url.host == "elsewhere.example":
+                self.requests.append(request)
+                return httpx.Response(206, content=FILE[:8], headers={
+                    "content-range": f"bytes 0-7/{len(FILE)}"})
+            return super().__call__(request)
+
+    server = Redirecting()
+    chunk = asyncio.run(RestArtifacts(make(server)).read(PROXIED, "n.txt", length=8))
+    assert chunk.data == FILE[:8]
+    first, moved = server.requests[-2], server.requests[-1]
+    assert first.headers["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
+    assert moved.url.host == "elsewhere.example"
+    assert "x-amz-server-side-encryption-customer-algorithm" not in moved.headers
+    assert moved.headers["range"] == "bytes=0-7"
 
 
 def test_where_a_proxied_root_is_and_what_a_signed_answer_holds():

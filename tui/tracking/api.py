@@ -86,6 +86,8 @@ class ApiClient:
         setup_error: TrackingError | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
+        self._environ = env
+        self._storage_net: NetworkSettings | None = None
         self.base_url, parts = _base_url(uri)
         self.display_uri = display or redact(uri)
         self.retries = retries
@@ -252,7 +254,9 @@ class ApiClient:
                 return data[:length], (start or 0) if first is None else first, \
                     range_total(span)
             # 200: the whole file (a server, proxy or storage ignoring Range).
-            return await from_whole_file(response, start, length, self._count)
+            return await from_whole_file(
+                response, start, length, self._count,
+                "the server" if isinstance(target, str) else f"the storage {target.host}")
 
     def _count(self, n: int) -> None:
         self.bytes_in += n
@@ -292,9 +296,10 @@ class ApiClient:
             # A transport given to this client (tests) is shared, so it is not closed here.
             own = self._given_transport is None
             transport = self._given_transport or http_transport(
-                target.url, self.network or network_settings({}))
+                target.url, _storage_network(self))
             storage = httpx.AsyncClient(transport=transport, trust_env=False,
-                                        follow_redirects=True, timeout=self._history_timeout)
+                                        follow_redirects=True, timeout=self._history_timeout,
+                                        event_hooks={"request": [target.only_to_its_host]})
             try:
                 async with storage.stream("GET", target.url,
                                           headers={**target.headers, **headers}) as response:
@@ -455,6 +460,17 @@ class ApiClient:
             facts.append(("artifact files", "from presigned storage URLs (the server sends "
                           "none itself)"))
         return facts
+
+
+def _storage_network(api: ApiClient) -> NetworkSettings:
+    """The network settings for presigned storage URLs (none of the tracking server's TLS
+    settings: httpenv.network_settings), read once per client."""
+    if api._storage_net is None:
+        try:
+            api._storage_net = network_settings(api._environ, storage=True)
+        except ValueError as exc:
+            raise ConnectionFailed(str(exc)) from None
+    return api._storage_net
 
 
 async def _answer_error(api: ApiClient, target: str | SignedUrl,

@@ -317,20 +317,29 @@ async def _served(api: Any, plain: Callable[[], Awaitable[T]],
 
 
 async def _signed_url(ask: Awaitable[dict[str, Any]], path: str) -> SignedUrl:
-    """The SignedUrl a presigned-URL request answers; an ArtifactError when it answers none."""
+    """The SignedUrl a presigned-URL request answers; an ArtifactError when it answers none.
+    The server already accepted this client (it refused the plain read for a presigned URL),
+    so a 401/403 now is about signing: MLflow maps the storage's own refusal, a file the
+    server's storage credentials cannot read, to 401/403 too."""
     try:
         answer = await ask
-    except (NotFound, ConnectionFailed, AuthError, PresignedOnly):
+    except (NotFound, ConnectionFailed, PresignedOnly):
         raise
+    except AuthError as exc:
+        raise ArtifactError(f"the server did not sign a URL to read {path!r}: {exc.message}",
+                            hint="the experiment may not be readable with these "
+                            "credentials, or the server's own storage credentials may "
+                            "not read the file") from None
     except TrackingError as exc:
-        raise ArtifactError(f"cannot read {path!r}: the server serves files only as presigned "
-                            f"storage URLs and gave none ({exc.message})",
-                            hint="its artifact storage must support presigned URLs "
-                            "(S3, GCS, Azure)") from None
+        unsupported = getattr(exc, "status", None) == 501 or "presigned" in exc.message.lower()
+        raise ArtifactError(f"the server did not sign a URL to read {path!r}: {exc.message}",
+                            hint="the server serves files only as presigned storage URLs, "
+                            "and its artifact storage must support them (S3, GCS, Azure)"
+                            if unsupported else "") from None
     signed = SignedUrl.from_answer(answer)
     if signed is None:
-        raise ArtifactError(f"cannot read {path!r}: the server's answer to a presigned-URL "
-                            "request has no http(s) URL")
+        raise ArtifactError(f"the server's answer to a presigned-URL request for {path!r} "
+                            "has no http(s) URL")
     return signed
 
 

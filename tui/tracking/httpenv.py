@@ -60,15 +60,21 @@ class NetworkSettings:
     proxy_sources: Mapping[str, str] = field(default_factory=dict)
 
 
-def _context(environ: Mapping[str, str]) -> tuple[ssl.SSLContext, str]:
+# Where the trust for TLS comes from, in order: the tracking server's own variable, then the
+# generic ones requests and OpenSSL read.
+_CA_VARS = ("MLFLOW_TRACKING_SERVER_CERT_PATH", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+            "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _context(environ: Mapping[str, str], *, insecure: str = "MLFLOW_TRACKING_INSECURE_TLS",
+             ca_vars: tuple[str, ...] = _CA_VARS) -> tuple[ssl.SSLContext, str]:
     """The TLS context and the variable its trust came from."""
-    if _get(environ, "MLFLOW_TRACKING_INSECURE_TLS").lower() in _TRUE:
+    if _get(environ, insecure).lower() in _TRUE:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        return ctx, "MLFLOW_TRACKING_INSECURE_TLS"
-    for name in ("MLFLOW_TRACKING_SERVER_CERT_PATH", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-                 "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        return ctx, insecure
+    for name in ca_vars:
         path = _get(environ, name)
         if not path:
             continue
@@ -91,12 +97,22 @@ def _context(environ: Mapping[str, str]) -> tuple[ssl.SSLContext, str]:
     return ctx, ""
 
 
-def network_settings(environ: Mapping[str, str] | None = None) -> NetworkSettings:
+def network_settings(environ: Mapping[str, str] | None = None, *,
+                     storage: bool = False) -> NetworkSettings:
     """Read the environment. Raises ValueError (one line, naming the variable) when a
-    certificate file it names cannot be used."""
+    certificate file it names cannot be used.
+
+    `storage`: the settings for a presigned storage URL (S3, GCS, Azure) instead of the
+    tracking server, as MLflow's client reads one (requests' defaults, verify=not
+    MLFLOW_S3_IGNORE_TLS): the same proxies and generic CA variables, but none of the
+    tracking server's TLS settings (its CA, MLFLOW_TRACKING_INSECURE_TLS, its client
+    certificate), which are for that server alone."""
     env = os.environ if environ is None else environ
-    ctx, source = _context(env)
-    cert = _get(env, "MLFLOW_TRACKING_CLIENT_CERT_PATH") or None
+    if storage:
+        ctx, source = _context(env, insecure="MLFLOW_S3_IGNORE_TLS", ca_vars=_CA_VARS[1:])
+    else:
+        ctx, source = _context(env)
+    cert = None if storage else _get(env, "MLFLOW_TRACKING_CLIENT_CERT_PATH") or None
     if cert:
         try:
             ctx.load_cert_chain(cert)

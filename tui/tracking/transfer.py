@@ -12,6 +12,7 @@ Its messages name the host, never the URL: the query is a credential until it ex
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,13 +38,20 @@ class SignedUrl:
     """A storage URL a tracking server signed for reading one file, the headers it must be
     sent with, and the file's size when the server said."""
 
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    url: str = field(repr=False)  # its query is a credential until it expires
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     size: int | None = None
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).netloc.rpartition("@")[2] or "?"
+
+    async def only_to_its_host(self, request: httpx.Request) -> None:
+        """An httpx request hook: the headers the server listed (an SSE-C key, say) go to the
+        URL's own host only, never to where a redirect points."""
+        if request.url.netloc.decode("ascii", "replace").rpartition("@")[2] != self.host:
+            for name in self.headers:
+                request.headers.pop(name, None)
 
     @classmethod
     def from_answer(cls, answer: Mapping[str, Any]) -> SignedUrl | None:
@@ -82,11 +90,20 @@ def storage_error(target: SignedUrl, status: int, content: bytes) -> TrackingErr
 
 
 def storage_transport_error(target: SignedUrl, exc: httpx.HTTPError) -> ConnectionFailed:
+    where = f"the artifact storage {target.host}"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return ConnectionFailed(
+                f"{where}'s certificate is not trusted "
+                f"({cause.verify_message or 'certificate verify failed'})",
+                hint="set REQUESTS_CA_BUNDLE to the CA bundle that signed it, or "
+                "MLFLOW_S3_IGNORE_TLS=true to skip the check, as for MLflow's client")
+        cause = cause.__cause__ or cause.__context__
     kind = ("did not answer in time" if isinstance(exc, httpx.TimeoutException) else
             "could not be reached" if isinstance(exc, httpx.ConnectError) else
             "broke the connection")
-    return ConnectionFailed(f"the artifact storage {target.host} {kind}: "
-                            f"{type(exc).__name__}",
+    return ConnectionFailed(f"{where} {kind}: {type(exc).__name__}",
                             hint="the server hands out presigned URLs that point there, so "
                             "this machine must reach it; HTTPS_PROXY and NO_PROXY apply")
 
@@ -97,16 +114,17 @@ def _xml_field(text: str, name: str) -> str:
 
 
 async def from_whole_file(response: httpx.Response, start: int | None, length: int,
-                          count: Any) -> tuple[bytes, int, int | None]:
+                          count: Any, who: str = "the server"
+                          ) -> tuple[bytes, int, int | None]:
     """A byte range's answer from a response holding the whole file: the head read only as
     far as needed; the tail read to the end, but never past TAIL_LIMIT. `count(n)` is told
-    the bytes read."""
+    the bytes read; `who` sent it (for the message)."""
     chunks: list[bytes] = []
     got = 0
     declared = response.headers.get("content-length")
     size = int(declared) if declared and declared.isdigit() else None
     if start is None and size is not None and size > TAIL_LIMIT:
-        raise range_ignored(size)
+        raise range_ignored(size, who)
     tail: bytes = b""
     try:
         async for chunk in response.aiter_bytes():
@@ -114,7 +132,7 @@ async def from_whole_file(response: httpx.Response, start: int | None, length: i
             if start is None:
                 tail = (tail + chunk)[-length:]
                 if got > TAIL_LIMIT:
-                    raise range_ignored(None)
+                    raise range_ignored(None, who)
             else:
                 chunks.append(chunk)
                 if got >= start + length:
@@ -126,9 +144,9 @@ async def from_whole_file(response: httpx.Response, start: int | None, length: i
     return b"".join(chunks)[start:start + length], start, size
 
 
-def range_ignored(size: int | None) -> RangeIgnored:
+def range_ignored(size: int | None, who: str = "the server") -> RangeIgnored:
     what = f"a {size / 2**20:.1f} MB file" if size is not None else "this file"
-    return RangeIgnored(f"the server sends whole files, not byte ranges: the end of {what} "
+    return RangeIgnored(f"{who} sends whole files, not byte ranges: the end of {what} "
                         f"would mean downloading all of it (a tail reads at most "
                         f"{TAIL_LIMIT // 2**20} MB)", hint="t shows its head; s saves it")
 
