@@ -2,8 +2,8 @@
 
     python screenshots/make_screenshots.py
 
-Writes monitor.svg (the overfitting run highlighted), help.svg, compare.svg and start.svg next
-to itself, and the same monitor view on a small terminal (monitor-80x24.svg) and in a light
+Writes monitor.svg (the overfitting run highlighted), help.svg, artifacts.svg (its files,
+metrics.csv as a table), now.svg, compare.svg and start.svg next to itself, and the same monitor view on a small terminal (monitor-80x24.svg) and in a light
 theme (monitor-light.svg).
 """
 
@@ -63,6 +63,24 @@ async def demo_shots() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         app.save_screenshot("help.svg", str(HERE))
+        await pilot.press("escape")
+        # Artifacts of the overfitting run (finished: its metrics.csv is there), as a table.
+        from textual.widgets import Tree
+
+        from mlflow_tui.screens.artifacts import ArtifactsScreen
+
+        table.focus()
+        await pilot.press("a")
+        await _until(lambda: isinstance(app.screen, ArtifactsScreen)
+                     and app.screen.loaded_folders >= 1)
+        shown = app.screen
+        tree = shown.query_one("#art-tree", Tree)
+        tree.select_node(next(n for n in tree.root.children if n.data.name == "metrics.csv"))
+        await _until(lambda: shown.shown.startswith("step,"))
+        await asyncio.sleep(0.5)
+        app.clear_notifications()
+        await pilot.pause()
+        app.save_screenshot("artifacts.svg", str(HERE))
         await pilot.press("escape")
         # Now: every running run of every experiment, the ones in trouble first.
         from mlflow_tui.screens.now import NowScreen

@@ -16,6 +16,11 @@ Timeline at speed 1 (script seconds after start()):
   by epoch 35; FINISHED after 40 epochs (~31 s);
 * t=6    `resnet18-lr0.8` diverges, loss NaN at epoch 9, FAILED (~12 s);
 * t=10   `vit-s16-wd0.1` early-stopped, FINISHED after 18 of 50 epochs (~19 s).
+
+Every run has artifacts for `a` to show, written into its artifact root under `root` as a
+training script leaves them: `config.yaml` (its params), `train.log` (a line per tick, growing
+while it runs: `f` follows it; a FAILED run's ends with its error) and, once it ends,
+`metrics.csv` (a row per logged step).
 """
 
 from __future__ import annotations
@@ -66,6 +71,28 @@ def _noisy(rng: random.Random, value: float, rel: float) -> float:
 
 def _clip(value: float, low: float = 0.0, high: float = 0.999) -> float:
     return min(high, max(low, value))
+
+
+def _log_line(rows: list[MetricRow], when: float) -> str:
+    """A tick as a training script prints it: the time, the step, each metric's last value."""
+    last: dict[str, float] = {}
+    for key, value, _step in rows:
+        last[key] = value
+    step = max(s for _k, _v, s in rows)
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in last.items())
+    return f"{time.strftime('%H:%M:%S', time.localtime(when))}  step {step:>5}  {shown}\n"
+
+
+def _csv(rows: list[MetricRow]) -> str:
+    """metrics.csv: a row per step, a column per key (empty where a step has no value)."""
+    keys = list(dict.fromkeys(k for k, _v, _s in rows))
+    table: dict[int, dict[str, float]] = {}
+    for key, value, step in rows:
+        table.setdefault(step, {})[key] = value
+    lines = [",".join(["step", *keys])]
+    lines += [",".join([str(step), *(f"{table[step][k]:.6g}" if k in table[step] else ""
+                                     for k in keys)]) for step in sorted(table)]
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------- curves
@@ -232,6 +259,7 @@ class _Live:
         self.ticks = ticks
         self.due = due
         self.generation = 1
+        self.rows: list[MetricRow] = []  # everything logged, for metrics.csv at the end
 
 
 class DemoSession:
@@ -261,6 +289,7 @@ class DemoSession:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._live: dict[str, _Live] = {}
+        self._folders: dict[str, Path] = {}  # run id -> its artifact root (under root)
         self._saved_levels: dict[str, int] | None = None
         self._stopped = False
 
@@ -399,7 +428,33 @@ class DemoSession:
                                 tags=self._tags(plan), run_name=name)
         run_id: str = run.info.run_id
         client.log_batch(run_id, params=[Param(k, v) for k, v in plan.params.items()])
+        from urllib.parse import urlsplit
+        from urllib.request import url2pathname
+
+        parts = urlsplit(run.info.artifact_uri or "")
+        folder = Path(url2pathname(parts.path)).resolve()
+        if parts.scheme in ("", "file") and self._root.resolve() in folder.parents:
+            self._folders[run_id] = folder
+            self._write(run_id, "config.yaml", f"# {plan.source}, run {name}\n" + "".join(
+                f"{key}: {value}\n" for key, value in plan.params.items()))
         return run_id
+
+    def _write(self, run_id: str, name: str, text: str, append: bool = False) -> None:
+        """A file among the run's artifacts, as the training script would write it."""
+        folder = self._folders.get(run_id)
+        if folder is None:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / name, "a" if append else "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError:
+            _log.debug("demo: could not write %s of %s", name, run_id, exc_info=True)
+
+    def _ended(self, run_id: str, rows: list[MetricRow], error: str = "") -> None:
+        if error:
+            self._write(run_id, "train.log", f"RuntimeError: {error}\n", append=True)
+        self._write(run_id, "metrics.csv", _csv(rows))
 
     def _log(self, client: Any, run_id: str, rows: list[MetricRow], when_ms: int) -> None:
         from mlflow.entities import Metric
@@ -414,13 +469,19 @@ class DemoSession:
             from mlflow.entities import Metric
 
             metrics = []
+            logged: list[MetricRow] = []
+            lines = []
             rng = self._rng(plan.name)
             for i, (rows, _status) in enumerate(plan.curve(rng)):
                 if i >= ticks:
                     break
                 when = _ms(start + (i + 1) * per_tick)
                 metrics += [Metric(k, v, when, s) for k, v, s in rows]
+                logged += rows
+                lines.append(_log_line(rows, start + (i + 1) * per_tick))
             client.log_batch(run_id, metrics=metrics)
+            self._write(run_id, "train.log", "".join(lines))
+            self._ended(run_id, logged)
             client.set_terminated(run_id, status, end_time=_ms(start + ticks * per_tick + 5))
 
     def _kill_running(self) -> None:
@@ -489,12 +550,15 @@ class DemoSession:
             rows, status = [], "FINISHED"
         if rows:
             self._log(client, live.run_id, rows, _ms(time.time()))
+            self._write(live.run_id, "train.log", _log_line(rows, time.time()), append=True)
+            live.rows += rows
         # Writing slower than the schedule: do not build up a backlog to burst through later.
         live.due = max(live.due + live.plan.period, at)
         if status is None:
             return
         if status == "FAILED" and live.plan.on_failure:
             client.set_tag(live.run_id, "error", live.plan.on_failure)
+        self._ended(live.run_id, live.rows, live.plan.on_failure if status == "FAILED" else "")
         client.set_terminated(live.run_id, status)
         del self._live[live.run_id]
         if live.plan.repeat:

@@ -96,11 +96,34 @@ def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) ->
         failed = by_name("resnet18-lr0.8")
         assert math.isnan(_history(client, failed.info.run_id, "train_loss")[-1])
 
+        # Artifacts, in each run's own artifact root under the store: what `a` shows.
+        def files(run) -> dict[str, str]:
+            listed = client.list_artifacts(run.info.run_id)
+            folder = Path(run.info.artifact_uri.removeprefix("file://"))
+            assert root.resolve() in folder.resolve().parents
+            return {f.path: (folder / f.path).read_text() for f in listed}
+
+        failed_files = files(failed)
+        assert set(failed_files) == {"config.yaml", "train.log", "metrics.csv"}
+        assert "lr: 0.8\n" in failed_files["config.yaml"]
+        log = failed_files["train.log"].splitlines()
+        assert len(log) == 11 and "step     9  train_loss nan  val_loss nan  lr 0.8" in log[-2]
+        assert log[-1] == "RuntimeError: loss is NaN at epoch 9"
+        csv = failed_files["metrics.csv"].splitlines()
+        assert csv[0] == "step,train_loss,val_loss,train_acc,val_acc,lr"
+        assert len(csv) == 11 and csv[-1].startswith("9,nan,nan,,,0.8")
+        overfit_csv = files(overfit)["metrics.csv"].splitlines()
+        assert len(overfit_csv) == 41
+        assert float(overfit_csv[-1].split(",")[2]) == pytest.approx(val[-1], rel=1e-5)
+
         # History: two finished runs with full curves and one killed run.
         history = {r.info.run_name: r for r in _runs(client, exp_ids)}
         assert history["resnet18-baseline"].info.status == "FINISHED"
         assert len(_history(client, history["resnet18-baseline"].info.run_id, "val_loss")) == 40
         assert history["resnet18-adam-lr3e-3"].info.status == "KILLED"
+        baseline = files(history["resnet18-baseline"])
+        assert len(baseline["train.log"].splitlines()) == 40
+        assert len(baseline["metrics.csv"].splitlines()) == 41
 
         # Different cadences: batch-level train_loss every 10 steps, val_loss every 100.
         endless = by_name("bert-base-finetune")
@@ -110,6 +133,12 @@ def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) ->
         val_steps = [m.step for m in client.get_metric_history(endless.info.run_id, "val_loss")]
         assert sorted(steps)[:3] == [10, 20, 30]
         assert sorted(val_steps)[:2] == [100, 200]
+        # A running run's log grows as it logs (f follows it); its CSV comes at the end.
+        running = files(endless)
+        assert "metrics.csv" not in running
+        grown = len(running["train.log"])
+        wait_until_sync(lambda: len(files(endless)["train.log"]) > grown, timeout=30,
+                        interval=0.1, message="the running run's log grew")
         assert demo.error is None
     finally:
         started = time.monotonic()

@@ -32,6 +32,22 @@ async def test_demo_shows_experiments_statuses_and_moving_charts(tmp_path, monke
         await pilot.pause()
         text = screen_text(app)
         assert "RUNNING" in text and "FINISHED" in text and "train_loss" in text
+        # `a`: the live run's artifacts, its growing log previewed (a .log shows its tail).
+        from textual.widgets import Tree
+
+        from mlflow_tui.screens.artifacts import ArtifactsScreen
+
+        table.focus()
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, ArtifactsScreen))
+        screen = app.screen
+        await wait_until(lambda: screen.loaded_folders >= 1, timeout=20)
+        tree = screen.query_one("#art-tree", Tree)
+        # (metrics.csv too, should the run have ended meanwhile)
+        assert {"config.yaml", "train.log"} <= {n.data.name for n in tree.root.children}
+        tree.select_node(next(n for n in tree.root.children if n.data.name == "train.log"))
+        await wait_until(lambda: "train_loss" in screen.shown and "step" in screen.shown,
+                         timeout=20, message="the log's tail")
         demo_root = app.demo.root
     assert not demo_root.exists(), "the demo's temporary store is removed on exit"
     assert list(tmp_path.iterdir()) == []
