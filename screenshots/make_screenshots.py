@@ -3,8 +3,9 @@
     python screenshots/make_screenshots.py
 
 Writes monitor.svg (the overfitting run highlighted), help.svg, artifacts.svg (its files,
-metrics.csv as a table), now.svg, compare.svg and start.svg next to itself, and the same monitor view on a small terminal (monitor-80x24.svg) and in a light
-theme (monitor-light.svg).
+metrics.csv as a table), now.svg, compare.svg and start.svg next to itself, and the same
+monitor view on a small terminal (monitor-80x24.svg) and in a light theme
+(monitor-light.svg).
 """
 
 from __future__ import annotations
