@@ -230,10 +230,11 @@ def test_a_storage_out_of_reach_is_named_with_what_to_check():
         def storage(self, request: httpx.Request) -> httpx.Response:
             raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
 
-    arts = RestArtifacts(RestSource(URL, environ={}, retries=0,
-                                    transport=httpx.MockTransport(Unreachable())))
+    source = RestSource(URL, environ={}, retries=0, transport=httpx.MockTransport(Unreachable()))
+    arts = RestArtifacts(source)
     with pytest.raises(TrackingError) as caught:
         asyncio.run(arts.read(PROXIED, "notes.txt"))
+    assert not source._lost, "the tracking server is fine: its capabilities stay as read"
     assert str(caught.value) == (
         "the artifact storage arts.s3.example.com could not be reached: ConnectError (the "
         "server hands out presigned URLs that point there, so this machine must reach it; "

@@ -46,6 +46,7 @@ from mlflow_tui.tracking.httpenv import transport as http_transport
 from mlflow_tui.tracking.jsonstream import loads_yielding
 from mlflow_tui.tracking.transfer import (
     SignedUrl,
+    StorageUnreachable,
     from_whole_file,
     range_start,
     range_total,
@@ -523,7 +524,7 @@ async def _retrying(api: ApiClient, once: Callable[[], Awaitable[T]], *,
         try:
             return await once()
         except (ConnectionFailed, ServerError) as exc:
-            if isinstance(exc, ConnectionFailed):
+            if isinstance(exc, ConnectionFailed) and not isinstance(exc, StorageUnreachable):
                 api._lost = True  # capabilities() re-reads /version once back
             status = getattr(exc, "status", None)
             retry = isinstance(exc, ConnectionFailed) or status in RETRY_STATUS

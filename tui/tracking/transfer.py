@@ -89,12 +89,17 @@ def storage_error(target: SignedUrl, status: int, content: bytes) -> TrackingErr
     return err
 
 
+class StorageUnreachable(ConnectionFailed):
+    """The artifact storage behind a presigned URL could not be reached: the tracking server
+    itself may be fine (its capabilities are not re-read for this)."""
+
+
 def storage_transport_error(target: SignedUrl, exc: httpx.HTTPError) -> ConnectionFailed:
     where = f"the artifact storage {target.host}"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return ConnectionFailed(
+            return StorageUnreachable(
                 f"{where}'s certificate is not trusted "
                 f"({cause.verify_message or 'certificate verify failed'})",
                 hint="set REQUESTS_CA_BUNDLE to the CA bundle that signed it, or "
@@ -103,7 +108,7 @@ def storage_transport_error(target: SignedUrl, exc: httpx.HTTPError) -> Connecti
     kind = ("did not answer in time" if isinstance(exc, httpx.TimeoutException) else
             "could not be reached" if isinstance(exc, httpx.ConnectError) else
             "broke the connection")
-    return ConnectionFailed(f"{where} {kind}: {type(exc).__name__}",
+    return StorageUnreachable(f"{where} {kind}: {type(exc).__name__}",
                             hint="the server hands out presigned URLs that point there, so "
                             "this machine must reach it; HTTPS_PROXY and NO_PROXY apply")
 
