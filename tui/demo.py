@@ -18,9 +18,10 @@ Timeline at speed 1 (script seconds after start()):
 * t=10   `vit-s16-wd0.1` early-stopped, FINISHED after 18 of 50 epochs (~19 s).
 
 Every run has artifacts for `a` to show, written into its artifact root under `root` as a
-training script leaves them: `config.yaml` (its params), `train.log` (a line per tick, growing
-while it runs: `f` follows it; a FAILED run's ends with its error) and, once it ends,
-`metrics.csv` (a row per logged step).
+training script leaves them (tui/demo_files.py): `config.yaml` (its params), `train.log` (a
+line per tick, growing while it runs: `f` follows it; a FAILED run's ends with its error) and,
+once it ends, `metrics.csv` (a row per logged step) and, unless it failed,
+`confusion_matrix.png`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mlflow_tui.demo_files import confusion_png, log_line, metrics_csv
 
 _log = logging.getLogger(__name__)
 
@@ -71,28 +74,6 @@ def _noisy(rng: random.Random, value: float, rel: float) -> float:
 
 def _clip(value: float, low: float = 0.0, high: float = 0.999) -> float:
     return min(high, max(low, value))
-
-
-def _log_line(rows: list[MetricRow], when: float) -> str:
-    """A tick as a training script prints it: the time, the step, each metric's last value."""
-    last: dict[str, float] = {}
-    for key, value, _step in rows:
-        last[key] = value
-    step = max(s for _k, _v, s in rows)
-    shown = "  ".join(f"{k} {v:.4g}" for k, v in last.items())
-    return f"{time.strftime('%H:%M:%S', time.localtime(when))}  step {step:>5}  {shown}\n"
-
-
-def _csv(rows: list[MetricRow]) -> str:
-    """metrics.csv: a row per step, a column per key (empty where a step has no value)."""
-    keys = list(dict.fromkeys(k for k, _v, _s in rows))
-    table: dict[int, dict[str, float]] = {}
-    for key, value, step in rows:
-        table.setdefault(step, {})[key] = value
-    lines = [",".join(["step", *keys])]
-    lines += [",".join([str(step), *(f"{table[step][k]:.6g}" if k in table[step] else ""
-                                     for k in keys)]) for step in sorted(table)]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------- curves
@@ -439,22 +420,27 @@ class DemoSession:
                 f"{key}: {value}\n" for key, value in plan.params.items()))
         return run_id
 
-    def _write(self, run_id: str, name: str, text: str, append: bool = False) -> None:
+    def _write(self, run_id: str, name: str, text: str | bytes, append: bool = False) -> None:
         """A file among the run's artifacts, as the training script would write it."""
         folder = self._folders.get(run_id)
         if folder is None:
             return
+        data = text.encode() if isinstance(text, str) else text
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / name, "a" if append else "w", encoding="utf-8") as f:
-                f.write(text)
+            with open(folder / name, "ab" if append else "wb") as f:
+                f.write(data)
         except OSError:
             _log.debug("demo: could not write %s of %s", name, run_id, exc_info=True)
 
     def _ended(self, run_id: str, rows: list[MetricRow], error: str = "") -> None:
         if error:
             self._write(run_id, "train.log", f"RuntimeError: {error}\n", append=True)
-        self._write(run_id, "metrics.csv", _csv(rows))
+        self._write(run_id, "metrics.csv", metrics_csv(rows))
+        accuracy = [v for k, v, _s in rows if k == "val_acc" and math.isfinite(v)]
+        if accuracy and not error:  # the classifier's last evaluation, as a heat map
+            self._write(run_id, "confusion_matrix.png",
+                        confusion_png(self._rng(run_id), accuracy[-1]))
 
     def _log(self, client: Any, run_id: str, rows: list[MetricRow], when_ms: int) -> None:
         from mlflow.entities import Metric
@@ -478,7 +464,7 @@ class DemoSession:
                 when = _ms(start + (i + 1) * per_tick)
                 metrics += [Metric(k, v, when, s) for k, v, s in rows]
                 logged += rows
-                lines.append(_log_line(rows, start + (i + 1) * per_tick))
+                lines.append(log_line(rows, start + (i + 1) * per_tick))
             client.log_batch(run_id, metrics=metrics)
             self._write(run_id, "train.log", "".join(lines))
             self._ended(run_id, logged)
@@ -550,7 +536,7 @@ class DemoSession:
             rows, status = [], "FINISHED"
         if rows:
             self._log(client, live.run_id, rows, _ms(time.time()))
-            self._write(live.run_id, "train.log", _log_line(rows, time.time()), append=True)
+            self._write(live.run_id, "train.log", log_line(rows, time.time()), append=True)
             live.rows += rows
         # Writing slower than the schedule: do not build up a backlog to burst through later.
         live.due = max(live.due + live.plan.period, at)

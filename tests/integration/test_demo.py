@@ -101,7 +101,7 @@ def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) ->
             listed = client.list_artifacts(run.info.run_id)
             folder = Path(run.info.artifact_uri.removeprefix("file://"))
             assert root.resolve() in folder.resolve().parents
-            return {f.path: (folder / f.path).read_text() for f in listed}
+            return {f.path: (folder / f.path).read_text(errors="replace") for f in listed}
 
         failed_files = files(failed)
         assert set(failed_files) == {"config.yaml", "train.log", "metrics.csv"}
@@ -112,9 +112,20 @@ def test_demo_session_writes_a_live_store(tmp_path: Path, monkeypatch, capfd) ->
         csv = failed_files["metrics.csv"].splitlines()
         assert csv[0] == "step,train_loss,val_loss,train_acc,val_acc,lr"
         assert len(csv) == 11 and csv[-1].startswith("9,nan,nan,,,0.8")
-        overfit_csv = files(overfit)["metrics.csv"].splitlines()
+        overfit_files = files(overfit)
+        overfit_csv = overfit_files["metrics.csv"].splitlines()
         assert len(overfit_csv) == 41
         assert float(overfit_csv[-1].split(",")[2]) == pytest.approx(val[-1], rel=1e-5)
+        # A finished classifier's confusion matrix: a real PNG, its diagonal the brightest.
+        from PIL import Image
+
+        png = Path(overfit.info.artifact_uri.removeprefix("file://")) / "confusion_matrix.png"
+        with Image.open(png) as image:
+            assert image.size == (240, 240) and image.mode == "RGB"
+            diagonal = sum(image.getpixel((24 * i + 12, 24 * i + 12))[0] for i in range(10))
+            off = sum(image.getpixel((24 * i + 12, 24 * ((i + 1) % 10) + 12))[0]
+                      for i in range(10))
+            assert diagonal > 2 * off
 
         # History: two finished runs with full curves and one killed run.
         history = {r.info.run_name: r for r in _runs(client, exp_ids)}
