@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlflow_tui.demo_files import confusion_png, log_line, metrics_csv
+from mlflow_tui.demo_files import MetricRow, confusion_png, log_line, metrics_csv
 
 _log = logging.getLogger(__name__)
 
@@ -58,8 +58,6 @@ EXPERIMENTS: dict[str, str] = {
 }
 FEATURED = RESNET
 
-# (key, value, step)
-MetricRow = tuple[str, float, int]
 # One tick of a simulated run: the metrics to log now, and the final status (None: keep going).
 Tick = tuple[list[MetricRow], "str | None"]
 
