@@ -61,6 +61,8 @@ def find_experiment(experiments: Sequence[Experiment], wanted: str
 
 
 def _path_parts(name: str) -> list[str]:
+    # The experiment tree's rule (widgets.experiment_tree.split_name), kept here because the
+    # data layer (status, watch) must not import the widgets and Textual with them.
     return [p.strip() for p in name.split("/") if p.strip()]
 
 

@@ -3,9 +3,10 @@ the tail of an artifact, never the whole file for a preview), and presigned stor
 
 A presigned URL (``SignedUrl``) is what an MLflow 3.18+ server started with
 ``MLFLOW_ARTIFACTS_PRESIGNED_ONLY=true`` gives instead of the file: an S3/GCS/Azure URL whose
-query signs the read. It is fetched with none of the tracking server's credentials or headers
-(they are the server's, and a signed request carries its own), only the headers the server
-listed, with the same network settings (TLS trust, proxies, NO_PROXY) for the storage's host.
+query signs the read. It is fetched with none of the tracking server's credentials, headers
+or TLS settings (they are the server's, and a signed request carries its own), only the
+headers the server listed, with the proxies and the TLS trust MLflow's client uses for storage
+(httpenv.network_settings(storage=True)).
 Its messages name the host, never the URL: the query is a credential until it expires.
 """
 
